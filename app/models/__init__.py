@@ -1,0 +1,18 @@
+"""All tables. Importing this package registers every model on FAB's metadata."""
+from .org import InnovationPlatform, Unit  # noqa: F401
+from .people import Person, TrainingSession, training_attendee  # noqa: F401
+from .instrument import Instrument, InstrumentClass, UnsuitableFiling  # noqa: F401
+from .fees import FeeItem, FeeItemComponent, FeePrice, FeeStandard  # noqa: F401
+from .service import (  # noqa: F401
+    Booking,
+    Charge,
+    ChargeLine,
+    CustomerOrg,
+    Evaluation,
+    ServiceContract,
+    ServiceUser,
+    UsageRecord,
+)
+from .iot import DeviceEvent, DeviceStatus, IotTerminal  # noqa: F401
+from .compliance import Assessment, ChangeLog, CheckRecord, PurchaseReview, WorkdayOverride  # noqa: F401
+from .user import PlatformUser  # noqa: F401

@@ -1,0 +1,172 @@
+"""Enumerations: English codes stored in the database, Chinese labels through gettext.
+
+Each enumeration becomes a VARCHAR with a CHECK constraint (portable across SQLite and
+PostgreSQL, and visible to Alembic), never a free-text column.
+"""
+from flask_babel import lazy_gettext as _
+import sqlalchemy as sa
+
+
+class Choices:
+    def __init__(self, name: str, *pairs):
+        self.name = name
+        self.pairs = pairs
+
+    @property
+    def codes(self):
+        return [code for code, _label in self.pairs]
+
+    def label(self, code):
+        for c, label in self.pairs:
+            if c == code:
+                return label
+        return code or ""
+
+    def select_choices(self):
+        return [(code, label) for code, label in self.pairs]
+
+    def column_type(self):
+        return sa.Enum(
+            *self.codes,
+            name=f"ck_{self.name}",
+            native_enum=False,
+            create_constraint=True,
+            length=max(len(c) for c in self.codes),
+            validate_strings=True,
+        )
+
+
+UNIT_LEVEL = Choices("unit_level", ("school", _("School")), ("college", _("College")), ("lab", _("Laboratory")))
+
+PLATFORM_KIND = Choices(
+    "platform_kind",
+    ("provincial_lab", _("Provincial laboratory")),
+    ("key_lab", _("Key laboratory")),
+    ("tech_innovation_center", _("Technology innovation center")),
+    ("field_station", _("Field observation station")),
+    ("clinical_center", _("Clinical medical research center")),
+    ("other", _("Other platform")),
+)
+PLATFORM_LEVEL = Choices(
+    "platform_level",
+    ("national", _("National")),
+    ("provincial", _("Provincial")),
+    ("municipal", _("Municipal")),
+    ("school", _("School level")),
+)
+INSTRUMENT_KIND = Choices("instrument_kind", ("instrument", _("Instrument")), ("facility", _("Facility")))
+FUNDING_SOURCE = Choices(
+    "funding_source",
+    ("fiscal_full", _("Fully fiscal")),
+    ("fiscal_partial", _("Partly fiscal")),
+    ("non_fiscal", _("Non-fiscal")),
+)
+RUN_STATUS = Choices(
+    "run_status",
+    ("normal", _("Normal")),
+    ("occasional_fault", _("Occasional fault")),
+    ("under_repair", _("Under repair")),
+    ("to_scrap", _("To be scrapped")),
+    ("scrapped", _("Scrapped")),
+)
+SHARING_STATUS = Choices(
+    "sharing_status",
+    ("external", _("Open to outside")),
+    ("internal", _("Shared on campus")),
+    ("unsuitable", _("Unsuitable for sharing")),
+)
+PERSON_DUTY = Choices(
+    "person_duty",
+    ("leader", _("Leader in charge")),
+    ("dept_head", _("Head of managing department")),
+    ("liaison", _("Liaison")),
+    ("instrument_owner", _("Instrument responsible person")),
+    ("technician", _("Laboratory technician")),
+    ("manager", _("Administrator")),
+)
+TRAINING_LEVEL = Choices("training_level", ("school", _("School level")), ("college", _("College level")), ("lab", _("Laboratory level")))
+UNSUITABLE_CATEGORY = Choices(
+    "unsuitable_category",
+    ("classified", _("Classified equipment")),
+    ("teaching", _("Teaching-only equipment")),
+    ("medical", _("Diagnosis and treatment equipment")),
+    ("other", _("Other")),
+)
+FILING_STATE = Choices(
+    "filing_state",
+    ("draft", _("Lab draft")),
+    ("college_review", _("College review")),
+    ("school_review", _("School approval")),
+    ("filed", _("Filed")),
+    ("returned", _("Returned")),
+)
+FEE_STATE = Choices(
+    "fee_state",
+    ("draft", _("Draft")),
+    ("college_review", _("College review")),
+    ("school_review", _("School review")),
+    ("published", _("Published")),
+    ("retired", _("Retired")),
+)
+FEE_COMPONENT = Choices(
+    "fee_component",
+    ("usage", _("Instrument usage fee")),
+    ("consumables", _("Consumables fee")),
+    ("utilities", _("Utilities and operation fee")),
+    ("technical", _("Technical service fee")),
+)
+CUSTOMER_CATEGORY = Choices(
+    "customer_category",
+    ("campus", _("On campus")),
+    ("academic", _("Other universities and research institutes")),
+    ("enterprise", _("Enterprise")),
+    ("student_startup", _("Student start-up team or individual")),
+)
+BOOKING_MODE = Choices("booking_mode", ("self_operated", _("Self-operated")), ("sample", _("Sample testing")), ("service", _("Technical service")))
+BOOKING_STATE = Choices(
+    "booking_state",
+    ("pending", _("Awaiting response")),
+    ("scheduled", _("Scheduled")),
+    ("refused", _("Refused")),
+    ("cancelled", _("Cancelled")),
+    ("completed", _("Completed")),
+    ("no_show", _("No-show")),
+)
+USAGE_SOURCE = Choices("usage_source", ("manual", _("Manual")), ("iot", _("IoT terminal")))
+SERVICE_TYPE = Choices("service_type", ("internal", _("Internal")), ("external", _("External")))
+USAGE_DIRECTION = Choices(
+    "usage_direction",
+    ("research", _("Research")),
+    ("development", _("Technology development")),
+    ("teaching", _("Teaching")),
+    ("other", _("Other")),
+)
+CHARGE_STATE = Choices(
+    "charge_state",
+    ("pending", _("To be confirmed")),
+    ("invoiced", _("Invoiced")),
+    ("settled", _("Settled")),
+    ("credited", _("Credited")),
+)
+DEVICE_STATE = Choices(
+    "device_state",
+    ("running", _("Running")),
+    ("idle", _("Idle")),
+    ("off", _("Off")),
+    ("fault", _("Fault")),
+    ("offline", _("Offline")),
+)
+CHECK_KIND = Choices("check_kind", ("monthly", _("Monthly self-check")), ("quarterly", _("Quarterly review")))
+ASSESSMENT_GRADE = Choices(
+    "assessment_grade",
+    ("excellent", _("Excellent")),
+    ("good", _("Good")),
+    ("pass", _("Pass")),
+    ("poor", _("Poor")),
+)
+REVIEW_STATE = Choices(
+    "review_state",
+    ("submitted", _("Submitted")),
+    ("approved", _("Approved")),
+    ("rejected", _("Rejected")),
+)

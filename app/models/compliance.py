@@ -1,0 +1,72 @@
+"""Change history, checks, assessments, purchase reviews and the working-day overrides."""
+import sqlalchemy as sa
+from flask_appbuilder import Model
+from sqlalchemy.orm import relationship
+
+from .base import MONEY, utcnow
+from .choices import ASSESSMENT_GRADE, CHECK_KIND, REVIEW_STATE
+
+
+class ChangeLog(Model):
+    __tablename__ = "change_log"
+    id = sa.Column(sa.Integer, primary_key=True)
+    table_name = sa.Column(sa.String(64), nullable=False)
+    record_id = sa.Column(sa.Integer, nullable=False)
+    field = sa.Column(sa.String(64), nullable=False)
+    old_value = sa.Column(sa.Text)
+    new_value = sa.Column(sa.Text)
+    changed_by_id = sa.Column(sa.Integer, sa.ForeignKey("ab_user.id"))
+    changed_by = relationship("PlatformUser")
+    changed_at = sa.Column(sa.DateTime, nullable=False, default=utcnow)
+    __table_args__ = (sa.Index("ix_change_log_record", "table_name", "record_id", "changed_at"),)
+
+
+class CheckRecord(Model):
+    __tablename__ = "check_record"
+    id = sa.Column(sa.Integer, primary_key=True)
+    unit_id = sa.Column(sa.Integer, sa.ForeignKey("unit.id"), nullable=False, index=True)
+    unit = relationship("Unit")
+    kind = sa.Column(CHECK_KIND.column_type(), nullable=False)
+    period = sa.Column(sa.String(7), nullable=False)  # "2026-06" or "2026-Q2"
+    checked_on = sa.Column(sa.Date, nullable=False)
+    findings = sa.Column(sa.Text)
+    __table_args__ = (sa.UniqueConstraint("unit_id", "kind", "period", name="uq_check_once_per_period"),)
+
+
+class Assessment(Model):
+    __tablename__ = "assessment"
+    id = sa.Column(sa.Integer, primary_key=True)
+    unit_id = sa.Column(sa.Integer, sa.ForeignKey("unit.id"), nullable=False, index=True)
+    unit = relationship("Unit")
+    year = sa.Column(sa.Integer, nullable=False)
+    organisation_score = sa.Column(sa.Numeric(5, 2))
+    operation_score = sa.Column(sa.Numeric(5, 2))
+    sharing_score = sa.Column(sa.Numeric(5, 2))
+    iot_score = sa.Column(sa.Numeric(5, 2))
+    grade = sa.Column(ASSESSMENT_GRADE.column_type())
+    __table_args__ = (sa.UniqueConstraint("unit_id", "year", name="uq_assessment_unit_year"),)
+
+
+class PurchaseReview(Model):
+    """查重评议 (Art. 17–18) for new purchases of at least 1,000,000 CNY."""
+
+    __tablename__ = "purchase_review"
+    id = sa.Column(sa.Integer, primary_key=True)
+    unit_id = sa.Column(sa.Integer, sa.ForeignKey("unit.id"), nullable=False, index=True)
+    unit = relationship("Unit")
+    instrument_name = sa.Column(sa.String(200), nullable=False)
+    model = sa.Column(sa.String(200))
+    budget = sa.Column(MONEY, nullable=False)
+    justification = sa.Column(sa.Text)
+    state = sa.Column(REVIEW_STATE.column_type(), nullable=False, default="submitted")
+    submitted_on = sa.Column(sa.Date, nullable=False)
+    __table_args__ = (sa.CheckConstraint("budget >= 0", name="budget_non_negative"),)
+
+
+class WorkdayOverride(Model):
+    """Admin-maintained working-day calendar for years chinesecalendar does not know yet."""
+
+    __tablename__ = "workday_override"
+    day = sa.Column(sa.Date, primary_key=True)
+    is_workday = sa.Column(sa.Boolean, nullable=False)
+    note = sa.Column(sa.String(100))

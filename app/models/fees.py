@@ -1,0 +1,82 @@
+"""Fee standards (versioned), their items, component costs, tiers and prices."""
+import sqlalchemy as sa
+from flask_appbuilder import Model
+from sqlalchemy.orm import relationship
+
+from .base import MONEY, utcnow
+from .choices import CUSTOMER_CATEGORY, FEE_COMPONENT, FEE_STATE
+
+
+class FeeStandard(Model):
+    __tablename__ = "fee_standard"
+    id = sa.Column(sa.Integer, primary_key=True)
+    instrument_id = sa.Column(sa.Integer, sa.ForeignKey("instrument.id", ondelete="CASCADE"), nullable=False, index=True)
+    instrument = relationship("Instrument", backref="fee_standards")
+    version = sa.Column(sa.Integer, nullable=False, default=1)
+    state = sa.Column(FEE_STATE.column_type(), nullable=False, default="draft")
+    effective_from = sa.Column(sa.Date)
+    effective_to = sa.Column(sa.Date)
+    pricing_method = sa.Column(sa.Text)
+    justification = sa.Column(sa.Text)
+    approved_by_id = sa.Column(sa.Integer, sa.ForeignKey("ab_user.id"))
+    approved_at = sa.Column(sa.DateTime)
+    created_at = sa.Column(sa.DateTime, default=utcnow, nullable=False)
+    __table_args__ = (
+        sa.UniqueConstraint("instrument_id", "version", name="uq_fee_standard_version"),
+        sa.CheckConstraint("version >= 1", name="fee_version_positive"),
+        sa.CheckConstraint(
+            "effective_to IS NULL OR effective_from IS NULL OR effective_to >= effective_from",
+            name="fee_period_ordered",
+        ),
+    )
+
+    def __repr__(self):
+        return f"{self.instrument} v{self.version}"
+
+
+class FeeItem(Model):
+    __tablename__ = "fee_item"
+    id = sa.Column(sa.Integer, primary_key=True)
+    standard_id = sa.Column(sa.Integer, sa.ForeignKey("fee_standard.id", ondelete="CASCADE"), nullable=False, index=True)
+    standard = relationship("FeeStandard", backref="items")
+    name = sa.Column(sa.String(100), nullable=False)
+    billing_unit = sa.Column(sa.String(20), nullable=False)
+    cost_basis = sa.Column(MONEY, nullable=False, default=0)
+    __table_args__ = (sa.CheckConstraint("cost_basis >= 0", name="cost_basis_non_negative"),)
+
+    def __repr__(self):
+        return self.name
+
+
+class FeeItemComponent(Model):
+    """The four components of the notice (§(四)1) behind one item's cost."""
+
+    __tablename__ = "fee_item_component"
+    id = sa.Column(sa.Integer, primary_key=True)
+    item_id = sa.Column(sa.Integer, sa.ForeignKey("fee_item.id", ondelete="CASCADE"), nullable=False)
+    item = relationship("FeeItem", backref="components")
+    component = sa.Column(FEE_COMPONENT.column_type(), nullable=False)
+    amount = sa.Column(MONEY, nullable=False, default=0)
+    __table_args__ = (
+        sa.UniqueConstraint("item_id", "component", name="uq_fee_item_component"),
+        sa.CheckConstraint("amount >= 0", name="component_amount_non_negative"),
+    )
+
+
+class FeePrice(Model):
+    """Price of one item for one customer category within one quantity tier (档位)."""
+
+    __tablename__ = "fee_price"
+    id = sa.Column(sa.Integer, primary_key=True)
+    item_id = sa.Column(sa.Integer, sa.ForeignKey("fee_item.id", ondelete="CASCADE"), nullable=False)
+    item = relationship("FeeItem", backref="prices")
+    customer_category = sa.Column(CUSTOMER_CATEGORY.column_type(), nullable=False)
+    tier_min = sa.Column(sa.Numeric(12, 2), nullable=False, default=0)
+    tier_max = sa.Column(sa.Numeric(12, 2))
+    unit_price = sa.Column(MONEY, nullable=False)
+    difference_reason = sa.Column(sa.Text)
+    __table_args__ = (
+        sa.CheckConstraint("unit_price >= 0", name="unit_price_non_negative"),
+        sa.CheckConstraint("tier_min >= 0", name="tier_min_non_negative"),
+        sa.CheckConstraint("tier_max IS NULL OR tier_max > tier_min", name="tier_ordered"),
+    )

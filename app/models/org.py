@@ -1,0 +1,60 @@
+"""The unit tree and innovation platforms."""
+import sqlalchemy as sa
+from flask_appbuilder import Model
+from sqlalchemy.orm import relationship
+
+from .choices import PLATFORM_KIND, PLATFORM_LEVEL, UNIT_LEVEL
+
+
+class Unit(Model):
+    """One node of the school / college / lab tree.
+
+    `path` is a materialised path of ids ("/1/4/17/") so a scope (a subtree) is one
+    indexed prefix comparison instead of a recursive query on every page.
+    """
+
+    __tablename__ = "unit"
+    id = sa.Column(sa.Integer, primary_key=True)
+    code = sa.Column(sa.String(32), unique=True, nullable=False)
+    name = sa.Column(sa.String(120), nullable=False)
+    level = sa.Column(UNIT_LEVEL.column_type(), nullable=False)
+    parent_id = sa.Column(sa.Integer, sa.ForeignKey("unit.id", ondelete="RESTRICT"), index=True)
+    parent = relationship("Unit", remote_side=[id], backref="children")
+    path = sa.Column(sa.String(255), index=True)
+    address = sa.Column(sa.String(255))
+    remarks = sa.Column(sa.Text)
+
+    def __repr__(self):
+        return self.name
+
+    @classmethod
+    def scope_clause(cls, unit_ids):
+        return cls.id.in_(unit_ids)
+
+    def scope_owner_unit_id(self):
+        """A new or moved unit is written under its parent; otherwise it is its own owner."""
+        state = sa.inspect(self)
+        if self.id is None or state.attrs.parent.history.has_changes() or state.attrs.parent_id.history.has_changes():
+            return self.parent.id if self.parent is not None else self.parent_id
+        return self.id
+
+
+class InnovationPlatform(Model):
+    __tablename__ = "innovation_platform"
+    id = sa.Column(sa.Integer, primary_key=True)
+    name = sa.Column(sa.String(200), nullable=False)
+    kind = sa.Column(PLATFORM_KIND.column_type(), nullable=False)
+    level = sa.Column(PLATFORM_LEVEL.column_type(), nullable=False)
+    unit_id = sa.Column(sa.Integer, sa.ForeignKey("unit.id"), nullable=False, index=True)
+    unit = relationship("Unit")
+    networked = sa.Column(sa.Boolean, nullable=False, default=False)
+    provincial_ref = sa.Column(sa.String(64))
+    networked_on = sa.Column(sa.Date)
+    remarks = sa.Column(sa.Text)
+
+    def __repr__(self):
+        return self.name
+
+    @classmethod
+    def scope_clause(cls, unit_ids):
+        return cls.unit_id.in_(unit_ids)

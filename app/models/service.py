@@ -1,0 +1,162 @@
+"""Customers, bookings, usage (machine time), charges, evaluations and contracts."""
+import sqlalchemy as sa
+from flask_appbuilder import Model
+from sqlalchemy.orm import relationship
+
+from .base import MONEY, utcnow
+from .choices import (
+    BOOKING_MODE,
+    BOOKING_STATE,
+    CHARGE_STATE,
+    CUSTOMER_CATEGORY,
+    SERVICE_TYPE,
+    USAGE_DIRECTION,
+    USAGE_SOURCE,
+)
+
+
+class CustomerOrg(Model):
+    __tablename__ = "customer_org"
+    id = sa.Column(sa.Integer, primary_key=True)
+    name = sa.Column(sa.String(200), nullable=False)
+    category = sa.Column(CUSTOMER_CATEGORY.column_type(), nullable=False)
+    affiliated = sa.Column(sa.Boolean, nullable=False, default=False)
+    credit_code = sa.Column(sa.String(18), unique=True)
+
+    def __repr__(self):
+        return self.name
+
+
+class ServiceUser(Model):
+    __tablename__ = "service_user"
+    id = sa.Column(sa.Integer, primary_key=True)
+    name = sa.Column(sa.String(64), nullable=False)
+    org_id = sa.Column(sa.Integer, sa.ForeignKey("customer_org.id"), nullable=False, index=True)
+    org = relationship("CustomerOrg", backref="members")
+    account_id = sa.Column(sa.Integer, sa.ForeignKey("ab_user.id"), unique=True)
+    mobile = sa.Column(sa.String(20))
+    email = sa.Column(sa.String(120))
+
+    def __repr__(self):
+        return self.name
+
+
+class ServiceContract(Model):
+    """Art. 16 terms."""
+
+    __tablename__ = "service_contract"
+    id = sa.Column(sa.Integer, primary_key=True)
+    number = sa.Column(sa.String(64), unique=True, nullable=False)
+    org_id = sa.Column(sa.Integer, sa.ForeignKey("customer_org.id"), nullable=False)
+    org = relationship("CustomerOrg")
+    unit_id = sa.Column(sa.Integer, sa.ForeignKey("unit.id"), nullable=False, index=True)
+    unit = relationship("Unit")
+    service_content = sa.Column(sa.Text, nullable=False)
+    ip_ownership = sa.Column(sa.Text, nullable=False)
+    confidentiality = sa.Column(sa.Text, nullable=False)
+    damages = sa.Column(sa.Text, nullable=False)
+    liability = sa.Column(sa.Text, nullable=False)
+    dispute_resolution = sa.Column(sa.Text, nullable=False)
+    signed_on = sa.Column(sa.Date)
+    file_path = sa.Column(sa.String(255))
+
+
+class Booking(Model):
+    __tablename__ = "booking"
+    id = sa.Column(sa.Integer, primary_key=True)
+    instrument_id = sa.Column(sa.Integer, sa.ForeignKey("instrument.id"), nullable=False, index=True)
+    instrument = relationship("Instrument")
+    user_id = sa.Column(sa.Integer, sa.ForeignKey("service_user.id"), nullable=False, index=True)
+    user = relationship("ServiceUser")
+    mode = sa.Column(BOOKING_MODE.column_type(), nullable=False)
+    requested_start = sa.Column(sa.DateTime)
+    requested_end = sa.Column(sa.DateTime)
+    scheduled_start = sa.Column(sa.DateTime)
+    scheduled_end = sa.Column(sa.DateTime)
+    sample_count = sa.Column(sa.Integer)
+    purpose = sa.Column(sa.Text)
+    samples = sa.Column(sa.Text)
+    state = sa.Column(BOOKING_STATE.column_type(), nullable=False, default="pending")
+    submitted_at = sa.Column(sa.DateTime, nullable=False, default=utcnow)
+    respond_by = sa.Column(sa.Date)
+    responded_at = sa.Column(sa.DateTime)
+    response_reason = sa.Column(sa.Text)
+    alternative = sa.Column(sa.Text)
+    contract_id = sa.Column(sa.Integer, sa.ForeignKey("service_contract.id"))
+    contract = relationship("ServiceContract")
+    __table_args__ = (
+        sa.CheckConstraint("sample_count IS NULL OR sample_count >= 0", name="sample_count_non_negative"),
+        sa.CheckConstraint(
+            "scheduled_end IS NULL OR scheduled_start IS NULL OR scheduled_end > scheduled_start",
+            name="booking_schedule_ordered",
+        ),
+    )
+
+
+class UsageRecord(Model):
+    __tablename__ = "usage_record"
+    id = sa.Column(sa.Integer, primary_key=True)
+    instrument_id = sa.Column(sa.Integer, sa.ForeignKey("instrument.id"), nullable=False)
+    instrument = relationship("Instrument")
+    booking_id = sa.Column(sa.Integer, sa.ForeignKey("booking.id"), index=True)
+    booking = relationship("Booking")
+    user_id = sa.Column(sa.Integer, sa.ForeignKey("service_user.id"), index=True)
+    user = relationship("ServiceUser")
+    started_at = sa.Column(sa.DateTime, nullable=False)
+    ended_at = sa.Column(sa.DateTime)
+    hours = sa.Column(sa.Numeric(10, 2))
+    samples = sa.Column(sa.Integer)
+    operator_id = sa.Column(sa.Integer, sa.ForeignKey("person.id"))
+    operator = relationship("Person")
+    source = sa.Column(USAGE_SOURCE.column_type(), nullable=False, default="manual")
+    service_type = sa.Column(SERVICE_TYPE.column_type(), nullable=False, default="internal")
+    direction = sa.Column(USAGE_DIRECTION.column_type(), nullable=False, default="research")
+    __table_args__ = (
+        sa.CheckConstraint("hours IS NULL OR hours >= 0", name="usage_hours_non_negative"),
+        sa.CheckConstraint("samples IS NULL OR samples >= 0", name="usage_samples_non_negative"),
+        sa.CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="usage_period_ordered"),
+        sa.Index("ix_usage_instrument_started", "instrument_id", "started_at"),
+    )
+
+
+class Charge(Model):
+    __tablename__ = "charge"
+    id = sa.Column(sa.Integer, primary_key=True)
+    usage_id = sa.Column(sa.Integer, sa.ForeignKey("usage_record.id"), nullable=False, index=True)
+    usage = relationship("UsageRecord", backref="charges")
+    fee_standard_id = sa.Column(sa.Integer, sa.ForeignKey("fee_standard.id"))
+    fee_standard = relationship("FeeStandard")
+    total = sa.Column(MONEY, nullable=False, default=0)
+    state = sa.Column(CHARGE_STATE.column_type(), nullable=False, default="pending")
+    invoice_number = sa.Column(sa.String(64), unique=True)
+    invoice_date = sa.Column(sa.Date)
+    credit_of_id = sa.Column(sa.Integer, sa.ForeignKey("charge.id"))
+    created_at = sa.Column(sa.DateTime, nullable=False, default=utcnow)
+    __table_args__ = (
+        # a credit note (红冲) carries a negative total; every other charge is >= 0
+        sa.CheckConstraint("credit_of_id IS NOT NULL OR total >= 0", name="charge_total_non_negative"),
+    )
+
+
+class ChargeLine(Model):
+    __tablename__ = "charge_line"
+    id = sa.Column(sa.Integer, primary_key=True)
+    charge_id = sa.Column(sa.Integer, sa.ForeignKey("charge.id", ondelete="CASCADE"), nullable=False, index=True)
+    charge = relationship("Charge", backref="lines")
+    fee_item_id = sa.Column(sa.Integer, sa.ForeignKey("fee_item.id"))
+    description = sa.Column(sa.String(200), nullable=False)
+    quantity = sa.Column(sa.Numeric(12, 2), nullable=False)
+    unit_price = sa.Column(MONEY, nullable=False)
+    amount = sa.Column(MONEY, nullable=False)
+
+
+class Evaluation(Model):
+    __tablename__ = "evaluation"
+    id = sa.Column(sa.Integer, primary_key=True)
+    booking_id = sa.Column(sa.Integer, sa.ForeignKey("booking.id"), nullable=False, unique=True)
+    booking = relationship("Booking", backref="evaluation")
+    score = sa.Column(sa.SmallInteger, nullable=False)
+    comment = sa.Column(sa.Text)
+    reply = sa.Column(sa.Text)
+    created_at = sa.Column(sa.DateTime, nullable=False, default=utcnow)
+    __table_args__ = (sa.CheckConstraint("score BETWEEN 1 AND 5", name="score_one_to_five"),)

@@ -1,0 +1,112 @@
+"""FAB security manager: users bound to units, permissions cached once per request."""
+from flask import g, has_request_context
+from flask_appbuilder.security.sqla.manager import SecurityManager
+from flask_appbuilder.security.sqla.models import (
+    Permission,
+    PermissionView,
+    Role,
+    ViewMenu,
+    assoc_permissionview_role,
+)
+from flask_appbuilder.security.views import UserDBModelView
+from flask_babel import lazy_gettext as _
+
+from app.models import PlatformUser
+
+from .scope import ScopeFilter
+
+
+class PlatformUserView(UserDBModelView):
+    """Users with the unit they are bound to (the root of their scope)."""
+
+    list_columns = ["first_name", "last_name", "username", "email", "active", "roles", "unit"]
+    add_columns = UserDBModelView.add_columns + ["unit"]
+    edit_columns = UserDBModelView.edit_columns + ["unit"]
+    show_fieldsets = [
+        (_("User info"), {"fields": ["username", "active", "roles", "unit", "login_count"]}),
+        (_("Personal Info"), {"fields": ["first_name", "last_name", "email"], "expanded": True}),
+        (
+            _("Audit Info"),
+            {"fields": ["last_login", "fail_login_count", "created_on", "changed_on"], "expanded": False},
+        ),
+    ]
+    user_show_fieldsets = [
+        (_("User info"), {"fields": ["username", "active", "roles", "unit"]}),
+        (_("Personal Info"), {"fields": ["first_name", "last_name", "email"], "expanded": True}),
+    ]
+    label_columns = {**UserDBModelView.label_columns, "unit": _("Unit")}
+    add_form_query_rel_fields = {"unit": [["id", ScopeFilter, None]]}
+    edit_form_query_rel_fields = {"unit": [["id", ScopeFilter, None]]}
+    list_title = _("List Users")
+    show_title = _("Show User")
+    add_title = _("Add User")
+    edit_title = _("Edit User")
+
+
+class PlatformSecurityManager(SecurityManager):
+    user_model = PlatformUser
+    userdbmodelview = PlatformUserView
+
+    # FAB asks the database once per permission check (~18 per page). Load the caller's
+    # whole permission set once per request instead.
+    def _request_cache(self):
+        if not has_request_context():
+            return None
+        if "_perm_cache" not in g:
+            g._perm_cache = {}
+        return g._perm_cache
+
+    def get_public_role(self):
+        cache = self._request_cache()
+        if cache is None:
+            return super().get_public_role()
+        if "public_role" not in cache:
+            cache["public_role"] = super().get_public_role()
+        return cache["public_role"]
+
+    def get_user_roles(self, user):
+        cache = self._request_cache()
+        if cache is None or not getattr(user, "is_authenticated", False):
+            return super().get_user_roles(user)
+        key = ("roles", user.id)
+        if key not in cache:
+            cache[key] = super().get_user_roles(user)
+        return cache[key]
+
+    def _role_permissions(self, role_ids):
+        cache = self._request_cache()
+        key = ("perms", tuple(sorted(role_ids)))
+        if cache is not None and key in cache:
+            return cache[key]
+        rows = (
+            self.session.query(Permission.name, ViewMenu.name)
+            .select_from(PermissionView)
+            .join(assoc_permissionview_role, PermissionView.id == assoc_permissionview_role.c.permission_view_id)
+            .join(Role, Role.id == assoc_permissionview_role.c.role_id)
+            .join(Permission, Permission.id == PermissionView.permission_id)
+            .join(ViewMenu, ViewMenu.id == PermissionView.view_menu_id)
+            .filter(Role.id.in_(role_ids))
+            .all()
+        )
+        perms = {(p, v) for p, v in rows}
+        if cache is not None:
+            cache[key] = perms
+        return perms
+
+    def exist_permission_on_roles(self, view_name, permission_name, role_ids):
+        return (permission_name, view_name) in self._role_permissions(role_ids)
+
+    def is_item_public(self, permission_name, view_name):
+        role = self.get_public_role()
+        if role is None:
+            return False
+        return (permission_name, view_name) in self._role_permissions([role.id])
+
+    def _get_user_permission_view_menus(self, user, permission_name, view_menus_name):
+        roles = [self.get_public_role()] if user is None else self.get_user_roles(user)
+        role_ids = [r.id for r in roles if r is not None]
+        perms = self._role_permissions(role_ids) if role_ids else set()
+        names = {v for p, v in perms if p == permission_name}
+        if view_menus_name is not None:
+            names &= set(view_menus_name)
+        return names

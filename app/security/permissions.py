@@ -1,0 +1,51 @@
+"""Permission constants: the only place permission and view-menu names are spelled out.
+
+View and menu names are ASCII because FAB turns them into permission names; their Chinese
+labels come from translations/zh.
+"""
+# FAB permission names
+CAN_LIST = "can_list"
+CAN_SHOW = "can_show"
+CAN_ADD = "can_add"
+CAN_EDIT = "can_edit"
+CAN_DELETE = "can_delete"
+CAN_GET = "can_get"
+CAN_POST = "can_post"
+CAN_PUT = "can_put"
+CAN_INFO = "can_info"
+MENU_ACCESS = "menu_access"
+
+READ = (CAN_LIST, CAN_SHOW)
+CRUD = (CAN_LIST, CAN_SHOW, CAN_ADD, CAN_EDIT, CAN_DELETE)
+API_READ = (CAN_GET, CAN_INFO)
+API_CRUD = (CAN_GET, CAN_INFO, CAN_POST, CAN_PUT, CAN_DELETE)
+
+# views (class names) and their REST APIs
+UNIT_VIEW, UNIT_API = "UnitView", "UnitApi"
+PLATFORM_VIEW, PLATFORM_API = "InnovationPlatformView", "InnovationPlatformApi"
+INSTRUMENT_VIEW, INSTRUMENT_API = "InstrumentView", "InstrumentApi"
+PERSON_VIEW, PERSON_API = "PersonView", "PersonApi"
+TRAINING_VIEW, TRAINING_API = "TrainingSessionView", "TrainingSessionApi"
+FILING_VIEW, FILING_API = "UnsuitableFilingView", "UnsuitableFilingApi"
+
+# menus (names, not labels)
+MENU_ORG = "Organisation"
+MENU_RESOURCES = "Resources"
+MENU_STAFF = "Staff"
+MENU_UNITS = "Units"
+MENU_PLATFORMS = "Innovation platforms"
+MENU_INSTRUMENTS = "Instruments"
+MENU_PEOPLE = "People"
+MENU_TRAINING = "Training"
+MENU_FILINGS = "Unsuitable filings"
+
+# what every signed-in account needs for its own profile and password
+SELF_SERVICE = [
+    ("can_userinfo", "PlatformUserView"),
+    ("resetmypassword", "PlatformUserView"),
+    ("userinfoedit", "PlatformUserView"),
+    ("can_this_form_get", "UserInfoEditView"),
+    ("can_this_form_post", "UserInfoEditView"),
+    ("can_this_form_get", "ResetMyPasswordView"),
+    ("can_this_form_post", "ResetMyPasswordView"),
+]

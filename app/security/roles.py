@@ -1,0 +1,69 @@
+"""Roles declared in code (SPEC §6) and their idempotent sync (`flask --app app sync-roles`)."""
+from flask import current_app
+
+from . import permissions as P
+
+SCHOOL_ADMIN = "SchoolAdmin"
+COLLEGE_ADMIN = "CollegeAdmin"
+LAB_ADMIN = "LabAdmin"
+SERVICE_USER = "ServiceUser"
+PUBLIC = "Public"
+
+
+def _grant(perms, *views):
+    return [(perm, view) for view in views for perm in perms]
+
+
+def _menus(*names):
+    return [(P.MENU_ACCESS, name) for name in names]
+
+
+_ADMIN_SCREENS = (P.PLATFORM_VIEW, P.INSTRUMENT_VIEW, P.PERSON_VIEW, P.TRAINING_VIEW, P.FILING_VIEW)
+_ADMIN_APIS = (P.PLATFORM_API, P.INSTRUMENT_API, P.PERSON_API, P.TRAINING_API, P.FILING_API)
+_ADMIN_MENUS = _menus(
+    P.MENU_ORG, P.MENU_RESOURCES, P.MENU_STAFF, P.MENU_UNITS, P.MENU_PLATFORMS,
+    P.MENU_INSTRUMENTS, P.MENU_PEOPLE, P.MENU_TRAINING, P.MENU_FILINGS,
+)
+
+# SchoolAdmin is FAB's AUTH_ROLE_ADMIN: it holds every permission, kept so by FAB and by sync.
+ROLE_CONFIGS = {
+    COLLEGE_ADMIN: P.SELF_SERVICE
+    + _grant(P.CRUD, P.UNIT_VIEW, *_ADMIN_SCREENS)
+    + _grant(P.API_CRUD, P.UNIT_API, *_ADMIN_APIS)
+    + _ADMIN_MENUS,
+    LAB_ADMIN: P.SELF_SERVICE
+    + _grant(P.READ, P.UNIT_VIEW)
+    + _grant(P.API_READ, P.UNIT_API)
+    + _grant(P.CRUD, *_ADMIN_SCREENS)
+    + _grant(P.API_CRUD, *_ADMIN_APIS)
+    + _ADMIN_MENUS,
+    SERVICE_USER: P.SELF_SERVICE,
+    PUBLIC: [],
+}
+
+
+def sync_roles(sm=None):
+    """Create or update every declared role to exactly its declared permissions.
+
+    Also writes FAB's permission/view-menu rows for every registered view first, so it is
+    the one command that brings a database's security tables in line with the code.
+    """
+    appbuilder = current_app.appbuilder
+    sm = sm or appbuilder.sm
+    session = sm.session
+    for name in (SCHOOL_ADMIN, *ROLE_CONFIGS):
+        if sm.find_role(name) is None:
+            sm.add_role(name)
+    appbuilder.add_permissions(update_perms=True)
+    admin = sm.find_role(SCHOOL_ADMIN) or sm.add_role(SCHOOL_ADMIN)
+    admin.permissions = list(session.query(sm.permissionview_model).all())
+    for name, grants in ROLE_CONFIGS.items():
+        role = sm.find_role(name) or sm.add_role(name)
+        wanted = []
+        for perm, view in grants:
+            pvm = sm.add_permission_view_menu(perm, view)
+            if pvm is not None:
+                wanted.append(pvm)
+        role.permissions = wanted
+    session.commit()
+    return {name: len(grants) for name, grants in ROLE_CONFIGS.items()}

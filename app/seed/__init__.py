@@ -1,0 +1,1 @@
+"""Demo data for the fictitious university (SPEC §5)."""

@@ -1,0 +1,74 @@
+"""Field-level history (who, when, field, old -> new) for the tracked tables."""
+from datetime import date, datetime
+from decimal import Decimal
+
+from flask import g, has_request_context
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from app.models import ChangeLog, FeeStandard, Instrument, Person
+from app.models.base import utcnow
+
+TRACKED = (Instrument, Person, FeeStandard)
+IGNORED_FIELDS = {"updated_at", "sync_fingerprint"}
+
+
+def _text(value):
+    if value is None:
+        return None
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    if hasattr(value, "id") and hasattr(value, "__table__"):
+        return str(value)
+    return str(value)
+
+
+def _acting_user_id():
+    if has_request_context():
+        user = getattr(g, "user", None)
+        if user is not None and getattr(user, "is_authenticated", False):
+            return user.id
+    return None
+
+
+def _collect(session, flush_context, instances):
+    entries = []
+    now = utcnow()
+    user_id = _acting_user_id()
+    for obj in session.dirty:
+        if not isinstance(obj, TRACKED) or not session.is_modified(obj, include_collections=False):
+            continue
+        state = sa.inspect(obj)
+        for attr in state.mapper.column_attrs:
+            if attr.key in IGNORED_FIELDS:
+                continue
+            hist = state.attrs[attr.key].history
+            if not hist.has_changes():
+                continue
+            old = hist.deleted[0] if hist.deleted else None
+            new = hist.added[0] if hist.added else None
+            if _text(old) == _text(new):
+                continue
+            entries.append(
+                ChangeLog(
+                    table_name=obj.__tablename__, record_id=obj.id, field=attr.key,
+                    old_value=_text(old), new_value=_text(new), changed_by_id=user_id, changed_at=now,
+                )
+            )
+    session.add_all(entries)
+
+
+def history_for(session, table_name, record_id):
+    return session.execute(
+        sa.select(ChangeLog)
+        .where(ChangeLog.table_name == table_name, ChangeLog.record_id == record_id)
+        .order_by(ChangeLog.changed_at.desc(), ChangeLog.id.desc())
+    ).scalars().all()
+
+
+def install():
+    if not event.contains(Session, "before_flush", _collect):
+        event.listen(Session, "before_flush", _collect)

@@ -1,0 +1,26 @@
+"""Menu and view registration: declarations only."""
+from flask_babel import lazy_gettext as _
+
+from app.security import permissions as P
+
+from .instruments import InstrumentApi, InstrumentView, UnsuitableFilingApi, UnsuitableFilingView
+from .org import InnovationPlatformApi, InnovationPlatformView, UnitApi, UnitView
+from .people import PersonApi, PersonView, TrainingSessionApi, TrainingSessionView
+
+
+def register(appbuilder):
+    org, resources, staff = _("Organisation"), _("Resources"), _("Staff & training")
+    appbuilder.add_view(InstrumentView, P.MENU_INSTRUMENTS, label=_("Instruments"), icon="fa-microscope",
+                        category=P.MENU_RESOURCES, category_label=resources, category_icon="fa-flask")
+    appbuilder.add_view(UnsuitableFilingView, P.MENU_FILINGS, label=_("Unsuitable filings"), icon="fa-file-alt",
+                        category=P.MENU_RESOURCES)
+    appbuilder.add_view(UnitView, P.MENU_UNITS, label=_("Units"), icon="fa-sitemap",
+                        category=P.MENU_ORG, category_label=org, category_icon="fa-university")
+    appbuilder.add_view(InnovationPlatformView, P.MENU_PLATFORMS, label=_("Innovation platforms"), icon="fa-building",
+                        category=P.MENU_ORG)
+    appbuilder.add_view(PersonView, P.MENU_PEOPLE, label=_("People"), icon="fa-user",
+                        category=P.MENU_STAFF, category_label=staff, category_icon="fa-users")
+    appbuilder.add_view(TrainingSessionView, P.MENU_TRAINING, label=_("Training"), icon="fa-chalkboard-teacher",
+                        category=P.MENU_STAFF)
+    for api in (UnitApi, InnovationPlatformApi, InstrumentApi, PersonApi, TrainingSessionApi, UnsuitableFilingApi):
+        appbuilder.add_api(api)

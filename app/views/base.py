@@ -1,0 +1,175 @@
+"""The scoped base view and API: every admin screen and endpoint derives from these.
+
+Views stay declarations; this module wires the one scope filter into base_filters and every
+related-field query, turns enumeration columns into Chinese selects, formats money, dates and
+booleans, and calls the domain rules (app/services) before anything is written.
+"""
+from flask import abort
+from flask_appbuilder import ModelRestApi, ModelView
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import lazy_gettext as _
+import sqlalchemy as sa
+from wtforms import SelectField, ValidationError
+from wtforms.validators import DataRequired, Optional
+
+from app.extensions import db
+from app.models.base import MONEY
+from app.security.scope import SCOPE_FILTER, ScopeFilter, unit_in_scope
+from app.services.errors import RuleViolation
+from app.services.records import MSG_SCOPE
+
+from . import formatting
+
+
+def field_rule(check, *other_fields):
+    """Wrap a service check (value[, other values]) -> message|None as a WTForms validator."""
+
+    def validator(form, field):
+        others = [form[name].data for name in other_fields]
+        message = check(*others, field.data) if others else check(field.data)
+        if message:
+            raise ValidationError(str(message))
+
+    return validator
+
+
+def owning_unit_id(item):
+    """The unit whose scope decides who may write `item`."""
+    if hasattr(item, "scope_owner_unit_id"):
+        return item.scope_owner_unit_id()
+    # the relationship wins over the FK column: a form or API load sets `unit`, and `unit_id`
+    # still holds the old value until the flush
+    unit = getattr(item, "unit", None)
+    return unit.id if unit is not None else getattr(item, "unit_id", None)
+
+
+def require_in_scope(item):
+    if not unit_in_scope(owning_unit_id(item)):
+        raise RuleViolation({"unit": MSG_SCOPE})
+
+
+class _ScopeWiring:
+    """Shared by the screens and the REST APIs so both are scoped exactly alike."""
+
+    choice_columns: dict = {}
+    validate = None  # optional service rule: callable(session, item) raising RuleViolation
+
+    def _wire_scope(self, rel_attrs):
+        self.base_filters = [list(f) for f in SCOPE_FILTER] + list(self.base_filters or [])
+        scoped_rel = {}
+        for prop in sa.inspect(self.datamodel.obj).relationships:
+            target = prop.mapper.class_
+            if not hasattr(target, "scope_clause") or prop.uselist and prop.secondary is None:
+                continue
+            # a unit's parent dropdown also shows the scope root's own parent (no move)
+            value = "keep_root_parent" if (target is self.datamodel.obj and prop.key == "parent") else None
+            scoped_rel[prop.key] = [["id", ScopeFilter, value]]
+        for attr in rel_attrs:
+            merged = dict(scoped_rel)
+            merged.update(getattr(self, attr, None) or {})
+            setattr(self, attr, merged)
+
+    def _check_write(self, item):
+        with db.session.no_autoflush:
+            require_in_scope(item)
+            if self.validate is not None:
+                type(self).validate(db.session, item)
+
+
+class ScopedModelView(_ScopeWiring, ModelView):
+    page_size = 25
+    list_template = "appbuilder/general/model/list.html"
+
+    def __init__(self, **kwargs):
+        self._wire_scope(["add_form_query_rel_fields", "edit_form_query_rel_fields", "search_form_query_rel_fields"])
+        self._wire_choices()
+        self._wire_formatters()
+        super().__init__(**kwargs)
+        # the change-history panel (show_with_history.html) needs to know which table it shows
+        self.extra_args = {**(self.extra_args or {}), "history_table": self.datamodel.obj.__tablename__}
+
+    def _wire_choices(self):
+        extra_add = dict(self.add_form_extra_fields or {})
+        extra_edit = dict(self.edit_form_extra_fields or {})
+        formatters = dict(self.formatters_columns or {})
+        for column, choices in self.choice_columns.items():
+            nullable = self.datamodel.obj.__table__.c[column].nullable
+            label = (self.label_columns or {}).get(column, column)
+            description = (self.description_columns or {}).get(column, "")
+
+            def make():
+                return SelectField(
+                    label,
+                    choices=choices.select_choices,
+                    description=description,
+                    validators=[Optional()] if nullable else [DataRequired()],
+                    render_kw={"class": "form-control"},
+                )
+
+            extra_add.setdefault(column, make())
+            extra_edit.setdefault(column, make())
+            formatters.setdefault(column, choices.label)
+        self.add_form_extra_fields = extra_add
+        self.edit_form_extra_fields = extra_edit
+        self.formatters_columns = formatters
+
+    def _wire_formatters(self):
+        formatters = dict(self.formatters_columns or {})
+        for column in self.datamodel.obj.__table__.columns:
+            if column.key in formatters:
+                continue
+            if isinstance(column.type, sa.Boolean):
+                formatters[column.key] = formatting.yes_no
+            elif isinstance(column.type, sa.Numeric) and column.type.scale == MONEY.scale and column.type.precision == MONEY.precision:
+                formatters[column.key] = formatting.yuan
+            elif isinstance(column.type, sa.DateTime):
+                formatters[column.key] = formatting.iso_datetime
+            elif isinstance(column.type, sa.Date):
+                formatters[column.key] = formatting.iso_date
+        self.formatters_columns = formatters
+
+    def pre_add(self, item):
+        self._check_write(item)
+
+    def pre_update(self, item):
+        self._check_write(item)
+
+    def pre_delete(self, item):
+        if not unit_in_scope(owning_unit_id(item)):
+            abort(404)
+
+
+class ScopedModelApi(_ScopeWiring, ModelRestApi):
+    allow_browser_login = True
+    page_size = 25
+
+    def __init__(self, **kwargs):
+        self._wire_scope(["add_query_rel_fields", "edit_query_rel_fields"])
+        super().__init__(**kwargs)
+
+    def pre_add(self, item):
+        self._check_write(item)
+
+    def pre_update(self, item):
+        self._check_write(item)
+
+    def post_headless(self):
+        try:
+            return super().post_headless()
+        except RuleViolation as e:
+            db.session.rollback()
+            return self.response_422(message=e.errors)
+
+    def put_headless(self, pk):
+        try:
+            return super().put_headless(pk)
+        except RuleViolation as e:
+            db.session.rollback()
+            return self.response_422(message=e.errors)
+
+
+def interface(model):
+    return SQLAInterface(model)
+
+
+__all__ = ["ScopedModelView", "ScopedModelApi", "field_rule", "interface", "_"]

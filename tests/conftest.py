@@ -1,0 +1,142 @@
+"""Fixtures: one migrated database per test session, a small university in it, and clients.
+
+DATABASE_URL selects the database (CI runs the suite once on SQLite and once on PostgreSQL).
+"""
+import os
+import re
+import tempfile
+
+import pytest
+import sqlalchemy as sa
+
+from app import create_app
+from app.extensions import db
+from app.security.roles import COLLEGE_ADMIN, LAB_ADMIN, SCHOOL_ADMIN, SERVICE_USER, sync_roles
+
+from . import factories as f
+
+PASSWORD = "test-1234"
+
+
+def _database_url():
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tempfile.mkdtemp(prefix='platform-test-')}/test.db"
+
+
+def reset_database(url):
+    """Empty the target database so migrations run from nothing."""
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+        else:
+            meta = sa.MetaData()
+            meta.reflect(conn)
+            meta.drop_all(conn)
+            conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    return _database_url()
+
+
+@pytest.fixture(scope="session")
+def app(database_url, tmp_path_factory):
+    reset_database(database_url)
+    application = create_app("config.TestConfig", SQLALCHEMY_DATABASE_URI=database_url)
+    with application.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+        sync_roles()
+        _build_university(application)
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+class University:
+    """Handles to the records of the test university (ids, so they outlive sessions)."""
+
+
+def _build_university(application):
+    sm = application.appbuilder.sm
+    u = University()
+    school = f.unit("测试大学", "school", code="S")
+    c1 = f.unit("化学学院", "college", school, code="C1")
+    c2 = f.unit("物理学院", "college", school, code="C2")
+    l11 = f.unit("分析测试实验室", "lab", c1, code="C1-L1")
+    l12 = f.unit("材料实验室", "lab", c1, code="C1-L2")
+    l21 = f.unit("光学实验室", "lab", c2, code="C2-L1")
+    for name, unit in (("school", school), ("c1", c1), ("c2", c2), ("l11", l11), ("l12", l12), ("l21", l21)):
+        setattr(u, name, unit.id)
+        inst = f.instrument(unit, name=f"{unit.name}的仪器")
+        setattr(u, f"inst_{name}", inst.id)
+        setattr(u, f"person_{name}", f.person(unit, name=f"{unit.name}的老师").id)
+        setattr(u, f"platform_{name}", f.platform(unit, name=f"{unit.name}的平台").id)
+        setattr(u, f"training_{name}", f.training(unit, topic=f"{unit.name}的培训").id)
+        setattr(u, f"filing_{name}", f.filing(inst, remarks=f"{unit.name}的备案").id)
+    db.session.commit()
+    f.user(sm, "school_admin", SCHOOL_ADMIN, school)
+    f.user(sm, "college_admin", COLLEGE_ADMIN, c1)
+    f.user(sm, "lab_admin", LAB_ADMIN, l11)
+    f.user(sm, "service_user", SERVICE_USER, None)
+    application.config["UNIVERSITY"] = u
+
+
+@pytest.fixture(scope="session")
+def uni(app):
+    return app.config["UNIVERSITY"]
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def csrf_token(client, url="/login/"):
+    """The CSRF token a page at `url` hands this client's session (as a browser would read it)."""
+    html = client.get(url).get_data(as_text=True)
+    m = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(r'value="([^"]+)"[^>]*name="csrf_token"', html)
+    if m:
+        return m.group(1)
+    return session_csrf_token(client)
+
+
+def session_csrf_token(client):
+    """A valid token for this client's session, for pages the caller may not open."""
+    import hashlib
+
+    from flask import current_app
+    from itsdangerous import URLSafeTimedSerializer
+
+    with client.session_transaction() as sess:
+        raw = sess.setdefault("csrf_token", hashlib.sha1(os.urandom(64)).hexdigest())
+    app = client.application
+    return URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="wtf-csrf-token").dumps(raw)
+
+
+@pytest.fixture
+def login_as(client):
+    def _login(username):
+        if username is None:
+            return client
+        token = csrf_token(client)
+        resp = client.post("/login/", data={"username": username, "password": PASSWORD, "csrf_token": token})
+        assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+        return client
+
+    return _login
+
+
+@pytest.fixture
+def db_session(app):
+    with app.app_context():
+        yield db.session
+        db.session.rollback()

@@ -1,0 +1,68 @@
+"""Small factories for test data (SPEC §6: factories, not giant fixtures)."""
+import itertools
+from datetime import date
+from decimal import Decimal
+
+from app.extensions import db
+from app.models import InnovationPlatform, Instrument, Person, TrainingSession, Unit, UnsuitableFiling
+
+_seq = itertools.count(1)
+
+
+def unit(name, level, parent=None, code=None):
+    u = Unit(code=code or f"U{next(_seq):04d}", name=name, level=level, parent=parent)
+    db.session.add(u)
+    db.session.flush()
+    return u
+
+
+def person(unit, name="张老师", **kw):
+    p = Person(name=name, unit=unit, duty=kw.pop("duty", "instrument_owner"), mobile=kw.pop("mobile", "13800138000"),
+               email=kw.pop("email", "zhang@example.edu.cn"), **kw)
+    db.session.add(p)
+    db.session.flush()
+    return p
+
+
+def instrument(unit, name="扫描电子显微镜", **kw):
+    n = next(_seq)
+    values = dict(
+        asset_number=f"ZC-{n:06d}", name=name, model="型号甲", unit=unit, original_value=Decimal("850000.00"),
+        funding_source="fiscal_full", purchase_date=date(2020, 3, 1), acceptance_date=date(2020, 4, 1),
+        class_code="010102", location="理科楼101室", contact_phone="0731-88880000", contact_email="lab@example.edu.cn",
+        run_status="normal", sharing_status="external", kind="instrument",
+    )
+    values.update(kw)
+    i = Instrument(**values)
+    db.session.add(i)
+    db.session.flush()
+    return i
+
+
+def platform(unit, name="省重点实验室", **kw):
+    p = InnovationPlatform(name=name, unit=unit, kind=kw.pop("kind", "key_lab"), level=kw.pop("level", "provincial"), **kw)
+    db.session.add(p)
+    db.session.flush()
+    return p
+
+
+def training(unit, topic="仪器安全培训", level="lab", **kw):
+    t = TrainingSession(unit=unit, topic=topic, level=level, held_on=kw.pop("held_on", date(2026, 6, 1)), **kw)
+    db.session.add(t)
+    db.session.flush()
+    return t
+
+
+def filing(instrument, **kw):
+    f = UnsuitableFiling(instrument=instrument, category=kw.pop("category", "teaching"), reason=kw.pop("reason", "教学专用"), **kw)
+    db.session.add(f)
+    db.session.flush()
+    return f
+
+
+def user(sm, username, role_name, unit=None, password="test-1234"):
+    role = sm.find_role(role_name)
+    u = sm.add_user(username, "测试", "用户", f"{username}@example.edu.cn", role, password=password)
+    u.unit_id = unit.id if unit is not None else None
+    db.session.commit()
+    return u
