@@ -24,6 +24,8 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
     app.before_request(_guard_state_changes)
 
     db.init_app(app)
+    with app.app_context():
+        _tune_sqlite(db.engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
 
     from . import models  # noqa: F401  (register tables)
@@ -45,6 +47,21 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
     register_cli(app)
     logging.getLogger("flask_appbuilder").setLevel(logging.WARNING)
     return app
+
+
+def _tune_sqlite(engine):
+    """SQLite enforces foreign keys only when asked, per connection; WAL lets readers run beside a writer."""
+    if engine.dialect.name != "sqlite":
+        return
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA busy_timeout = 5000")
+        cursor.close()
 
 
 def _guard_state_changes():

@@ -122,15 +122,22 @@ def session_csrf_token(client):
     return URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="wtf-csrf-token").dumps(raw)
 
 
+def login(client, username):
+    token = csrf_token(client)
+    resp = client.post("/login/", data={"username": username, "password": PASSWORD, "csrf_token": token})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+    with client.session_transaction() as sess:
+        assert sess.get("_user_id"), f"{username} did not sign in"
+    return client
+
+
 @pytest.fixture
-def login_as(client):
+def login_as(app):
+    """login_as(name) -> a new client signed in as that account (None: anonymous)."""
+
     def _login(username):
-        if username is None:
-            return client
-        token = csrf_token(client)
-        resp = client.post("/login/", data={"username": username, "password": PASSWORD, "csrf_token": token})
-        assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
-        return client
+        client = app.test_client()
+        return client if username is None else login(client, username)
 
     return _login
 

@@ -8,44 +8,42 @@ from flask_appbuilder.security.sqla.models import (
     ViewMenu,
     assoc_permissionview_role,
 )
-from flask_appbuilder.security.views import UserDBModelView
 from flask_babel import lazy_gettext as _
 
 from app.models import PlatformUser
 
-from .scope import ScopeFilter
+from app.views.interface import interface
 
-
-class PlatformUserView(UserDBModelView):
-    """Users with the unit they are bound to (the root of their scope)."""
-
-    list_columns = ["first_name", "last_name", "username", "email", "active", "roles", "unit"]
-    add_columns = UserDBModelView.add_columns + ["unit"]
-    edit_columns = UserDBModelView.edit_columns + ["unit"]
-    show_fieldsets = [
-        (_("User info"), {"fields": ["username", "active", "roles", "unit", "login_count"]}),
-        (_("Personal Info"), {"fields": ["first_name", "last_name", "email"], "expanded": True}),
-        (
-            _("Audit Info"),
-            {"fields": ["last_login", "fail_login_count", "created_on", "changed_on"], "expanded": False},
-        ),
-    ]
-    user_show_fieldsets = [
-        (_("User info"), {"fields": ["username", "active", "roles", "unit"]}),
-        (_("Personal Info"), {"fields": ["first_name", "last_name", "email"], "expanded": True}),
-    ]
-    label_columns = {**UserDBModelView.label_columns, "unit": _("Unit")}
-    add_form_query_rel_fields = {"unit": [["id", ScopeFilter, None]]}
-    edit_form_query_rel_fields = {"unit": [["id", ScopeFilter, None]]}
-    list_title = _("List Users")
-    show_title = _("Show User")
-    add_title = _("Add User")
-    edit_title = _("Edit User")
+from .views import PlatformRoleView, PlatformUserView
 
 
 class PlatformSecurityManager(SecurityManager):
     user_model = PlatformUser
     userdbmodelview = PlatformUserView
+
+    def __init__(self, appbuilder):
+        super().__init__(appbuilder)
+        # FAB's __init__ overwrites the user view's datamodel with its plain interface
+        PlatformUserView.datamodel = interface(PlatformUser)
+
+    def register_views(self):
+        """Database login, own profile and password, users and (read-only) roles — nothing else."""
+        self.appbuilder.add_api(self.security_api)
+        self.appbuilder.add_view_no_menu(self.userinfoeditview())
+        self.appbuilder.add_view_no_menu(self.resetpasswordview())
+        self.appbuilder.add_view_no_menu(self.resetmypasswordview())
+        self.auth_view = self.authdbview()
+        self.appbuilder.add_view_no_menu(self.auth_view)
+        if self.is_auth_limited:
+            self.limiter.limit(self.auth_rate_limit, methods=["POST"])(self.auth_view.blueprint)
+        self.user_view = self.appbuilder.add_view(
+            PlatformUserView, "List Users", icon="fa-user", label=_("List Users"),
+            category="Security", category_icon="fa-cogs", category_label=_("Security"),
+        )
+        role_view = self.appbuilder.add_view(
+            PlatformRoleView, "List Roles", icon="fa-user-gear", label=_("List Roles"), category="Security",
+        )
+        role_view.related_views = [self.user_view.__class__]
 
     # FAB asks the database once per permission check (~18 per page). Load the caller's
     # whole permission set once per request instead.

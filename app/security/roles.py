@@ -1,5 +1,6 @@
 """Roles declared in code (SPEC §6) and their idempotent sync (`flask --app app sync-roles`)."""
 from flask import current_app
+from flask_babel import lazy_gettext as _
 
 from . import permissions as P
 
@@ -8,6 +9,18 @@ COLLEGE_ADMIN = "CollegeAdmin"
 LAB_ADMIN = "LabAdmin"
 SERVICE_USER = "ServiceUser"
 PUBLIC = "Public"
+
+ROLE_LABELS = {
+    SCHOOL_ADMIN: _("School administrator"),
+    COLLEGE_ADMIN: _("College administrator"),
+    LAB_ADMIN: _("Laboratory administrator"),
+    SERVICE_USER: _("Service user"),
+    PUBLIC: _("Public visitor"),
+}
+
+
+def role_label(name):
+    return ROLE_LABELS.get(name, name)
 
 
 def _grant(perms, *views):

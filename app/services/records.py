@@ -147,7 +147,8 @@ def _unit_inserted(mapper, connection, target):
 
 
 def _unit_updated(mapper, connection, target):
-    if sa.inspect(target).attrs.parent_id.history.has_changes() or not target.path:
+    state = sa.inspect(target)
+    if state.attrs.parent_id.history.has_changes() or state.attrs.parent.history.has_changes() or not target.path:
         refresh_unit_paths(connection, target.id)
 
 

@@ -6,10 +6,9 @@ booleans, and calls the domain rules (app/services) before anything is written.
 """
 from flask import abort
 from flask_appbuilder import ModelRestApi, ModelView
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _
 import sqlalchemy as sa
-from wtforms import SelectField, ValidationError
+from wtforms import BooleanField, SelectField, ValidationError
 from wtforms.validators import DataRequired, Optional
 
 from app.extensions import db
@@ -19,6 +18,7 @@ from app.services.errors import RuleViolation
 from app.services.records import MSG_SCOPE
 
 from . import formatting
+from .interface import interface
 
 
 def field_rule(check, *other_fields):
@@ -76,9 +76,12 @@ class _ScopeWiring:
                 type(self).validate(db.session, item)
 
 
+def blank_if_none(value):
+    return "" if value is None else value
+
+
 class ScopedModelView(_ScopeWiring, ModelView):
     page_size = 25
-    list_template = "appbuilder/general/model/list.html"
 
     def __init__(self, **kwargs):
         self._wire_scope(["add_form_query_rel_fields", "edit_form_query_rel_fields", "search_form_query_rel_fields"])
@@ -109,14 +112,25 @@ class ScopedModelView(_ScopeWiring, ModelView):
             extra_add.setdefault(column, make())
             extra_edit.setdefault(column, make())
             formatters.setdefault(column, choices.label)
+        # FAB marks every NOT NULL column required, which for a checkbox means "must be ticked"
+        for column in self.datamodel.obj.__table__.columns:
+            if isinstance(column.type, sa.Boolean):
+                label = (self.label_columns or {}).get(column.key, column.key)
+                description = (self.description_columns or {}).get(column.key, "")
+                extra_add.setdefault(column.key, BooleanField(label, description=description))
+                extra_edit.setdefault(column.key, BooleanField(label, description=description))
         self.add_form_extra_fields = extra_add
         self.edit_form_extra_fields = extra_edit
         self.formatters_columns = formatters
 
     def _wire_formatters(self):
         formatters = dict(self.formatters_columns or {})
+        # FAB prints Python's "None" for an empty relation or value
+        fieldset_fields = [f for _title, spec in (self.show_fieldsets or []) for f in spec["fields"]]
+        for name in list(self.list_columns or []) + list(self.show_columns or []) + fieldset_fields:
+            formatters.setdefault(name, blank_if_none)
         for column in self.datamodel.obj.__table__.columns:
-            if column.key in formatters:
+            if formatters.get(column.key, blank_if_none) is not blank_if_none:
                 continue
             if isinstance(column.type, sa.Boolean):
                 formatters[column.key] = formatting.yes_no
@@ -168,8 +182,6 @@ class ScopedModelApi(_ScopeWiring, ModelRestApi):
             return self.response_422(message=e.errors)
 
 
-def interface(model):
-    return SQLAInterface(model)
 
 
 __all__ = ["ScopedModelView", "ScopedModelApi", "field_rule", "interface", "_"]
