@@ -9,3 +9,7 @@ class PlatformUser(User):
     __table_args__ = {"extend_existing": True}
     unit_id = sa.Column(sa.Integer, sa.ForeignKey("unit.id"), index=True)
     unit = relationship("Unit")
+
+    def get_full_name(self):
+        # Chinese order: family name first, no space (姓 + 名)
+        return f"{self.last_name or ''}{self.first_name or ''}"

@@ -4,6 +4,7 @@ import re
 from flask_babel import lazy_gettext as _
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.models import Instrument, InstrumentClass, Unit
 
@@ -131,7 +132,7 @@ def refresh_unit_paths(connection, unit_id):
     new_path = f"{parent_path}{unit_id}/"
     old_path = row.path
     if old_path == new_path:
-        return
+        return new_path
     connection.execute(units.update().where(units.c.id == unit_id).values(path=new_path))
     if old_path:
         # descendants: swap the old prefix for the new one
@@ -140,16 +141,18 @@ def refresh_unit_paths(connection, unit_id):
         ).all()
         for d in descendants:
             connection.execute(units.update().where(units.c.id == d.id).values(path=new_path + d.path[len(old_path):]))
+    return new_path
 
 
 def _unit_inserted(mapper, connection, target):
-    refresh_unit_paths(connection, target.id)
+    # the path is written straight to the table; tell the object too, without marking it dirty
+    set_committed_value(target, "path", refresh_unit_paths(connection, target.id))
 
 
 def _unit_updated(mapper, connection, target):
     state = sa.inspect(target)
     if state.attrs.parent_id.history.has_changes() or state.attrs.parent.history.has_changes() or not target.path:
-        refresh_unit_paths(connection, target.id)
+        set_committed_value(target, "path", refresh_unit_paths(connection, target.id))
 
 
 def install():

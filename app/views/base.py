@@ -88,6 +88,7 @@ class ScopedModelView(_ScopeWiring, ModelView):
         self._wire_choices()
         self._wire_formatters()
         super().__init__(**kwargs)
+        self.datamodel.eager_load(self.list_columns)
         # the change-history panel (show_with_history.html) needs to know which table it shows
         self.extra_args = {**(self.extra_args or {}), "history_table": self.datamodel.obj.__tablename__}
 

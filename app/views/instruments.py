@@ -126,6 +126,7 @@ class InstrumentView(ScopedModelView):
             _("Classification code"),
             description=_("6-digit code of the national instrument classification, e.g. 010101"),
             validators=[Optional(), _class_code_rule],
+            render_kw={"class": "form-control", "maxlength": 6, "placeholder": "010101"},
         ),
     }
     validators_columns = {
