@@ -122,9 +122,9 @@ def session_csrf_token(client):
     return URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="wtf-csrf-token").dumps(raw)
 
 
-def login(client, username):
+def login(client, username, password=PASSWORD):
     token = csrf_token(client)
-    resp = client.post("/login/", data={"username": username, "password": PASSWORD, "csrf_token": token})
+    resp = client.post("/login/", data={"username": username, "password": password, "csrf_token": token})
     assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
     with client.session_transaction() as sess:
         assert sess.get("_user_id"), f"{username} did not sign in"
