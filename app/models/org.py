@@ -27,6 +27,11 @@ class Unit(Model):
     def __repr__(self):
         return self.name
 
+    def tree_name(self):
+        """The name indented by depth, so the list (ordered by path) reads as a tree."""
+        depth = max((self.path or "/").count("/") - 2, 0)
+        return ("\u3000" * (depth - 1) + "└ " if depth else "") + self.name
+
     @classmethod
     def scope_clause(cls, unit_ids):
         return cls.id.in_(unit_ids)

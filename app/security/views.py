@@ -46,7 +46,7 @@ class PlatformUserView(UserDBModelView):
 
     datamodel = interface(PlatformUser)
 
-    list_columns = ["first_name", "last_name", "username", "email", "active", "roles", "unit"]
+    list_columns = ["last_name", "first_name", "username", "email", "active", "roles", "unit"]
     search_columns = ["first_name", "last_name", "username", "email", "active", "unit"]
     add_columns = ["first_name", "last_name", "username", "active", "email", "roles", "unit", "password", "conf_password"]
     edit_columns = ["first_name", "last_name", "username", "active", "email", "roles", "unit"]

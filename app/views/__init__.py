@@ -9,6 +9,9 @@ from .people import PersonApi, PersonView, TrainingSessionApi, TrainingSessionVi
 
 
 def register(appbuilder):
+    # a unit's page lists what it holds; an instrument's page its filings (all scoped)
+    UnitView.related_views = [InstrumentView, PersonView, InnovationPlatformView, TrainingSessionView]
+    InstrumentView.related_views = [UnsuitableFilingView]
     org, resources, staff = _("Organisation"), _("Resources"), _("Staff & training")
     appbuilder.add_view(InstrumentView, P.MENU_INSTRUMENTS, label=_("Instruments"), icon="fa-microscope",
                         category=P.MENU_RESOURCES, category_label=resources, category_icon="fa-flask")

@@ -28,6 +28,7 @@ def _parent_rule(form, field):
 UNIT_LABELS = {
     "code": _("Unit code"),
     "name": _("Unit name"),
+    "tree_name": _("Unit name"),
     "level": _("Level"),
     "parent": _("Parent unit"),
     "address": _("Address"),
@@ -43,13 +44,14 @@ class UnitView(ScopedModelView):
     edit_title = _("Edit unit")
     label_columns = UNIT_LABELS
     choice_columns = {"level": UNIT_LEVEL}
-    list_columns = ["code", "name", "level", "parent"]
+    list_columns = ["tree_name", "code", "level", "parent"]
     search_columns = ["code", "name", "level", "parent"]
     add_columns = edit_columns = ["code", "name", "level", "parent", "address", "remarks"]
     show_columns = ["code", "name", "level", "parent", "address", "remarks"]
     order_columns = ["code", "name", "level"]
     base_order = ("path", "asc")
     validators_columns = {"parent": [_parent_rule]}
+    related_views = []  # filled in register(): the records each unit holds
 
     def validate(session, item):
         records.validate_unit_placement(session, item, item.parent)
