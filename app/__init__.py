@@ -42,6 +42,9 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
         register(appbuilder)
 
     _register_template_helpers(app)
+    from .views.errors import register_error_pages
+
+    register_error_pages(app)
     from .cli import register_cli
 
     register_cli(app)

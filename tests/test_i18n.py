@@ -93,3 +93,18 @@ def test_form_errors_and_flashes_are_chinese(uni, login_as):
     words, _ = english_words(resp.get_data(as_text=True))
     assert not words, words
     assert "请输入11位大陆手机号码" in resp.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("who,method,url,status", [
+    ("lab_admin", "get", "/instrumentview/show/999999", 404),
+    ("lab_admin", "get", "/no/such/page", 404),
+    ("service_user", "get", "/instrumentview/list/", 403),
+    ("lab_admin", "get", "/instrumentview/delete/1", 405),
+    ("lab_admin", "post", "/personview/add", 400),
+])
+def test_error_pages_are_chinese(uni, login_as, who, method, url, status):
+    resp = getattr(login_as(who), method)(url)
+    assert resp.status_code == status
+    words, _ = english_words(resp.get_data(as_text=True))
+    assert not words, words
+    assert "返回首页" in resp.get_data(as_text=True)
