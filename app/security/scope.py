@@ -29,30 +29,42 @@ def _caller():
     return None
 
 
-def scope_root():
-    """(root unit id, root path) of the caller's scope, cached per request; or ALL / NOTHING."""
-    if has_request_context() and "_scope_root" in g:
-        return g._scope_root
+def _load_scope():
+    """One query: the caller's root unit and every unit id below it, cached per request.
+
+    Returns ALL (root of the whole tree), NOTHING, or (root id, root parent id, unit ids).
+    A literal id list rather than a subquery: a subtree holds a handful of units, and the
+    planner then uses the unit_id index of the big tables directly (see bench/).
+    """
+    if has_request_context() and "_scope" in g:
+        return g._scope
     user = _caller()
     result = NOTHING
     if user is not None and getattr(user, "unit_id", None):
-        row = db.session.execute(
-            sa.select(Unit.id, Unit.path, Unit.parent_id).where(Unit.id == user.unit_id)
-        ).first()
-        if row is not None:
-            result = ALL if row.parent_id is None else (row.id, row.path)
+        root = sa.orm.aliased(Unit)
+        rows = db.session.execute(
+            sa.select(Unit.id, root.parent_id)
+            .join(root, Unit.path.startswith(root.path))  # paths hold only digits and "/"
+            .where(root.id == user.unit_id)
+        ).all()
+        if rows:
+            parent_id = rows[0].parent_id
+            result = ALL if parent_id is None else (user.unit_id, parent_id, tuple(r.id for r in rows))
     if has_request_context():
-        g._scope_root = result
+        g._scope = result
     return result
 
 
+def scope_root():
+    """The caller's scope root unit id, or ALL / NOTHING."""
+    scope = _load_scope()
+    return scope if scope in (ALL, NOTHING) else scope[0]
+
+
 def scope_unit_ids():
-    """A SELECT of unit ids in scope, or ALL / NOTHING."""
-    root = scope_root()
-    if root in (ALL, NOTHING):
-        return root
-    _root_id, path = root
-    return sa.select(Unit.id).where(Unit.path.startswith(path, autoescape=True)).scalar_subquery()
+    """The ids of the units in scope, or ALL / NOTHING."""
+    scope = _load_scope()
+    return scope if scope in (ALL, NOTHING) else scope[2]
 
 
 def scope_clause_for(model):
@@ -60,7 +72,7 @@ def scope_clause_for(model):
     unit_ids = scope_unit_ids()
     if unit_ids == ALL:
         return None
-    if unit_ids == NOTHING:
+    if unit_ids == NOTHING or not unit_ids:
         return sa.false()
     return model.scope_clause(unit_ids)
 
@@ -78,17 +90,13 @@ def unit_in_scope(unit_id) -> bool:
         return True
     if root == NOTHING:
         return False
-    _root_id, path = root
-    unit_path = db.session.execute(sa.select(Unit.path).where(Unit.id == unit_id)).scalar()
-    return bool(unit_path) and unit_path.startswith(path)
+    return int(unit_id) in scope_unit_ids()
 
 
 def root_parent_id():
     """The parent of the caller's scope root: shown (not selectable as a move) in unit forms."""
-    root = scope_root()
-    if root in (ALL, NOTHING):
-        return None
-    return db.session.execute(sa.select(Unit.parent_id).where(Unit.id == root[0])).scalar()
+    scope = _load_scope()
+    return None if scope in (ALL, NOTHING) else scope[1]
 
 
 class ScopeFilter(BaseFilter):
