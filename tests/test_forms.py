@@ -158,3 +158,30 @@ def test_change_log_records_who_when_what(app, uni, login_as):
         db.session.remove()
     show = client.get(f"/instrumentview/show/{pk}").get_data(as_text=True)
     assert "变更记录" in show and "理科楼202室" in show and "理科楼101室" in show
+
+
+@pytest.mark.parametrize("body,field,message", [
+    ({"name": "甲"}, "unit", "该字段为必填项"),
+    ({"name": "甲", "unit": "U", "duty": "bogus"}, "duty", "取值必须是以下之一"),
+    ({"name": "甲", "duty": "technician", "extra": 1}, "extra", "未知字段"),
+])
+def test_api_schema_errors_are_chinese(app, uni, client, body, field, message):
+    from .test_scope import jwt_headers
+
+    headers = jwt_headers(client, "lab_admin")
+    body = {k: (uni.l11 if v == "U" else v) for k, v in body.items()}
+    before = count(app, Person)
+    resp = client.post("/api/v1/person/", json=body, headers=headers)
+    assert resp.status_code == 422
+    assert message in "".join(resp.json["message"][field])
+    assert count(app, Person) == before
+
+
+def test_api_non_json_and_missing_record_are_chinese(uni, client):
+    from .test_scope import jwt_headers
+
+    headers = jwt_headers(client, "lab_admin")
+    resp = client.post("/api/v1/person/", data="不是JSON", headers=headers)
+    assert resp.status_code == 400 and resp.json["message"] == "请求内容必须是 JSON。"
+    resp = client.get("/api/v1/person/999999", headers=headers)
+    assert resp.status_code == 404 and "不在您的管理范围内" in resp.json["message"]

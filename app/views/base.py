@@ -6,7 +6,6 @@ booleans, and calls the domain rules (app/services) before anything is written.
 """
 from flask import abort
 from flask_appbuilder import ModelRestApi, ModelView
-from flask_babel import lazy_gettext as _
 import sqlalchemy as sa
 from wtforms import BooleanField, SelectField, ValidationError
 from wtforms.validators import DataRequired, Optional
@@ -17,7 +16,7 @@ from app.security.scope import SCOPE_FILTER, ScopeFilter, unit_in_scope
 from app.services.errors import RuleViolation
 from app.services.records import MSG_SCOPE
 
-from . import formatting
+from . import api_messages, formatting
 from .interface import interface
 
 
@@ -182,7 +181,11 @@ class ScopedModelApi(_ScopeWiring, ModelRestApi):
             db.session.rollback()
             return self.response_422(message=e.errors)
 
+    @staticmethod
+    def response(code, **kwargs):
+        if code >= 400 and "message" in kwargs:
+            kwargs["message"] = api_messages.translate(kwargs["message"])
+        return ModelRestApi.response(code, **kwargs)
 
 
-
-__all__ = ["ScopedModelView", "ScopedModelApi", "field_rule", "interface", "_"]
+__all__ = ["ScopedModelView", "ScopedModelApi", "field_rule", "interface"]

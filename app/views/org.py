@@ -25,6 +25,10 @@ def _parent_rule(form, field):
         raise ValidationError(next(iter(e.errors.values())))
 
 
+def _validate_unit(session, item):
+    records.validate_unit_placement(session, item, item.parent)
+
+
 UNIT_LABELS = {
     "code": _("Unit code"),
     "name": _("Unit name"),
@@ -52,9 +56,7 @@ class UnitView(ScopedModelView):
     base_order = ("path", "asc")
     validators_columns = {"parent": [_parent_rule]}
     related_views = []  # filled in register(): the records each unit holds
-
-    def validate(session, item):
-        records.validate_unit_placement(session, item, item.parent)
+    validate = staticmethod(_validate_unit)
 
 
 class UnitApi(ScopedModelApi):
@@ -63,9 +65,7 @@ class UnitApi(ScopedModelApi):
     list_columns = ["id", "code", "name", "level", "parent.id", "parent.name"]
     show_columns = ["id", "code", "name", "level", "parent.id", "parent.name", "address", "remarks"]
     add_columns = edit_columns = ["code", "name", "level", "parent", "address", "remarks"]
-
-    def validate(session, item):
-        records.validate_unit_placement(session, item, item.parent)
+    validate = staticmethod(_validate_unit)
 
 
 PLATFORM_LABELS = {
