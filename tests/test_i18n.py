@@ -1,4 +1,5 @@
 """Localisation crawl: every page each role can reach shows no untranslated UI text."""
+import json
 import re
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
@@ -11,6 +12,25 @@ SKIP = re.compile(r"^/(logout|lang|static|appbuilder|api|swagger)|/delete/|/acti
 DATA = re.compile(r"[\w.+-]+@[\w.-]+|\b(school|college|lab)_admin\b|\bservice_user\b|\bZC-[\w-]+|\bU\d{4}\b|\bC\d(-L\d)?\b")
 ALLOWED_WORDS = {"OK"}  # none today: every word must come from translations/zh
 VISIBLE_ATTRS = {"placeholder", "title", "alt", "data-placeholder", "aria-label"}
+
+
+JSON_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
+JSON_ARRAY = re.compile(r'\[("(?:[^"\\]|\\.)*"(?:,\s*"(?:[^"\\]|\\.)*")*)\]')
+
+
+def script_visible_text(script):
+    """What a script will put on screen: FAB ships the search form's widgets and filter names
+    as JSON inside a <script> (HTML fragments and arrays of labels)."""
+    chunks = []
+    for literal in JSON_STRING.findall(script):
+        text = json.loads(f'"{literal}"')
+        if "<" in text:
+            inner = TextCollector()
+            inner.feed(text)
+            chunks.extend(inner.chunks)
+    for array in JSON_ARRAY.findall(script):
+        chunks.extend(json.loads(f"[{array}]"))
+    return chunks
 
 
 class TextCollector(HTMLParser):
@@ -35,7 +55,9 @@ class TextCollector(HTMLParser):
             self._skip -= 1
 
     def handle_data(self, data):
-        if not self._skip and data.strip():
+        if self._skip:
+            self.chunks.extend(script_visible_text(data))
+        elif data.strip():
             self.chunks.append(data)
 
 

@@ -3,6 +3,8 @@
 A refusal is 404 (record outside scope), 403 (no permission) or, for an anonymous browser,
 a redirect to the login page; in every case nothing changes.
 """
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -45,6 +47,12 @@ def _ids(case):
     return f"{who or 'anonymous'}-{screen[0]}-{unit_key}"
 
 
+def page_text(resp):
+    """The page with the JSON escapes of its embedded widgets decoded (FAB's search form)."""
+    html = resp.get_data(as_text=True)
+    return re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), html).replace('\\"', '"')
+
+
 def record_id(uni, screen, unit_key):
     return getattr(uni, f"{screen[3]}{unit_key}")
 
@@ -85,8 +93,8 @@ def test_screen_refuses_out_of_scope_record(app, uni, login_as, case):
 def test_lists_and_dropdowns_hide_out_of_scope_records(app, uni, login_as, who, screen):
     endpoint, _resource, model, _prefix, field = screen
     client = login_as(who)
-    html = client.get(f"/{endpoint}/list/?psize_{endpoint.replace('view', 'view')}=100").get_data(as_text=True)
-    add_form = client.get(f"/{endpoint}/add").get_data(as_text=True)
+    html = page_text(client.get(f"/{endpoint}/list/"))
+    add_form = page_text(client.get(f"/{endpoint}/add"))
     with app.app_context():
         for unit_key in OUTSIDE[who]:
             if model is Unit and unit_key in ANCESTORS[who]:
@@ -96,6 +104,15 @@ def test_lists_and_dropdowns_hide_out_of_scope_records(app, uni, login_as, who, 
         for unit_key in INSIDE[who]:
             text = getattr(db.session.get(model, record_id(uni, screen, unit_key)), field)
             assert text in html, f"{text} missing from the {endpoint} list of {who}"
+        # the list's search filters offer no unit outside the scope either (positive control:
+        # the scope's own units are offered)
+        if model is not Unit:
+            for unit_key in OUTSIDE[who]:
+                name = db.session.get(Unit, getattr(uni, unit_key)).name
+                assert f">{name}<" not in html, f"unit {name} offered in the {endpoint} search of {who}"
+            for unit_key in INSIDE[who] if model is not UnsuitableFiling else []:  # filings filter by instrument
+                name = db.session.get(Unit, getattr(uni, unit_key)).name
+                assert f">{name}<" in html, f"unit {name} missing from the {endpoint} search of {who}"
         # related dropdowns: no unit outside the scope is offered (the college's own parent
         # appears in the unit form only as the unchanged parent of the scope root)
         for unit_key in OUTSIDE[who]:

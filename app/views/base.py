@@ -94,23 +94,25 @@ class ScopedModelView(_ScopeWiring, ModelView):
     def _wire_choices(self):
         extra_add = dict(self.add_form_extra_fields or {})
         extra_edit = dict(self.edit_form_extra_fields or {})
+        extra_search = dict(self.search_form_extra_fields or {})
         formatters = dict(self.formatters_columns or {})
         for column, choices in self.choice_columns.items():
             nullable = self.datamodel.obj.__table__.c[column].nullable
             label = (self.label_columns or {}).get(column, column)
             description = (self.description_columns or {}).get(column, "")
 
-            def make():
+            def make(required=not nullable):
                 return SelectField(
                     label,
                     choices=choices.select_choices,
                     description=description,
-                    validators=[Optional()] if nullable else [DataRequired()],
+                    validators=[DataRequired()] if required else [Optional()],
                     render_kw={"class": "form-control"},
                 )
 
             extra_add.setdefault(column, make())
             extra_edit.setdefault(column, make())
+            extra_search.setdefault(column, make(required=False))
             formatters.setdefault(column, choices.label)
         # FAB marks every NOT NULL column required, which for a checkbox means "must be ticked"
         for column in self.datamodel.obj.__table__.columns:
@@ -119,8 +121,10 @@ class ScopedModelView(_ScopeWiring, ModelView):
                 description = (self.description_columns or {}).get(column.key, "")
                 extra_add.setdefault(column.key, BooleanField(label, description=description))
                 extra_edit.setdefault(column.key, BooleanField(label, description=description))
+                extra_search.setdefault(column.key, BooleanField(label))
         self.add_form_extra_fields = extra_add
         self.edit_form_extra_fields = extra_edit
+        self.search_form_extra_fields = extra_search
         self.formatters_columns = formatters
 
     def _wire_formatters(self):

@@ -174,12 +174,12 @@ class UnsuitableFilingView(ScopedModelView):
     add_title = _("Add filing")
     edit_title = _("Edit filing")
     label_columns = FILING_LABELS
-    choice_columns = {"category": UNSUITABLE_CATEGORY}
+    choice_columns = {"category": UNSUITABLE_CATEGORY, "state": FILING_STATE}
     list_columns = ["instrument", "category", "networked_at_filing", "state", "remarks", "created_at"]
     search_columns = ["instrument", "category", "state", "networked_at_filing"]
     add_columns = edit_columns = ["instrument", "category", "reason", "networked_at_filing", "remarks"]
     show_columns = ["instrument", "category", "reason", "networked_at_filing", "state", "remarks", "created_at", "decided_at"]
-    formatters_columns = {"state": FILING_STATE.label, "reason": formatting.multiline}
+    formatters_columns = {"reason": formatting.multiline}
 
 
 class UnsuitableFilingApi(ScopedModelApi):
