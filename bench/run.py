@@ -40,6 +40,8 @@ os.environ.setdefault("SECRET_KEY", "bench-not-secret-" + "0" * 32)
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
+from tests.dbreset import reset_database  # noqa: E402  (the same reset the test suite uses)
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 PASSWORD = "bench-1234"
@@ -113,21 +115,6 @@ def ensure_database(url):
                 print(f"created database {u.database}")
     finally:
         admin.dispose()
-
-
-def reset_database(url):
-    """Empty the target database so migrations run from nothing (as tests/conftest.py does)."""
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-            conn.execute(sa.text("CREATE SCHEMA public"))
-        else:
-            meta = sa.MetaData()
-            meta.reflect(conn)
-            meta.drop_all(conn)
-            conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
-    engine.dispose()
 
 
 def redact(url):

@@ -14,6 +14,7 @@ from app.extensions import db
 from app.security.roles import COLLEGE_ADMIN, LAB_ADMIN, SCHOOL_ADMIN, SERVICE_USER, sync_roles
 
 from . import factories as f
+from .dbreset import reset_database  # noqa: F401  (tests import it from here too)
 
 PASSWORD = "test-1234"
 
@@ -23,21 +24,6 @@ def _database_url():
     if url:
         return url
     return f"sqlite:///{tempfile.mkdtemp(prefix='platform-test-')}/test.db"
-
-
-def reset_database(url):
-    """Empty the target database so migrations run from nothing."""
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-            conn.execute(sa.text("CREATE SCHEMA public"))
-        else:
-            meta = sa.MetaData()
-            meta.reflect(conn)
-            meta.drop_all(conn)
-            conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
-    engine.dispose()
 
 
 @pytest.fixture(scope="session")
