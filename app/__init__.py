@@ -1,5 +1,6 @@
 """Application factory: one Flask app and one AppBuilder per call (SPEC §6)."""
 import logging
+import os
 from pathlib import Path
 
 from flask import Flask, abort, request
@@ -14,7 +15,8 @@ _CSRF_EXEMPT_PATHS = ("/api/v1/security/login", "/api/v1/security/refresh")
 
 
 def create_app(config_object="config.Config", **overrides) -> Flask:
-    app = Flask(__name__, instance_path=str(ROOT / "instance"), template_folder="templates")
+    instance = os.environ.get("INSTANCE_PATH", str(ROOT / "instance"))
+    app = Flask(__name__, instance_path=instance, template_folder="templates")
     app.config.from_object(config_object)
     app.config.update(overrides)
     # CSRF is checked in our own before_request (registered before AppBuilder's) so that

@@ -72,3 +72,20 @@ def test_success_flashes_are_chinese(app, uni, login_as):
         db.session.execute(sa.delete(TrainingSession).where(TrainingSession.topic == "闪存提示测试"))
         db.session.commit()
         db.session.remove()
+
+
+def test_anonymous_reaches_only_the_public_pages(app, uni):
+    """Every GET route of the app, opened without signing in: only the public ones answer 200."""
+    client = app.test_client()
+    public = set()
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.endpoint in ("static", "appbuilder.static"):
+            continue
+        url = rule.rule
+        for arg in rule.arguments:
+            url = url.replace(f"<{arg}>", "1").replace(f"<string:{arg}>", "x").replace(f"<int:{arg}>", "1").replace(f"<path:{arg}>", "x")
+        if "<" in url:
+            continue
+        if client.get(url).status_code == 200:
+            public.add(rule.rule)
+    assert public == {"/", "/login/"}
