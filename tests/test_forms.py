@@ -185,3 +185,27 @@ def test_api_non_json_and_missing_record_are_chinese(uni, client):
     assert resp.status_code == 400 and resp.json["message"] == "请求内容必须是 JSON。"
     resp = client.get("/api/v1/person/999999", headers=headers)
     assert resp.status_code == 404 and "不在您的管理范围内" in resp.json["message"]
+
+
+def test_deleting_a_unit_that_holds_records_is_refused_with_a_reason(app, uni, login_as, client):
+    from .conftest import session_csrf_token
+    from .test_scope import jwt_headers
+
+    browser = login_as("school_admin")
+    resp = browser.post(f"/unitview/delete/{uni.c2}", data={"csrf_token": session_csrf_token(browser)}, follow_redirects=True)
+    assert "仍被其他记录引用" in resp.get_data(as_text=True)
+    resp = client.delete(f"/api/v1/unit/{uni.c2}", headers=jwt_headers(client, "school_admin"))
+    assert resp.status_code == 422 and "仍被其他记录引用" in resp.json["message"]
+    with app.app_context():
+        assert db.session.get(Unit, uni.c2) is not None
+        db.session.remove()
+
+
+def test_duplicate_unit_code_is_refused_with_a_reason(app, uni, client):
+    from .test_scope import jwt_headers
+
+    resp = client.post("/api/v1/unit/", json={"code": "C1", "name": "重复代码", "level": "lab", "parent": uni.c1},
+                       headers=jwt_headers(client, "school_admin"))
+    assert resp.status_code == 422, resp.get_data(as_text=True)
+    assert "冲突" in str(resp.json["message"]) or "已存在" in str(resp.json["message"])
+    assert count(app, Unit) == 6

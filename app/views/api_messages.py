@@ -3,6 +3,8 @@ import re
 
 from flask_babel import gettext, lazy_gettext as _
 
+from .interface import MSG_CONFLICT, MSG_IN_USE
+
 KNOWN = {
     "Missing data for required field.": _("This field is required."),
     "Unknown field.": _("Unknown field."),
@@ -22,14 +24,15 @@ KNOWN = {
     "Fatal error": _("Something went wrong on our side. The error has been logged."),
 }
 ONE_OF = re.compile(r"^Must be one of: (?P<choices>.*)\.$")
+DATABASE = re.compile(r"^Database exception occurred: (?P<detail>.*)$", re.S)
 
 
-def translate(message):
+def translate(message, deleting=False):
     """Translate a message, or a dict/list of them, leaving unknown text (e.g. our own) as is."""
     if isinstance(message, dict):
-        return {key: translate(value) for key, value in message.items()}
+        return {key: translate(value, deleting) for key, value in message.items()}
     if isinstance(message, list):
-        return [translate(value) for value in message]
+        return [translate(value, deleting) for value in message]
     if not isinstance(message, str):
         return message
     if message in KNOWN:
@@ -37,4 +40,9 @@ def translate(message):
     match = ONE_OF.match(message)
     if match:
         return gettext("Must be one of: %(choices)s.", choices=match.group("choices"))
+    match = DATABASE.match(message)
+    if match:  # FAB puts the raw database error here: explain it, never show SQL
+        if "IntegrityError" in match.group("detail"):
+            return str(MSG_IN_USE if deleting else MSG_CONFLICT)
+        return str(KNOWN["Could not process entity"])
     return message

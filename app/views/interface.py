@@ -1,16 +1,42 @@
 """FAB's SQLAlchemy interface with two repairs:
 
 - no legacy Query.get() (a LegacyAPIWarning on SQLAlchemy 2);
+- a refused write says why, in Chinese (FAB flashes an empty message);
 - many-to-one relations shown in a list ("unit.name") are loaded with the page in one
   statement, instead of one lazy load per row.
 """
+from flask_appbuilder.exceptions import DatabaseException
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import lazy_gettext as _
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
+
+MSG_IN_USE = _("This record is still referenced by other records (sub-units, instruments, people…) and cannot be deleted.")
+MSG_CONFLICT = _("Not saved: the record conflicts with an existing one or breaks a data rule.")
 
 
 class PlatformInterface(SQLAInterface):
     eager_relations: tuple = ()
+
+    def add(self, item, commit=True):
+        return self._explained(super().add, MSG_CONFLICT, item, commit=commit)
+
+    def edit(self, item, commit=True):
+        return self._explained(super().edit, MSG_CONFLICT, item, commit=commit)
+
+    def delete(self, item, commit=True):
+        return self._explained(super().delete, MSG_IN_USE, item, commit=commit)
+
+    @staticmethod
+    def _explained(write, message, *args, **kwargs):
+        try:
+            return write(*args, **kwargs)
+        except (DatabaseException, sa.exc.SQLAlchemyError) as e:
+            # FAB's add raises the SQLAlchemy error itself, edit and delete wrap it
+            cause = e if isinstance(e, sa.exc.SQLAlchemyError) else e.__cause__
+            if isinstance(cause, sa.exc.IntegrityError):
+                raise DatabaseException(str(message)) from cause
+            raise
 
     def get_related_obj(self, col_name, value):
         return self.session.get(self.get_related_model(col_name), value)
