@@ -1,9 +1,8 @@
 """Chinese messages for the REST API: FAB and marshmallow answer in English."""
 import re
 
+from flask import g
 from flask_babel import gettext, lazy_gettext as _
-
-from .interface import MSG_CONFLICT, MSG_IN_USE
 
 KNOWN = {
     "Missing data for required field.": _("This field is required."),
@@ -27,12 +26,12 @@ ONE_OF = re.compile(r"^Must be one of: (?P<choices>.*)\.$")
 DATABASE = re.compile(r"^Database exception occurred: (?P<detail>.*)$", re.S)
 
 
-def translate(message, deleting=False):
+def translate(message):
     """Translate a message, or a dict/list of them, leaving unknown text (e.g. our own) as is."""
     if isinstance(message, dict):
-        return {key: translate(value, deleting) for key, value in message.items()}
+        return {key: translate(value) for key, value in message.items()}
     if isinstance(message, list):
-        return [translate(value, deleting) for value in message]
+        return [translate(value) for value in message]
     if not isinstance(message, str):
         return message
     if message in KNOWN:
@@ -42,7 +41,5 @@ def translate(message, deleting=False):
         return gettext("Must be one of: %(choices)s.", choices=match.group("choices"))
     match = DATABASE.match(message)
     if match:  # FAB puts the raw database error here: explain it, never show SQL
-        if "IntegrityError" in match.group("detail"):
-            return str(MSG_IN_USE if deleting else MSG_CONFLICT)
-        return str(KNOWN["Could not process entity"])
+        return str(g.get("write_refusal") or KNOWN["Could not process entity"])
     return message

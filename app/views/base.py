@@ -4,7 +4,7 @@ Views stay declarations; this module wires the one scope filter into base_filter
 related-field query, turns enumeration columns into Chinese selects, formats money, dates and
 booleans, and calls the domain rules (app/services) before anything is written.
 """
-from flask import abort, request
+from flask import abort
 from flask_appbuilder import ModelRestApi, ModelView
 import sqlalchemy as sa
 from wtforms import BooleanField, SelectField, ValidationError
@@ -188,7 +188,7 @@ class ScopedModelApi(_ScopeWiring, ModelRestApi):
     @staticmethod
     def response(code, **kwargs):
         if code >= 400 and "message" in kwargs:
-            kwargs["message"] = api_messages.translate(kwargs["message"], deleting=request.method == "DELETE")
+            kwargs["message"] = api_messages.translate(kwargs["message"])
         return ModelRestApi.response(code, **kwargs)
 
 

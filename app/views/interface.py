@@ -5,6 +5,7 @@
 - many-to-one relations shown in a list ("unit.name") are loaded with the page in one
   statement, instead of one lazy load per row.
 """
+from flask import g, has_request_context
 from flask_appbuilder.exceptions import DatabaseException
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _
@@ -35,6 +36,8 @@ class PlatformInterface(SQLAInterface):
             # FAB's add raises the SQLAlchemy error itself, edit and delete wrap it
             cause = e if isinstance(e, sa.exc.SQLAlchemyError) else e.__cause__
             if isinstance(cause, sa.exc.IntegrityError):
+                if has_request_context():
+                    g.write_refusal = message  # the API formats its own message: see api_messages
                 raise DatabaseException(str(message)) from cause
             raise
 
