@@ -63,6 +63,9 @@ class Config:
 
     # Domain settings
     PAGE_SIZE = 25
+    # non-profit principle: a price more than this share above its cost basis needs a written
+    # justification before it can be submitted (notice §(四)1)
+    FEE_MARGIN_TOLERANCE = os.environ.get("FEE_MARGIN_TOLERANCE", "0.10")
     # a record changed but not updated within this many working days is overdue
     UPDATE_DEADLINE_WORKDAYS = 5
 

@@ -31,10 +31,11 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
 
     from . import models  # noqa: F401  (register tables)
-    from .services import changelog, records
+    from .services import changelog, fees, records
 
     changelog.install()
     records.install()
+    fees.install()
 
     with app.app_context():
         appbuilder = AppBuilder()

@@ -2,7 +2,7 @@
 from .org import InnovationPlatform, Unit  # noqa: F401
 from .people import Person, TrainingSession, training_attendee  # noqa: F401
 from .instrument import Instrument, InstrumentClass, UnsuitableFiling  # noqa: F401
-from .fees import FeeItem, FeeItemComponent, FeePrice, FeeStandard  # noqa: F401
+from .fees import FeeItem, FeeItemComponent, FeePrice, FeeStandard, FeeStandardEvent  # noqa: F401
 from .service import (  # noqa: F401
     Booking,
     Charge,

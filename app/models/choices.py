@@ -25,10 +25,12 @@ class Choices:
     def select_choices(self):
         return [(code, label) for code, label in self.pairs]
 
-    def column_type(self):
+    def column_type(self, name=None):
+        """A VARCHAR + CHECK type; give `name` when a table has two columns of the same choices
+        (PostgreSQL wants each CHECK constraint name once per table)."""
         return sa.Enum(
             *self.codes,
-            name=f"ck_{self.name}",
+            name=f"ck_{name or self.name}",
             native_enum=False,
             create_constraint=True,
             length=max(len(c) for c in self.codes),
@@ -107,6 +109,16 @@ FEE_STATE = Choices(
     ("school_review", _("School review")),
     ("published", _("Published")),
     ("retired", _("Retired")),
+)
+FEE_ACTION = Choices(
+    "fee_action",
+    ("create", _("Drafted")),
+    ("submit", _("Submitted for college review")),
+    ("college_approve", _("Approved by the college")),
+    ("school_approve", _("Approved and published by the school")),
+    ("return", _("Returned")),
+    ("retire", _("Retired")),
+    ("supersede", _("Superseded by a new version")),
 )
 FEE_COMPONENT = Choices(
     "fee_component",

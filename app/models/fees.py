@@ -4,7 +4,7 @@ from flask_appbuilder import Model
 from sqlalchemy.orm import relationship
 
 from .base import MONEY, utcnow
-from .choices import CUSTOMER_CATEGORY, FEE_COMPONENT, FEE_STATE
+from .choices import CUSTOMER_CATEGORY, FEE_ACTION, FEE_COMPONENT, FEE_STATE
 
 
 class FeeStandard(Model):
@@ -42,7 +42,11 @@ class FeeItem(Model):
     name = sa.Column(sa.String(100), nullable=False)
     billing_unit = sa.Column(sa.String(20), nullable=False)
     cost_basis = sa.Column(MONEY, nullable=False, default=0)
-    __table_args__ = (sa.CheckConstraint("cost_basis >= 0", name="cost_basis_non_negative"),)
+    __table_args__ = (
+        sa.CheckConstraint("cost_basis >= 0", name="cost_basis_non_negative"),
+        # unique indexes rather than constraints: SQLite adds them without rebuilding the table
+        sa.Index("uq_fee_item_name", "standard_id", "name", unique=True),
+    )
 
     def __repr__(self):
         return self.name
@@ -79,4 +83,21 @@ class FeePrice(Model):
         sa.CheckConstraint("unit_price >= 0", name="unit_price_non_negative"),
         sa.CheckConstraint("tier_min >= 0", name="tier_min_non_negative"),
         sa.CheckConstraint("tier_max IS NULL OR tier_max > tier_min", name="tier_ordered"),
+        sa.Index("uq_fee_price_tier", "item_id", "customer_category", "tier_min", unique=True),
     )
+
+
+class FeeStandardEvent(Model):
+    """One workflow step of a fee standard: who did what, when, and why."""
+
+    __tablename__ = "fee_standard_event"
+    id = sa.Column(sa.Integer, primary_key=True)
+    standard_id = sa.Column(sa.Integer, sa.ForeignKey("fee_standard.id", ondelete="CASCADE"), nullable=False, index=True)
+    standard = relationship("FeeStandard", backref=sa.orm.backref("events", order_by="FeeStandardEvent.id"))
+    action = sa.Column(FEE_ACTION.column_type(), nullable=False)
+    from_state = sa.Column(FEE_STATE.column_type(name="fee_event_from_state"))
+    to_state = sa.Column(FEE_STATE.column_type(), nullable=False)
+    actor_id = sa.Column(sa.Integer, sa.ForeignKey("ab_user.id"))
+    actor = relationship("PlatformUser")
+    at = sa.Column(sa.DateTime, nullable=False)
+    comment = sa.Column(sa.Text)

@@ -26,7 +26,10 @@ def _text(value):
     return str(value)
 
 
-def _acting_user_id():
+def _acting_user_id(session):
+    # a service acting for someone says so on the session; otherwise the signed-in user
+    if session.info.get("actor_id"):
+        return session.info["actor_id"]
     if has_request_context():
         user = getattr(g, "user", None)
         if user is not None and getattr(user, "is_authenticated", False):
@@ -37,7 +40,7 @@ def _acting_user_id():
 def _collect(session, flush_context, instances):
     entries = []
     now = utcnow()
-    user_id = _acting_user_id()
+    user_id = _acting_user_id(session)
     for obj in session.dirty:
         if not isinstance(obj, TRACKED) or not session.is_modified(obj, include_collections=False):
             continue
