@@ -28,6 +28,8 @@ PERSON_VIEW, PERSON_API = "PersonView", "PersonApi"
 TRAINING_VIEW, TRAINING_API = "TrainingSessionView", "TrainingSessionApi"
 FILING_VIEW, FILING_API = "UnsuitableFilingView", "UnsuitableFilingApi"
 
+PUBLIC_VIEW = "PublicFeesView"
+
 # menus (names, not labels)
 MENU_ORG = "Organisation"
 MENU_RESOURCES = "Resources"
@@ -38,6 +40,10 @@ MENU_INSTRUMENTS = "Instruments"
 MENU_PEOPLE = "People"
 MENU_TRAINING = "Training"
 MENU_FILINGS = "Unsuitable filings"
+MENU_PUBLIC_FEES = "Fee schedules"
+
+# what anonymous visitors (and so everyone) may open: the published fee schedules
+PUBLIC_PAGES = [("can_fees", PUBLIC_VIEW), ("can_instrument", PUBLIC_VIEW), (MENU_ACCESS, MENU_PUBLIC_FEES)]
 
 # what every signed-in account needs for its own profile and password
 SELF_SERVICE = [

@@ -40,18 +40,18 @@ _ADMIN_MENUS = _menus(
 
 # SchoolAdmin is FAB's AUTH_ROLE_ADMIN: it holds every permission, kept so by FAB and by sync.
 ROLE_CONFIGS = {
-    COLLEGE_ADMIN: P.SELF_SERVICE
+    COLLEGE_ADMIN: P.SELF_SERVICE + P.PUBLIC_PAGES
     + _grant(P.CRUD, P.UNIT_VIEW, *_ADMIN_SCREENS)
     + _grant(P.API_CRUD, P.UNIT_API, *_ADMIN_APIS)
     + _ADMIN_MENUS,
-    LAB_ADMIN: P.SELF_SERVICE
+    LAB_ADMIN: P.SELF_SERVICE + P.PUBLIC_PAGES
     + _grant(P.READ, P.UNIT_VIEW)
     + _grant(P.API_READ, P.UNIT_API)
     + _grant(P.CRUD, *_ADMIN_SCREENS)
     + _grant(P.API_CRUD, *_ADMIN_APIS)
     + _ADMIN_MENUS,
-    SERVICE_USER: P.SELF_SERVICE,
-    PUBLIC: [],
+    SERVICE_USER: P.SELF_SERVICE + P.PUBLIC_PAGES,
+    PUBLIC: P.PUBLIC_PAGES,
 }
 
 

@@ -216,7 +216,7 @@ def _frozen(standard):
 def _guard_published(session, flush_context, instances):
     for obj in list(session.dirty) + list(session.new) + list(session.deleted):
         standard = _owning_standard(obj)
-        if standard is None or sa.inspect(standard).transient or not _frozen(standard):
+        if standard is None or not sa.inspect(standard).persistent or not _frozen(standard):
             continue
         if obj is standard and obj not in session.deleted:
             state = sa.inspect(obj)

@@ -6,6 +6,7 @@ from app.security import permissions as P
 from .instruments import InstrumentApi, InstrumentView, UnsuitableFilingApi, UnsuitableFilingView
 from .org import InnovationPlatformApi, InnovationPlatformView, UnitApi, UnitView
 from .people import PersonApi, PersonView, TrainingSessionApi, TrainingSessionView
+from .public import PublicFeesView
 
 
 def register(appbuilder):
@@ -25,5 +26,6 @@ def register(appbuilder):
                         category=P.MENU_STAFF, category_label=staff, category_icon="fa-users")
     appbuilder.add_view(TrainingSessionView, P.MENU_TRAINING, label=_("Training"), icon="fa-chalkboard-teacher",
                         category=P.MENU_STAFF)
+    appbuilder.add_view(PublicFeesView, P.MENU_PUBLIC_FEES, label=_("Fee schedules"), icon="fa-yen-sign")
     for api in (UnitApi, InnovationPlatformApi, InstrumentApi, PersonApi, TrainingSessionApi, UnsuitableFilingApi):
         appbuilder.add_api(api)

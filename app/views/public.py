@@ -1,0 +1,46 @@
+"""Public, read-only fee-schedule pages (SPEC §5). Anonymous visitors reach them through the
+Public role's permissions on this view (declared in app/security/roles.py), like everyone else."""
+from datetime import date
+
+from flask import abort, request
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+from flask_babel import lazy_gettext as _
+
+from app.extensions import db
+from app.models.choices import CUSTOMER_CATEGORY
+from app.services import public_catalogue as catalogue
+from app.services.errors import RuleViolation
+
+from . import formatting
+
+
+class PublicFeesView(BaseView):
+    route_base = "/public"
+    default_view = "fees"
+
+    @expose("/fees")
+    @has_access
+    def fees(self):
+        try:
+            query = catalogue.Query.parse(request.args)
+        except RuleViolation:
+            abort(400)
+        total, rows = catalogue.search(db.session, query, date.today())
+        pages = max(1, -(-total // catalogue.PAGE_SIZE))
+        return self.render_template(
+            "public/fees.html", title=_("Published fee schedules"), query=query, total=total, rows=rows,
+            pages=pages, colleges=catalogue.colleges(db.session), classes=catalogue.top_classes(db.session),
+            fmt=formatting,
+        )
+
+    @expose("/instruments/<int:instrument_id>")
+    @has_access
+    def instrument(self, instrument_id):
+        page = catalogue.instrument_page(db.session, instrument_id, date.today())
+        if page is None:
+            abort(404)
+        return self.render_template(
+            "public/instrument.html", title=page.instrument.name, page=page,
+            fee_rows=catalogue.fee_table(page.standard), category_label=CUSTOMER_CATEGORY.label, fmt=formatting,
+        )

@@ -1,0 +1,82 @@
+"""Public fee pages (issue 3): anonymous access, only published data, nothing internal, bad queries."""
+from datetime import date
+
+import pytest
+
+from app.extensions import db
+from app.models import FeeStandard, Instrument
+
+from . import factories as f
+
+
+@pytest.fixture(scope="module")
+def published(app, uni):
+    """One instrument with a published standard, one with only a draft, one published but unsuitable."""
+    with app.app_context():
+        lab = db.session.get(Instrument, uni.inst_l11).unit
+        shown = f.instrument(lab, name="公开可见的质谱仪", model="QTOF-公开", asset_number="ZC-PUBLIC-1",
+                             technical_indicators="分辨率：40000", contact_phone="0731-88881234")
+        f.fee_standard(shown, state="published", effective_from=date(2026, 1, 1), justification="内部理由不可见",
+                       items=[f.standard_item(name="机时", unit="小时", cost="180", prices=[
+                           ("campus", 0, None, "200", None), ("enterprise", 0, None, "300", "企业出具报告")])])
+        draft_only = f.instrument(lab, name="只有草稿的仪器", asset_number="ZC-PUBLIC-2")
+        f.fee_standard(draft_only, state="draft")
+        unsuitable = f.instrument(lab, name="不适合共享的仪器", asset_number="ZC-PUBLIC-3", sharing_status="unsuitable")
+        f.fee_standard(unsuitable, state="published")
+        future = f.instrument(lab, name="明年才生效的仪器", asset_number="ZC-PUBLIC-4")
+        f.fee_standard(future, state="published", effective_from=date(2999, 1, 1))
+        db.session.commit()
+        ids = {"shown": shown.id, "draft": draft_only.id, "unsuitable": unsuitable.id, "future": future.id}
+        db.session.remove()
+    return ids
+
+
+def test_catalogue_shows_only_published_instruments(client, published):
+    html = client.get("/public/fees?q=仪器").get_data(as_text=True) + client.get("/public/fees").get_data(as_text=True)
+    assert "公开可见的质谱仪" in html
+    for hidden in ("只有草稿的仪器", "不适合共享的仪器", "明年才生效的仪器"):
+        assert hidden not in html
+
+
+def test_instrument_page_shows_public_facts_and_fee_table(client, published):
+    resp = client.get(f"/public/instruments/{published['shown']}")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    for text in ("公开可见的质谱仪", "分辨率：40000", "0731-88881234", "机时", "小时", "200.00 元", "300.00 元", "企业出具报告"):
+        assert text in html, text
+    # nothing internal: asset number, cost basis, justification
+    for secret in ("ZC-PUBLIC-1", "180.00", "内部理由不可见"):
+        assert secret not in html, secret
+
+
+@pytest.mark.parametrize("key", ["draft", "unsuitable", "future"])
+def test_unpublished_instrument_pages_answer_404(client, published, key):
+    assert client.get(f"/public/instruments/{published[key]}").status_code == 404
+
+
+@pytest.mark.parametrize("args,found", [
+    ("q=质谱", True), ("q=不存在的名字", False), ("model=QTOF", True),
+    ("price_min=250&price_max=350", True), ("price_min=400", False), ("price_max=100", False),
+    ("class=010000", True), ("class=020000", False),
+])
+def test_search_filters(client, published, args, found):
+    html = client.get(f"/public/fees?{args}").get_data(as_text=True)
+    assert ("公开可见的质谱仪" in html) is found
+
+
+@pytest.mark.parametrize("args", ["page=0", "page=abc", "price_min=abc", "price_max=-1", "sort=asset_number",
+                                  "college=x", "class=abc", "price_min=NaN", "page=99999999999"])
+def test_malformed_queries_answer_400_in_chinese(client, published, args):
+    resp = client.get(f"/public/fees?{args}")
+    assert resp.status_code == 400
+    assert "返回首页" in resp.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("sort", ["name", "-name", "price", "-price", "college", "-college"])
+def test_sorting(client, published, sort):
+    assert client.get(f"/public/fees?sort={sort}").status_code == 200
+
+
+def test_signed_in_users_see_the_same_pages(login_as, published):
+    for who in ("service_user", "lab_admin", "school_admin"):
+        assert login_as(who).get(f"/public/instruments/{published['shown']}").status_code == 200
