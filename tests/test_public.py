@@ -80,3 +80,11 @@ def test_sorting(client, published, sort):
 def test_signed_in_users_see_the_same_pages(login_as, published):
     for who in ("service_user", "lab_admin", "school_admin"):
         assert login_as(who).get(f"/public/instruments/{published['shown']}").status_code == 200
+
+
+def test_instrument_list_shows_fee_status_inline(login_as, published):
+    html = login_as("lab_admin").get("/instrumentview/list/?psize_InstrumentView=100").get_data(as_text=True)
+    row = html[html.index("公开可见的质谱仪"):]
+    assert "已发布（2026-01-01 起）" in row[: row.index("</tr>")]
+    row = html[html.index("只有草稿的仪器"):]
+    assert "草稿" in row[: row.index("</tr>")]

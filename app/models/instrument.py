@@ -82,6 +82,15 @@ class Instrument(Model):
     def __repr__(self):
         return f"{self.name}（{self.asset_number}）"
 
+    def fee_status(self):
+        """none / draft / in review / published with its effective date (models/fees.py adds the columns)."""
+        from flask_babel import gettext
+
+        rank = getattr(self, "fee_rank", 0) or 0
+        if rank == 4:
+            return gettext("Published (from %(date)s)", date=self.fee_published_from.isoformat())
+        return [gettext("No fee standard"), gettext("Draft"), gettext("In college review"), gettext("In school review")][rank]
+
     @classmethod
     def scope_clause(cls, unit_ids):
         return cls.unit_id.in_(unit_ids)

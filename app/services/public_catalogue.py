@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased, joinedload
 
 from app.models import FeeItem, FeePrice, FeeStandard, Instrument, InstrumentClass, Person, Unit
+from app.models.choices import CUSTOMER_CATEGORY
 
 from .errors import RuleViolation
 
@@ -161,7 +162,8 @@ def fee_table(standard):
     """Rows for the public fee table: item, unit, category, tier, price — nothing about cost."""
     rows = []
     for item in sorted(standard.items, key=lambda i: i.id or 0):
-        for price in sorted(item.prices, key=lambda p: (p.customer_category, p.tier_min)):
+        order = CUSTOMER_CATEGORY.codes  # 校内 first, as the notice lists them
+        for price in sorted(item.prices, key=lambda p: (order.index(p.customer_category), p.tier_min)):
             rows.append({
                 "item": item.name,
                 "billing_unit": item.billing_unit,

@@ -56,6 +56,7 @@ INSTRUMENT_LABELS = {
     "supervision_end": _("Customs supervision ends"),
     "iot_terminal_id": _("IoT terminal id"),
     "updated_at": _("Last updated"),
+    "fee_status": _("Fee standard"),
 }
 
 _FORM_FIELDS = [
@@ -107,7 +108,8 @@ class InstrumentView(ScopedModelView):
         "run_status": RUN_STATUS,
         "sharing_status": SHARING_STATUS,
     }
-    list_columns = ["asset_number", "name", "model", "unit.name", "original_value", "run_status", "sharing_status", "networked"]
+    list_columns = ["asset_number", "name", "model", "unit.name", "original_value", "run_status", "sharing_status",
+                    "networked", "fee_status"]
     search_columns = [
         "name", "asset_number", "model", "manufacturer", "kind", "unit", "original_value",
         "run_status", "sharing_status", "networked", "bookable", "funding_source", "purchase_date",
