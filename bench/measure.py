@@ -37,6 +37,9 @@ def make_bare_view(fab_defaults=False):
 
         datamodel = SQLAInterface(Instrument)
         list_columns = list(InstrumentView.list_columns)
+        # forms are not measured; FAB's default (every column) would include the computed
+        # fee-status columns, which have no form field
+        add_columns = edit_columns = show_columns = ["asset_number", "name", "model"]
         page_size = 25
         base_order = InstrumentView.base_order  # same ORDER BY, so both pages show the same rows
         if not fab_defaults:
