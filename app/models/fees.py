@@ -33,6 +33,16 @@ class FeeStandard(Model):
     def __repr__(self):
         return f"{self.instrument} v{self.version}"
 
+    @classmethod
+    def scope_clause(cls, unit_ids):
+        from .instrument import Instrument
+
+        return cls.instrument_id.in_(sa.select(Instrument.id).where(Instrument.unit_id.in_(unit_ids)))
+
+    def scope_owner_unit_id(self):
+        instrument = self.instrument
+        return None if instrument is None else (instrument.unit.id if instrument.unit is not None else instrument.unit_id)
+
 
 class FeeItem(Model):
     __tablename__ = "fee_item"
@@ -49,10 +59,28 @@ class FeeItem(Model):
     )
 
     def __repr__(self):
-        return self.name
+        return f"{self.standard} · {self.name}" if self.standard is not None else self.name
+
+    @classmethod
+    def scope_clause(cls, unit_ids):
+        return cls.standard_id.in_(sa.select(FeeStandard.id).where(FeeStandard.scope_clause(unit_ids)))
+
+    def scope_owner_unit_id(self):
+        return None if self.standard is None else self.standard.scope_owner_unit_id()
 
 
-class FeeItemComponent(Model):
+class _ItemChild:
+    """Rows that belong to a fee item are scoped through it."""
+
+    @classmethod
+    def scope_clause(cls, unit_ids):
+        return cls.item_id.in_(sa.select(FeeItem.id).where(FeeItem.scope_clause(unit_ids)))
+
+    def scope_owner_unit_id(self):
+        return None if self.item is None else self.item.scope_owner_unit_id()
+
+
+class FeeItemComponent(_ItemChild, Model):
     """The four components of the notice (§(四)1) behind one item's cost."""
 
     __tablename__ = "fee_item_component"
@@ -67,7 +95,7 @@ class FeeItemComponent(Model):
     )
 
 
-class FeePrice(Model):
+class FeePrice(_ItemChild, Model):
     """Price of one item for one customer category within one quantity tier (档位)."""
 
     __tablename__ = "fee_price"

@@ -13,6 +13,7 @@ CAN_GET = "can_get"
 CAN_POST = "can_post"
 CAN_PUT = "can_put"
 CAN_INFO = "can_info"
+CAN_STEP = "can_step"  # a fee-standard workflow step; the service decides whose step it is
 MENU_ACCESS = "menu_access"
 
 READ = (CAN_LIST, CAN_SHOW)
@@ -29,6 +30,9 @@ TRAINING_VIEW, TRAINING_API = "TrainingSessionView", "TrainingSessionApi"
 FILING_VIEW, FILING_API = "UnsuitableFilingView", "UnsuitableFilingApi"
 
 PUBLIC_VIEW = "PublicFeesView"
+FEE_STANDARD_VIEW, FEE_ITEM_VIEW = "FeeStandardView", "FeeItemView"
+FEE_PRICE_VIEW, FEE_COMPONENT_VIEW = "FeePriceView", "FeeComponentView"
+FEE_SCREENS = (FEE_STANDARD_VIEW, FEE_ITEM_VIEW, FEE_PRICE_VIEW, FEE_COMPONENT_VIEW)
 
 # menus (names, not labels)
 MENU_ORG = "Organisation"
@@ -41,6 +45,7 @@ MENU_PEOPLE = "People"
 MENU_TRAINING = "Training"
 MENU_FILINGS = "Unsuitable filings"
 MENU_PUBLIC_FEES = "Fee schedules"
+MENU_FEE_STANDARDS = "Fee standards"
 
 # what anonymous visitors (and so everyone) may open: the published fee schedules
 PUBLIC_PAGES = [("can_fees", PUBLIC_VIEW), ("can_instrument", PUBLIC_VIEW), (MENU_ACCESS, MENU_PUBLIC_FEES)]

@@ -100,17 +100,31 @@ def validate_draft(session, standard):
         raise RuleViolation(errors)
 
 
-def create_draft(session, actor, instrument, now: datetime, **fields):
-    """A new draft: version 1, or the next version of the instrument's standards."""
-    _require_lab_side(session, actor, instrument.id)
+def prepare_draft(session, actor, standard, now: datetime):
+    """Make a new FeeStandard (built by a form or by create_draft) the next draft version."""
+    instrument_id = _instrument_id(standard)
+    _require_lab_side(session, actor, instrument_id)
     with session.no_autoflush:
         latest = session.execute(
-            sa.select(sa.func.max(FeeStandard.version)).where(FeeStandard.instrument_id == instrument.id)
+            sa.select(sa.func.max(FeeStandard.version)).where(FeeStandard.instrument_id == instrument_id)
         ).scalar()
-    standard = FeeStandard(instrument=instrument, state="draft", version=(latest or 0) + 1, **fields)
-    session.add(standard)
+    standard.version = (latest or 0) + 1
+    standard.state = "draft"
     _record(session, standard, actor, "create", "draft", now)
     return standard
+
+
+def create_draft(session, actor, instrument, now: datetime, **fields):
+    """A new draft: version 1, or the next version of the instrument's standards."""
+    standard = FeeStandard(instrument=instrument, **fields)
+    session.add(standard)
+    return prepare_draft(session, actor, standard, now)
+
+
+def require_draft(standard):
+    """Only a draft's own fields, items and prices may be written."""
+    if standard is None or standard.state != "draft":
+        raise PolicyDenied("immutable", DENIED_IMMUTABLE)
 
 
 def submit(session, actor, standard, now: datetime, tolerance: Decimal = DEFAULT_TOLERANCE):

@@ -6,6 +6,7 @@ from app.security import permissions as P
 from .instruments import InstrumentApi, InstrumentView, UnsuitableFilingApi, UnsuitableFilingView
 from .org import InnovationPlatformApi, InnovationPlatformView, UnitApi, UnitView
 from .people import PersonApi, PersonView, TrainingSessionApi, TrainingSessionView
+from .fees import FeeComponentView, FeeItemView, FeePriceView, FeeStandardView
 from .public import PublicFeesView
 
 
@@ -18,6 +19,10 @@ def register(appbuilder):
                         category=P.MENU_RESOURCES, category_label=resources, category_icon="fa-flask")
     appbuilder.add_view(UnsuitableFilingView, P.MENU_FILINGS, label=_("Unsuitable filings"), icon="fa-file-alt",
                         category=P.MENU_RESOURCES)
+    appbuilder.add_view(FeeStandardView, P.MENU_FEE_STANDARDS, label=_("Fee standards"), icon="fa-yen-sign",
+                        category=P.MENU_RESOURCES)
+    for view in (FeeItemView, FeePriceView, FeeComponentView):
+        appbuilder.add_view_no_menu(view)
     appbuilder.add_view(UnitView, P.MENU_UNITS, label=_("Units"), icon="fa-sitemap",
                         category=P.MENU_ORG, category_label=org, category_icon="fa-university")
     appbuilder.add_view(InnovationPlatformView, P.MENU_PLATFORMS, label=_("Innovation platforms"), icon="fa-building",
