@@ -187,3 +187,13 @@ def test_retire(session, actors, instrument):
         fees.retire(session, actors["college_admin"], standard, NOW)
     fees.retire(session, actors["school_admin"], standard, NOW, last_day=date(2026, 12, 31))
     assert standard.state == "retired" and standard.effective_to == date(2026, 12, 31)
+
+
+@pytest.mark.parametrize("who,expected", [
+    ("lab_admin", []), ("college_admin", ["college_approve", "return"]), ("school_admin", []),
+    ("college2_admin", []), ("lab12_admin", []),
+])
+def test_possible_steps_follow_the_chain(session, actors, instrument, who, expected):
+    standard = draft(session, actors, instrument)
+    fees.submit(session, actors["lab_admin"], standard, NOW)
+    assert fees.possible_steps(session, actors[who], standard) == expected

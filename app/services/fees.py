@@ -205,6 +205,28 @@ def new_version(session, actor, standard, now: datetime, effective_from):
     return draft
 
 
+def possible_steps(session, actor, standard):
+    """The workflow steps this actor may take on this standard now (for the buttons)."""
+    checks = {
+        "submit": (("draft",), lambda: _require_lab_side(session, actor, _instrument_id(standard))),
+        "college_approve": (("college_review",), lambda: _require_college(session, actor, standard)),
+        "school_approve": (("school_review",), lambda: _require_school(actor)),
+        "return": (("college_review", "school_review"), lambda: (
+            _require_college(session, actor, standard) if standard.state == "college_review" else _require_school(actor))),
+        "new_version": (("published", "retired"), lambda: _require_lab_side(session, actor, _instrument_id(standard))),
+        "retire": (("published",), lambda: _require_school(actor)),
+    }
+    allowed = []
+    for step, (states, guard) in checks.items():
+        if standard.state in states:
+            try:
+                guard()
+            except PolicyDenied:
+                continue
+            allowed.append(step)
+    return allowed
+
+
 # -- immutability, enforced at flush so that no path (screen, API, script) can bypass it ----------
 
 _WORKFLOW_FIELDS = {"state", "effective_to", "approved_by_id", "approved_at"}

@@ -160,6 +160,7 @@ class FeeStandardView(_DraftOnly, ScopedModelView):
             self.show_template, pk=pk, title=self.show_title, widgets=widgets, related_views=self._related_views,
             standard=standard, margins=margin_rows(standard), fmt=formatting, category_label=CUSTOMER_CATEGORY.label,
             action_label=FEE_ACTION.label, state_label=FEE_STATE.label,
+            steps=fees.possible_steps(db.session, fees.Actor.of(g.user), standard),
         )
 
     @expose("/step/<int:pk>/<string:step>", methods=["POST"])
