@@ -40,6 +40,14 @@ def test_seed_demo_builds_the_university_once():
         assert count(Instrument, *must_network, Instrument.networked.is_(False)) > 0
         assert count(Instrument, Instrument.technical_indicators.is_(None)) + count(Instrument, Instrument.location.is_(None)) > 0
 
+        # every seeded fee standard has a readable history ending in its state
+        from app.models import FeeStandard, FeeStandardEvent
+
+        last = sa.select(FeeStandardEvent.to_state).where(FeeStandardEvent.standard_id == FeeStandard.id) \
+            .order_by(FeeStandardEvent.id.desc()).limit(1).scalar_subquery()
+        assert count(FeeStandard, sa.or_(last.is_(None), FeeStandard.state != last)) == 0
+        assert count(FeeStandard) > 100
+
         snapshot = {m.__tablename__: count(m) for m in (Unit, Instrument, InnovationPlatform)}
         seed_demo()
         assert {m.__tablename__: count(m) for m in (Unit, Instrument, InnovationPlatform)} == snapshot

@@ -7,7 +7,7 @@ from decimal import ROUND_CEILING, Decimal
 
 import sqlalchemy as sa
 
-from app.models import FeeItem, FeeItemComponent, FeePrice, FeeStandard
+from app.models import FeeItem, FeeItemComponent, FeePrice, FeeStandard, FeeStandardEvent
 
 from .base import CENT, BuilderBase
 from .catalog import DIFFERENCE_REASONS, FEE_ITEMS, PRICE_FACTORS, PRICING_METHOD
@@ -93,3 +93,22 @@ class FeesMixin(BuilderBase):
                 price_rows.extend(dict(p, item_id=item_id) for p in prices)
         self._insert(FeeItemComponent, component_rows)
         self._insert(FeePrice, price_rows)
+        self._insert(FeeStandardEvent, self._history(standards, standard_of))
+
+    @staticmethod
+    def _history(standards, standard_of):
+        """The workflow steps each seeded standard went through, so its history is not empty."""
+        path = ["draft", "college_review", "school_review", "published"]
+        actions = ["create", "submit", "college_approve", "school_approve"]
+        rows = []
+        for s, _items in standards:
+            reached = path.index(s["state"]) if s["state"] in path else 0
+            at = s["approved_at"] or s["created_at"]
+            for step in range(reached + 1):
+                rows.append({
+                    "standard_id": standard_of[s["instrument_id"]], "action": actions[step],
+                    "from_state": path[step - 1] if step else None, "to_state": path[step],
+                    "actor_id": s["approved_by_id"] if actions[step] == "school_approve" else None,
+                    "at": s["created_at"] if step < reached or not s["approved_at"] else at, "comment": None,
+                })
+        return rows
