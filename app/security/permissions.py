@@ -48,7 +48,8 @@ MENU_PUBLIC_FEES = "Fee schedules"
 MENU_FEE_STANDARDS = "Fee standards"
 
 # what anonymous visitors (and so everyone) may open: the published fee schedules
-PUBLIC_PAGES = [("can_fees", PUBLIC_VIEW), ("can_instrument", PUBLIC_VIEW), (MENU_ACCESS, MENU_PUBLIC_FEES)]
+PUBLIC_PAGES = [("can_fees", PUBLIC_VIEW), ("can_instrument", PUBLIC_VIEW), ("can_download", PUBLIC_VIEW),
+                (MENU_ACCESS, MENU_PUBLIC_FEES)]
 
 # what every signed-in account needs for its own profile and password
 SELF_SERVICE = [

@@ -70,13 +70,12 @@ def standards_in_force(on: date):
     )
 
 
-def _listable():
+def listable():
     return sa.and_(Instrument.sharing_status != "unsuitable", Instrument.run_status != "scrapped")
 
 
-def search(session, query: Query, on: date):
-    """(total, rows) for one catalogue page; each row carries the instrument, its college and
-    its lowest published price (with unit) — two statements whatever the page size."""
+def _catalogue(query: Query, on: date):
+    """The catalogue's SELECT (instrument, college name, lowest price) for a validated query."""
     in_force = standards_in_force(on).subquery()
     lab = aliased(Unit)
     college = aliased(Unit)
@@ -92,7 +91,7 @@ def search(session, query: Query, on: date):
         .join(prices, prices.c.standard_id == in_force.c.standard_id)
         .join(lab, lab.id == Instrument.unit_id)
         .join(college, college.id == lab.parent_id)
-        .where(_listable())
+        .where(listable())
     )
     if query.text:
         base = base.where(Instrument.name.contains(query.text, autoescape=True))
@@ -111,6 +110,18 @@ def search(session, query: Query, on: date):
         if query.price_max is not None:
             in_range = in_range.where(FeePrice.unit_price <= query.price_max)
         base = base.where(in_force.c.standard_id.in_(in_range))
+    return base
+
+
+def matching_instrument_ids(query: Query, on: date):
+    """A SELECT of every instrument id the query matches (all pages): for the download."""
+    return sa.select(_catalogue(query, on).subquery().c.id)
+
+
+def search(session, query: Query, on: date):
+    """(total, rows) for one catalogue page; each row carries the instrument, its college and
+    its lowest published price — two statements whatever the page size."""
+    base = _catalogue(query, on)
     total = session.execute(sa.select(sa.func.count()).select_from(base.subquery())).scalar()
     order = SORTS[query.sort]
     order = order.desc() if query.descending else order.asc()
@@ -150,7 +161,7 @@ def instrument_page(session, instrument_id: int, on: date):
         .join(lab, lab.id == Instrument.unit_id)
         .join(college, college.id == lab.parent_id)
         .outerjoin(Person, Person.id == Instrument.responsible_person_id)
-        .where(Instrument.id == instrument_id, _listable())
+        .where(Instrument.id == instrument_id, listable())
         .options(joinedload(FeeStandard.items).joinedload(FeeItem.prices))
     ).unique().first()
     if row is None:

@@ -2,7 +2,7 @@
 Public role's permissions on this view (declared in app/security/roles.py), like everyone else."""
 from datetime import date
 
-from flask import abort, request
+from flask import Response, abort, request
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import lazy_gettext as _
@@ -10,6 +10,8 @@ from flask_babel import lazy_gettext as _
 from app.extensions import db
 from app.models.choices import CUSTOMER_CATEGORY
 from app.services import public_catalogue as catalogue
+from app.reports.excel import content_disposition, write_workbook
+from app.reports.fees import fee_schedule
 from app.services.errors import RuleViolation
 
 from . import formatting
@@ -32,6 +34,23 @@ class PublicFeesView(BaseView):
             "public/fees.html", title=_("Published fee schedules"), query=query, total=total, rows=rows,
             pages=pages, colleges=catalogue.colleges(db.session), classes=catalogue.top_classes(db.session),
             fmt=formatting,
+        )
+
+    @expose("/fees.xlsx")
+    @has_access
+    def download(self):
+        """The schedule the search shows (all pages) as an A4 workbook, through the one Excel writer."""
+        try:
+            query = catalogue.Query.parse(request.args)
+        except RuleViolation:
+            abort(400)
+        today = date.today()
+        sheet = fee_schedule(db.session, today, instrument_ids=catalogue.matching_instrument_ids(query, today))
+        filename = _("Fee schedule %(date)s.xlsx", date=today.isoformat())
+        return Response(
+            write_workbook([sheet]),
+            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": content_disposition(str(filename))},
         )
 
     @expose("/instruments/<int:instrument_id>")

@@ -1,0 +1,103 @@
+"""The one Excel writer (pandas + xlsxwriter) every filing and download goes through.
+
+A sheet is a DataFrame plus the form's furniture: a title, header fields above the table,
+signature/seal lines below it. Every workbook is print-ready: A4, the table header repeated
+and frozen, widths that fit Chinese text, and cells that would start a formula escaped.
+"""
+import io
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+import pandas as pd
+
+FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+@dataclass
+class Sheet:
+    name: str
+    title: str
+    frame: pd.DataFrame
+    header_fields: list = field(default_factory=list)  # [(label, value)] above the table
+    footer_lines: list = field(default_factory=list)  # signature and seal lines below it
+    landscape: bool = False
+    money_columns: tuple = ()  # shown with two decimals and thousands separators
+
+
+def escape_formula(value):
+    """Text a spreadsheet would run as a formula is prefixed with an apostrophe-like quote."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _display_width(value) -> int:
+    text = "" if value is None else str(value)
+    # a CJK character is about twice as wide as a Latin one in a spreadsheet cell
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in max(text.splitlines() or [""], key=len))
+
+
+def write_workbook(sheets) -> bytes:
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="xlsxwriter") as writer:
+        book = writer.book
+        title_fmt = book.add_format({"bold": True, "font_size": 16, "align": "center", "valign": "vcenter",
+                                     "font_name": "SimSun"})
+        label_fmt = book.add_format({"font_name": "SimSun", "font_size": 11})
+        head_fmt = book.add_format({"bold": True, "border": 1, "align": "center", "valign": "vcenter",
+                                    "text_wrap": True, "font_name": "SimSun", "bg_color": "#F2F2F2"})
+        cell_fmt = book.add_format({"border": 1, "valign": "top", "text_wrap": True, "font_name": "SimSun"})
+        money_fmt = book.add_format({"border": 1, "valign": "top", "num_format": "#,##0.00", "font_name": "SimSun"})
+        for sheet in sheets:
+            _write_sheet(writer, sheet, title_fmt, label_fmt, head_fmt, cell_fmt, money_fmt)
+    return buffer.getvalue()
+
+
+def _write_sheet(writer, sheet, title_fmt, label_fmt, head_fmt, cell_fmt, money_fmt):
+    frame = sheet.frame.map(escape_formula) if not sheet.frame.empty else sheet.frame
+    columns = list(frame.columns)
+    ws = writer.book.add_worksheet(sheet.name[:31])
+    writer.sheets[sheet.name[:31]] = ws
+    last_col = max(len(columns) - 1, 0)
+    if last_col:
+        ws.merge_range(0, 0, 0, last_col, sheet.title, title_fmt)
+    else:
+        ws.write(0, 0, sheet.title, title_fmt)
+    ws.set_row(0, 30)
+    row = 1
+    if sheet.header_fields:
+        ws.write(row, 0, "    ".join(f"{label}：{value}" for label, value in sheet.header_fields), label_fmt)
+        row += 1
+    header_row = row
+    for c, name in enumerate(columns):
+        ws.write(header_row, c, str(name), head_fmt)
+    for r, values in enumerate(frame.itertuples(index=False), start=header_row + 1):
+        for c, value in enumerate(values):
+            if value is None or (isinstance(value, float) and pd.isna(value)):
+                ws.write_blank(r, c, None, cell_fmt)
+            elif columns[c] in sheet.money_columns:
+                ws.write_number(r, c, float(value), money_fmt)
+            else:
+                ws.write(r, c, value, cell_fmt)
+    footer_row = header_row + len(frame) + 2
+    for i, line in enumerate(sheet.footer_lines):
+        ws.write(footer_row + i, 0, line, label_fmt)
+    for c, name in enumerate(columns):
+        widest = max([_display_width(name)] + [_display_width(v) for v in frame.iloc[:, c].tolist()])
+        ws.set_column(c, c, min(max(widest + 2, 6), 60))
+    ws.freeze_panes(header_row + 1, 0)
+    ws.repeat_rows(header_row)
+    ws.set_paper(9)  # A4
+    if sheet.landscape:
+        ws.set_landscape()
+    else:
+        ws.set_portrait()
+    ws.fit_to_pages(1, 0)
+    ws.set_margins(left=0.5, right=0.5, top=0.7, bottom=0.7)
+    ws.center_horizontally()
+
+
+def content_disposition(filename: str) -> str:
+    """An attachment header whose Chinese file name survives every browser (RFC 5987 / 6266)."""
+    ascii_fallback = "".join(ch if ch.isascii() and ch.isalnum() or ch in "._-" else "_" for ch in filename)
+    return f"attachment; filename=\"{ascii_fallback}\"; filename*=UTF-8''{quote(filename)}"
