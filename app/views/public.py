@@ -17,6 +17,14 @@ from app.services.errors import RuleViolation
 from . import formatting
 
 
+def _parsed_query():
+    """The catalogue query from the URL; anything malformed answers 400 (never 500)."""
+    try:
+        return catalogue.Query.parse(request.args)
+    except RuleViolation:
+        abort(400)
+
+
 class PublicFeesView(BaseView):
     route_base = "/public"
     default_view = "fees"
@@ -24,10 +32,7 @@ class PublicFeesView(BaseView):
     @expose("/fees")
     @has_access
     def fees(self):
-        try:
-            query = catalogue.Query.parse(request.args)
-        except RuleViolation:
-            abort(400)
+        query = _parsed_query()
         total, rows = catalogue.search(db.session, query, date.today())
         pages = max(1, -(-total // catalogue.PAGE_SIZE))
         return self.render_template(
@@ -40,10 +45,7 @@ class PublicFeesView(BaseView):
     @has_access
     def download(self):
         """The schedule the search shows (all pages) as an A4 workbook, through the one Excel writer."""
-        try:
-            query = catalogue.Query.parse(request.args)
-        except RuleViolation:
-            abort(400)
+        query = _parsed_query()
         today = date.today()
         sheet = fee_schedule(db.session, today, instrument_ids=catalogue.matching_instrument_ids(query, today))
         filename = _("Fee schedule %(date)s.xlsx", date=today.isoformat())
