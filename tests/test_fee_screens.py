@@ -68,6 +68,8 @@ def test_draft_review_approve_publish(app, uni, login_as, instrument_id):
     assert LISTED not in anonymous.get(f"/public/fees?q={NAME}").get_data(as_text=True)  # a draft never shows
     page = lab.get(f"/feestandardview/show/{standard_id}").get_data(as_text=True)
     assert "30.00 元（30.0%）" in page  # the enterprise price's margin over cost
+    for approver in (college, school):  # the justification is in front of whoever approves
+        assert "企业价格含报告编制人工" in approver.get(f"/feestandardview/show/{standard_id}").get_data(as_text=True)
     steps = [(lab, "submit", "college_review"), (lab, "college_approve", "college_review"),   # lab cannot review
              (college, "college_approve", "school_review"), (college, "school_approve", "school_review"),
              (school, "school_approve", "published")]
