@@ -80,17 +80,26 @@ def grant_bare_permissions(sm):
 # requests and their SQL
 # ------------------------------------------------------------------------------------------
 class StatementCounter:
-    """Counts (and times) the statements sent to the database while active."""
+    """Counts (and times) the statements sent to the database while active.
 
-    def __init__(self, engine):
+    With keep_parameters=True it also keeps each statement's parameters, as the driver got
+    them, in `parameters` (parallel to `statements`), so a statement can be re-run, e.g.
+    under EXPLAIN.
+    """
+
+    def __init__(self, engine, keep_parameters=False):
         self.active = False
         self.statements = []  # [statement, seconds]
+        self.keep_parameters = keep_parameters
+        self.parameters = []
         event.listen(engine, "before_cursor_execute", self._before)
         event.listen(engine, "after_cursor_execute", self._after)
 
     def _before(self, conn, cursor, statement, parameters, context, executemany):
         if self.active:
             self.statements.append([statement, time.perf_counter()])
+            if self.keep_parameters:
+                self.parameters.append(dict(parameters) if isinstance(parameters, dict) else parameters)
 
     def _after(self, conn, cursor, statement, parameters, context, executemany):
         if self.active and self.statements and self.statements[-1][0] is statement:
@@ -98,6 +107,7 @@ class StatementCounter:
 
     def start(self):
         self.statements = []
+        self.parameters = []
         self.active = True
 
     def stop(self):

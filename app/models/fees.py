@@ -28,6 +28,8 @@ class FeeStandard(Model):
             "effective_to IS NULL OR effective_from IS NULL OR effective_to >= effective_from",
             name="fee_period_ordered",
         ),
+        # the public catalogue looks up the standard in force per instrument
+        sa.Index("ix_fee_standard_state_instrument", "state", "instrument_id", "effective_from"),
     )
 
     def __repr__(self):
@@ -112,6 +114,7 @@ class FeePrice(_ItemChild, Model):
         sa.CheckConstraint("tier_min >= 0", name="tier_min_non_negative"),
         sa.CheckConstraint("tier_max IS NULL OR tier_max > tier_min", name="tier_ordered"),
         sa.Index("uq_fee_price_tier", "item_id", "customer_category", "tier_min", unique=True),
+        sa.Index("ix_fee_price_unit_price", "unit_price", "item_id"),  # price-range search
     )
 
 

@@ -77,6 +77,10 @@ class Instrument(Model):
             name="acceptance_not_before_purchase",
         ),
         sa.Index("ix_instrument_unit_name", "unit_id", "name"),
+        # the public catalogue searches names and models by substring: trigram indexes on
+        # PostgreSQL (pg_trgm, migration 0004); elsewhere a plain index
+        sa.Index("ix_instrument_name_trgm", "name", postgresql_using="gin", postgresql_ops={"name": "gin_trgm_ops"}),
+        sa.Index("ix_instrument_model_trgm", "model", postgresql_using="gin", postgresql_ops={"model": "gin_trgm_ops"}),
     )
 
     def __repr__(self):
