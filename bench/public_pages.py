@@ -381,12 +381,13 @@ def catalogue_statements(app, url):
     from app.extensions import db
 
     counter = StatementCounter(db.engine, keep_parameters=True)
-    client = app.test_client()
-    counter.start()
-    client.get(url)
-    statements = counter.stop()
-    sa.event.remove(db.engine, "before_cursor_execute", counter._before)
-    sa.event.remove(db.engine, "after_cursor_execute", counter._after)
+    try:
+        counter.start()
+        app.test_client().get(url)
+        statements = counter.stop()
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", counter._before)
+        sa.event.remove(db.engine, "after_cursor_execute", counter._after)
     main = count = None
     for (sql, _sec), params in zip(statements, counter.parameters):
         if "min_price" not in sql:
@@ -453,7 +454,7 @@ def sqlite_verdict(plan, table, column):
     return False, f"no index on {table}.{column} used ({'; '.join(lines) or table + ' not scanned'})"
 
 
-def query_plans(app, cases, args):
+def query_plans(app, cases):
     """Plans of the catalogue's main SELECT (and count) for each public page, as the app sends them."""
     from app.extensions import db
 
@@ -627,7 +628,7 @@ def main(argv=None):
         t0 = time.perf_counter()
         results = run_pages(app, counter, cases, expected, args)
         measure_seconds = time.perf_counter() - t0
-        plans = query_plans(app, cases, args)
+        plans = query_plans(app, cases)
 
         rows = summarise(results)
         goals = evaluate(rows, plans, dialect)
