@@ -75,23 +75,24 @@ def listable():
 
 
 def _catalogue(query: Query, on: date):
-    """The catalogue's SELECT (instrument, college name, lowest price) for a validated query."""
+    """The catalogue's SELECT for a validated query: only the shown columns, and the lowest
+    price as a per-row subquery (computed for the page's rows, not for every standard)."""
     in_force = standards_in_force(on).subquery()
     lab = aliased(Unit)
     college = aliased(Unit)
-    prices = (
-        sa.select(FeeItem.standard_id, sa.func.min(FeePrice.unit_price).label("min_price"))
-        .join(FeePrice, FeePrice.item_id == FeeItem.id)
-        .group_by(FeeItem.standard_id)
-        .subquery()
+    priced = sa.select(FeeItem.id).join(FeePrice, FeePrice.item_id == FeeItem.id).where(
+        FeeItem.standard_id == in_force.c.standard_id)
+    min_price = (
+        sa.select(sa.func.min(FeePrice.unit_price)).join(FeeItem, FeeItem.id == FeePrice.item_id)
+        .where(FeeItem.standard_id == in_force.c.standard_id).scalar_subquery().label("min_price")
     )
     base = (
-        sa.select(Instrument, college.name.label("college_name"), prices.c.min_price)
+        sa.select(Instrument.id, Instrument.name, Instrument.model, Instrument.location, Instrument.bookable,
+                  college.name.label("college_name"), min_price)
         .join(in_force, in_force.c.instrument_id == Instrument.id)
-        .join(prices, prices.c.standard_id == in_force.c.standard_id)
         .join(lab, lab.id == Instrument.unit_id)
         .join(college, college.id == lab.parent_id)
-        .where(listable())
+        .where(listable(), priced.exists())
     )
     if query.text:
         base = base.where(Instrument.name.contains(query.text, autoescape=True))
@@ -115,14 +116,15 @@ def _catalogue(query: Query, on: date):
 
 def matching_instrument_ids(query: Query, on: date):
     """A SELECT of every instrument id the query matches (all pages): for the download."""
-    return sa.select(_catalogue(query, on).subquery().c.id)
+    return _catalogue(query, on).with_only_columns(Instrument.id)
 
 
 def search(session, query: Query, on: date):
     """(total, rows) for one catalogue page; each row carries the instrument, its college and
     its lowest published price — two statements whatever the page size."""
     base = _catalogue(query, on)
-    total = session.execute(sa.select(sa.func.count()).select_from(base.subquery())).scalar()
+    # the count needs no price: count the ids of the same rows
+    total = session.execute(sa.select(sa.func.count()).select_from(base.with_only_columns(Instrument.id).subquery())).scalar()
     order = SORTS[query.sort]
     order = order.desc() if query.descending else order.asc()
     rows = session.execute(

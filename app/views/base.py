@@ -81,6 +81,7 @@ def blank_if_none(value):
 
 class ScopedModelView(_ScopeWiring, ModelView):
     page_size = 25
+    list_undefer = ()  # deferred computed columns the list shows, loaded with the page
 
     def __init__(self, **kwargs):
         self._wire_scope(["add_form_query_rel_fields", "edit_form_query_rel_fields", "search_form_query_rel_fields"])
@@ -88,6 +89,7 @@ class ScopedModelView(_ScopeWiring, ModelView):
         self._wire_formatters()
         super().__init__(**kwargs)
         self.datamodel.eager_load(self.list_columns)
+        self.datamodel.undeferred = tuple(self.list_undefer)
         # the change-history panel (show_with_history.html) needs to know which table it shows
         self.extra_args = {**(self.extra_args or {}), "history_table": self.datamodel.obj.__tablename__}
 

@@ -115,6 +115,7 @@ class InstrumentView(ScopedModelView):
         "run_status", "sharing_status", "networked", "bookable", "funding_source", "purchase_date",
     ]
     order_columns = ["asset_number", "name", "model", "original_value", "run_status", "sharing_status", "networked"]
+    list_undefer = ("fee_rank", "fee_published_from")  # the inline fee status, in the page's own query
     add_columns = edit_columns = _FORM_FIELDS
     add_fieldsets = edit_fieldsets = show_fieldsets = _FIELDSETS
     base_order = ("id", "desc")

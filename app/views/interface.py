@@ -10,7 +10,7 @@ from flask_appbuilder.exceptions import DatabaseException
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, undefer
 
 MSG_IN_USE = _("This record is still referenced by other records (sub-units, instruments, people…) and cannot be deleted.")
 MSG_CONFLICT = _("Not saved: the record conflicts with an existing one or breaks a data rule.")
@@ -18,6 +18,7 @@ MSG_CONFLICT = _("Not saved: the record conflicts with an existing one or breaks
 
 class PlatformInterface(SQLAInterface):
     eager_relations: tuple = ()
+    undeferred: tuple = ()  # deferred computed columns a list shows (e.g. the fee status)
 
     def add(self, item, commit=True):
         return self._explained(super().add, MSG_CONFLICT, item, commit=commit)
@@ -55,6 +56,8 @@ class PlatformInterface(SQLAInterface):
         query = super().apply_all(query, *args, **kwargs)
         if self.eager_relations:
             query = query.options(*(joinedload(r.class_attribute) for r in self.eager_relations))
+        if self.undeferred:
+            query = query.options(*(undefer(getattr(self.obj, name)) for name in self.undeferred))
         return query
 
 
