@@ -31,11 +31,12 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
 
     from . import models  # noqa: F401  (register tables)
-    from .services import changelog, fees, records
+    from .services import catalogue_entry, changelog, fees, records
 
     changelog.install()
     records.install()
     fees.install()
+    catalogue_entry.install()
 
     with app.app_context():
         appbuilder = AppBuilder()

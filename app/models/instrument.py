@@ -27,6 +27,9 @@ class InstrumentClass(Model):
         return f"{self.code} {self.name}"
 
 
+PUBLISHED = sa.text("public_standard_id IS NOT NULL")
+
+
 class Instrument(Model):
     __tablename__ = "instrument"
     id = sa.Column(sa.Integer, primary_key=True)
@@ -69,6 +72,12 @@ class Instrument(Model):
     supervision_end = sa.Column(sa.Date)
     iot_terminal_id = sa.Column(sa.String(64), unique=True)
     updated_at = sa.Column(sa.DateTime, default=utcnow, onupdate=utcnow)
+    # The public catalogue's entry, kept by app/services/public_catalogue.py: the published fee
+    # standard in force today (only while the instrument is listable) and its lowest price, so
+    # that /public/fees is a plain indexed list of this table. No foreign key: instrument ↔
+    # fee_standard would be a cycle, and the refresh (not the user) writes these two columns.
+    public_standard_id = sa.Column(sa.Integer, index=True)
+    public_min_price = sa.Column(MONEY)
 
     __table_args__ = (
         sa.CheckConstraint("original_value >= 0", name="original_value_non_negative"),
@@ -81,6 +90,9 @@ class Instrument(Model):
         # PostgreSQL (pg_trgm, migration 0004); elsewhere a plain index
         sa.Index("ix_instrument_name_trgm", "name", postgresql_using="gin", postgresql_ops={"name": "gin_trgm_ops"}),
         sa.Index("ix_instrument_model_trgm", "model", postgresql_using="gin", postgresql_ops={"model": "gin_trgm_ops"}),
+        # the catalogue's two orders, over the published instruments only (migration 0005)
+        sa.Index("ix_instrument_public_name", "name", "id", sqlite_where=PUBLISHED, postgresql_where=PUBLISHED),
+        sa.Index("ix_instrument_public_price", "public_min_price", "id", sqlite_where=PUBLISHED, postgresql_where=PUBLISHED),
     )
 
     def __repr__(self):

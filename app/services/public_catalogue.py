@@ -1,7 +1,7 @@
 """The public fee-schedule catalogue (SPEC §5: /public/fees, /public/instruments/<id>).
 
-Only what is published leaves this module: instruments that are shared and have a fee
-standard in force on the given day, and of those only public fields. No drafts, no cost
+Only what is published leaves this module: instruments with a catalogue entry (shared, with a
+fee standard in force today: services/catalogue_entry.py keeps it), and of those only public fields. No drafts, no cost
 basis, no justification, no asset number.
 """
 from dataclasses import dataclass, field
@@ -15,14 +15,11 @@ from sqlalchemy.orm import aliased, joinedload
 from app.models import FeeItem, FeePrice, FeeStandard, Instrument, InstrumentClass, Person, Unit
 from app.models.choices import CUSTOMER_CATEGORY
 
+from . import catalogue_entry
 from .errors import RuleViolation
 
 PAGE_SIZE = 20
-SORTS = {
-    "name": Instrument.name,
-    "price": sa.literal_column("min_price"),
-    "college": sa.literal_column("college_name"),
-}
+SORTS = {"name": Instrument.name, "price": Instrument.public_min_price, "college": None}  # college: Unit.name
 MSG_BAD_QUERY = _("The search could not be understood: check the page number, prices and sort order.")
 
 
@@ -61,74 +58,65 @@ class Query:
         return q
 
 
-def standards_in_force(on: date):
-    """Published standards in force on a day, one per instrument."""
-    return sa.select(FeeStandard.id.label("standard_id"), FeeStandard.instrument_id).where(
-        FeeStandard.state == "published",
-        FeeStandard.effective_from <= on,
-        sa.or_(FeeStandard.effective_to.is_(None), FeeStandard.effective_to >= on),
-    )
-
-
-def listable():
-    return sa.and_(Instrument.sharing_status != "unsuitable", Instrument.run_status != "scrapped")
-
-
-def _catalogue(query: Query, on: date):
-    """The catalogue's SELECT for a validated query: only the shown columns, and the lowest
-    price as a per-row subquery (computed for the page's rows, not for every standard)."""
-    in_force = standards_in_force(on).subquery()
-    lab = aliased(Unit)
-    college = aliased(Unit)
-    min_price = (
-        sa.select(sa.func.min(FeePrice.unit_price)).join(FeeItem, FeeItem.id == FeePrice.item_id)
-        .where(FeeItem.standard_id == in_force.c.standard_id).scalar_subquery().label("min_price")
-    )
-    base = (
-        sa.select(Instrument.id, Instrument.name, Instrument.model, Instrument.location, Instrument.bookable,
-                  college.name.label("college_name"), min_price)
-        .join(in_force, in_force.c.instrument_id == Instrument.id)
-        .join(lab, lab.id == Instrument.unit_id)
-        .join(college, college.id == lab.parent_id)
-        # no "has prices" test: submission requires an on-campus price, so every standard in
-        # force has one (checking it per row made the count the slowest part of the page)
-        .where(listable())
-    )
+def _filters(query: Query):
+    """The WHERE clauses of a validated query, all on the instrument table (the count needs no join)."""
+    clauses = [Instrument.public_standard_id.is_not(None)]
     if query.text:
-        base = base.where(Instrument.name.contains(query.text, autoescape=True))
+        clauses.append(Instrument.name.contains(query.text, autoescape=True))
     if query.model:
-        base = base.where(Instrument.model.contains(query.model, autoescape=True))
+        clauses.append(Instrument.model.contains(query.model, autoescape=True))
     if query.college:
-        base = base.where(college.id == query.college)
+        clauses.append(Instrument.unit_id.in_(sa.select(Unit.id).where(Unit.parent_id == query.college)))
     if query.class_code:
         # a top class (010000) or a sub-class (010100) covers the codes below it
         prefix = query.class_code.rstrip("0") or query.class_code
-        base = base.where(Instrument.class_code.startswith(prefix, autoescape=True))
+        clauses.append(Instrument.class_code.startswith(prefix, autoescape=True))
     if query.price_min is not None or query.price_max is not None:
+        # any price of the standard in the range, not only the lowest
         in_range = sa.select(FeeItem.standard_id).join(FeePrice, FeePrice.item_id == FeeItem.id)
         if query.price_min is not None:
             in_range = in_range.where(FeePrice.unit_price >= query.price_min)
         if query.price_max is not None:
             in_range = in_range.where(FeePrice.unit_price <= query.price_max)
-        base = base.where(in_force.c.standard_id.in_(in_range))
-    return base
+        clauses.append(Instrument.public_standard_id.in_(in_range))
+    return clauses
 
 
-def matching_instrument_ids(query: Query, on: date):
+def matching_instrument_ids(session, query: Query, on: date):
     """A SELECT of every instrument id the query matches (all pages): for the download."""
-    return _catalogue(query, on).with_only_columns(Instrument.id)
+    catalogue_entry.ensure_current(session, on)
+    return sa.select(Instrument.id).where(*_filters(query))
 
 
 def search(session, query: Query, on: date):
     """(total, rows) for one catalogue page; each row carries the instrument, its college and
-    its lowest published price — two statements whatever the page size."""
-    base = _catalogue(query, on)
-    # the count needs no price: count the ids of the same rows
-    total = session.execute(sa.select(sa.func.count()).select_from(base.with_only_columns(Instrument.id).subquery())).scalar()
-    order = SORTS[query.sort]
-    order = order.desc() if query.descending else order.asc()
+    its lowest published price — two statements whatever the page and its depth."""
+    catalogue_entry.ensure_current(session, on)
+    clauses = _filters(query)
+    total = session.execute(sa.select(sa.func.count()).select_from(Instrument).where(*clauses)).scalar()
+    lab = aliased(Unit)
+    college = aliased(Unit)
+    sort = SORTS[query.sort] if query.sort != "college" else college.name
+
+    def ordered(select, *columns):
+        return select.order_by(*((c.desc() if query.descending else c.asc()) for c in columns))
+
+    # the page's ids first, from the catalogue's indexes alone; the other columns and the
+    # college names only for those 20 rows (a deep page does not join the rows it skips)
+    page = sa.select(Instrument.id, sort.label("sort_key")).where(*clauses)
+    if query.sort == "college":
+        page = page.join(lab, lab.id == Instrument.unit_id).join(college, college.id == lab.parent_id)
+    page = ordered(page, sort).order_by(Instrument.id).limit(PAGE_SIZE).offset((query.page - 1) * PAGE_SIZE).subquery()
+    page_lab, page_college = aliased(Unit), aliased(Unit)
     rows = session.execute(
-        base.order_by(order, Instrument.id).limit(PAGE_SIZE).offset((query.page - 1) * PAGE_SIZE)
+        ordered(
+            sa.select(Instrument.id, Instrument.name, Instrument.model, Instrument.location, Instrument.bookable,
+                      page_college.name.label("college_name"), Instrument.public_min_price.label("min_price"))
+            .join(page, page.c.id == Instrument.id)
+            .join(page_lab, page_lab.id == Instrument.unit_id)
+            .join(page_college, page_college.id == page_lab.parent_id),
+            page.c.sort_key,
+        ).order_by(Instrument.id)
     ).all()
     return total, rows
 
@@ -152,18 +140,17 @@ class PublicInstrument:
 
 
 def instrument_page(session, instrument_id: int, on: date):
-    """The public page of one instrument, or None when it is not published."""
-    in_force = standards_in_force(on).where(FeeStandard.instrument_id == instrument_id).subquery()
+    """The public page of one instrument, or None when it is not in the catalogue."""
+    catalogue_entry.ensure_current(session, on)
     lab = aliased(Unit)
     college = aliased(Unit)
     row = session.execute(
         sa.select(Instrument, college.name, FeeStandard, Person.name)
-        .join(in_force, in_force.c.instrument_id == Instrument.id)
-        .join(FeeStandard, FeeStandard.id == in_force.c.standard_id)
+        .join(FeeStandard, FeeStandard.id == Instrument.public_standard_id)
         .join(lab, lab.id == Instrument.unit_id)
         .join(college, college.id == lab.parent_id)
         .outerjoin(Person, Person.id == Instrument.responsible_person_id)
-        .where(Instrument.id == instrument_id, listable())
+        .where(Instrument.id == instrument_id)
         .options(joinedload(FeeStandard.items).joinedload(FeeItem.prices))
     ).unique().first()
     if row is None:

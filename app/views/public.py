@@ -47,7 +47,7 @@ class PublicFeesView(BaseView):
         """The schedule the search shows (all pages) as an A4 workbook, through the one Excel writer."""
         query = _parsed_query()
         today = date.today()
-        sheet = fee_schedule(db.session, today, instrument_ids=catalogue.matching_instrument_ids(query, today))
+        sheet = fee_schedule(db.session, today, instrument_ids=catalogue.matching_instrument_ids(db.session, query, today))
         filename = _("Fee schedule %(date)s.xlsx", date=today.isoformat())
         return Response(
             write_workbook([sheet]),
