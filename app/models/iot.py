@@ -28,6 +28,8 @@ class DeviceStatus(Model):
     seq = sa.Column(sa.BigInteger)
     reported_at = sa.Column(sa.DateTime, nullable=False)
     received_at = sa.Column(sa.DateTime, nullable=False, default=utcnow)
+    # start of the running period in progress (becomes a UsageRecord when it ends)
+    running_since = sa.Column(sa.DateTime)
 
 
 class DeviceEvent(Model):
@@ -42,4 +44,22 @@ class DeviceEvent(Model):
         sa.Index("ix_device_event_terminal_at", "terminal_id", "at"),
         # a redelivered message must not add the same transition twice
         sa.UniqueConstraint("terminal_id", "at", "to_state", name="uq_device_event_once"),
+    )
+
+
+class IotRejection(Model):
+    """Messages the bridge refused, counted per reason and terminal ('' when the topic named none)."""
+
+    __tablename__ = "iot_rejection"
+    reason = sa.Column(sa.String(20), primary_key=True)
+    terminal_id = sa.Column(sa.String(64), primary_key=True, default="")
+    count = sa.Column(sa.BigInteger, nullable=False, default=0)
+    first_at = sa.Column(sa.DateTime, nullable=False)
+    last_at = sa.Column(sa.DateTime, nullable=False)
+    last_detail = sa.Column(sa.String(200))
+    __table_args__ = (
+        sa.CheckConstraint(
+            "reason IN ('oversized', 'wrong_topic', 'not_json', 'wrong_type', 'unknown_state', 'bad_timestamp')",
+            name="ck_iot_rejection_reason",
+        ),
     )
