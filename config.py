@@ -68,6 +68,8 @@ class Config:
     FEE_MARGIN_TOLERANCE = os.environ.get("FEE_MARGIN_TOLERANCE", "0.10")
     # a record changed but not updated within this many working days is overdue
     UPDATE_DEADLINE_WORKDAYS = 5
+    # a terminal silent for longer than this shows 离线 whatever its last message said
+    IOT_OFFLINE_AFTER_MINUTES = int(os.environ.get("IOT_OFFLINE_AFTER_MINUTES", "10"))
 
 
 class TestConfig(Config):

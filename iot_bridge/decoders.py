@@ -68,10 +68,10 @@ def subscriptions():
 
 
 def decode(topic: str, payload: bytes, received_at: datetime) -> Reading:
-    """Decode one message or raise Rejected."""
+    """Decode one message or raise Rejected (its detail is the offending value or payload excerpt)."""
     parts = topic.split("/")
     if len(payload) > MAX_PAYLOAD:
-        raise Rejected("oversized", _terminal_of(parts), f"{len(payload)} bytes")
+        raise Rejected("oversized", _terminal_of(parts), str(len(payload)))
     for _name, fn in _DECODERS:
         reading = fn(parts, payload, received_at)
         if reading is not None:
@@ -89,11 +89,16 @@ def _terminal_of(parts):
 
 # -- helpers ---------------------------------------------------------------------------------
 
+def _excerpt(payload):
+    """The start of an offending payload, as the admin sees it (data, not a message)."""
+    return payload[:100].decode("utf-8", "replace")
+
+
 def _json(payload, terminal_id):
     try:
         return json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise Rejected("not_json", terminal_id, str(exc)[:100])
+    except (UnicodeDecodeError, ValueError):
+        raise Rejected("not_json", terminal_id, _excerpt(payload))
 
 
 def _terminal(terminal_id):
@@ -139,7 +144,7 @@ def native(parts, payload, received_at):
     tid = _terminal(parts[1])
     body = _json(payload, tid)
     if not isinstance(body, dict):
-        raise Rejected("wrong_type", tid, type(body).__name__)
+        raise Rejected("wrong_type", tid, _excerpt(payload))
     state = body.get("state")
     if not isinstance(state, str):
         raise Rejected("wrong_type", tid, f"state={state!r}"[:100])
@@ -170,7 +175,7 @@ def tasmota(parts, payload, received_at):
     body = _json(payload, tid)
     energy = body.get("ENERGY") if isinstance(body, dict) else None
     if not isinstance(energy, dict) or "Power" not in energy:
-        raise Rejected("wrong_type", tid, "no ENERGY.Power")
+        raise Rejected("wrong_type", tid, _excerpt(payload))
     # Tasmota's Time is local time without a zone
     return Reading(tid, None, _timestamp(body.get("Time"), tid, received_at),
                    _number(energy["Power"], tid, "Power"), adapter="tasmota")
@@ -191,12 +196,12 @@ def shelly(parts, payload, received_at):
     tid = _terminal(parts[0])
     body = _json(payload, tid)
     if not isinstance(body, dict):
-        raise Rejected("wrong_type", tid, type(body).__name__)
+        raise Rejected("wrong_type", tid, _excerpt(payload))
     output = body.get("output")
     if output is not None and not isinstance(output, bool):
         raise Rejected("wrong_type", tid, f"output={output!r}"[:100])
     if "apower" not in body and output is not False:
-        raise Rejected("wrong_type", tid, "no apower")
+        raise Rejected("wrong_type", tid, _excerpt(payload))
     power = _number(body.get("apower", 0), tid, "apower")
     if output is False:  # the relay is open: the instrument has no power at all
         return Reading(tid, "off", received_at, power, adapter="shelly")

@@ -160,6 +160,21 @@ CHARGE_STATE = Choices(
     ("settled", _("Settled")),
     ("credited", _("Credited")),
 )
+TERMINAL_ADAPTER = Choices(
+    "terminal_adapter",
+    ("native", _("Native terminal")),
+    ("tasmota", _("Tasmota plug")),
+    ("shelly", _("Shelly Gen2 plug")),
+)
+REJECTION_REASON = Choices(
+    "rejection_reason",
+    ("oversized", _("Oversized message")),
+    ("wrong_topic", _("Wrong topic")),
+    ("not_json", _("Not JSON")),
+    ("wrong_type", _("Wrong field type")),
+    ("unknown_state", _("Unknown state")),
+    ("bad_timestamp", _("Absurd timestamp")),
+)
 DEVICE_STATE = Choices(
     "device_state",
     ("running", _("Running")),

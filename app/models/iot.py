@@ -7,6 +7,21 @@ from .base import utcnow
 from .choices import DEVICE_STATE
 
 
+def _terminals_of_units(column, unit_ids):
+    from .instrument import Instrument
+
+    return column.in_(sa.select(Instrument.iot_terminal_id).where(Instrument.unit_id.in_(unit_ids)))
+
+
+def _shown(state, seen_at):
+    """(state shown, last heard) with the configured offline window (IOT_OFFLINE_AFTER_MINUTES)."""
+    from flask import current_app
+
+    from app.services.iot import offline_window, shown_state
+
+    return shown_state(state, seen_at, utcnow(), offline_window(current_app.config)), seen_at
+
+
 class IotTerminal(Model):
     __tablename__ = "iot_terminal"
     id = sa.Column(sa.Integer, primary_key=True)
@@ -16,6 +31,29 @@ class IotTerminal(Model):
     adapter = sa.Column(sa.String(20), nullable=False, default="native")
     power_threshold_w = sa.Column(sa.Numeric(8, 1), nullable=False, default=40)
     first_seen = sa.Column(sa.DateTime, default=utcnow)
+    # the instrument whose record names this terminal (Instrument.iot_terminal_id is the link the
+    # bridge uses) and the terminal's latest status; both loaded with the row
+    bound_instrument = relationship(
+        "Instrument", primaryjoin="foreign(Instrument.iot_terminal_id) == IotTerminal.terminal_id",
+        viewonly=True, uselist=False, lazy="joined")
+    status = relationship(
+        "DeviceStatus", primaryjoin="foreign(DeviceStatus.terminal_id) == IotTerminal.terminal_id",
+        viewonly=True, uselist=False, lazy="joined")
+
+    def __repr__(self):
+        return self.terminal_id
+
+    @classmethod
+    def scope_clause(cls, unit_ids):
+        """A college or lab sees the terminals its instruments name; unbound ones only the school."""
+        return _terminals_of_units(cls.terminal_id, unit_ids)
+
+    def scope_owner_unit_id(self):
+        return self.bound_instrument.unit_id if self.bound_instrument is not None else None
+
+    def device_status(self):
+        """(state shown, last heard), as the instrument list shows it."""
+        return (None, None) if self.status is None else _shown(self.status.state, self.status.received_at)
 
 
 class DeviceStatus(Model):
@@ -51,6 +89,11 @@ class IotRejection(Model):
     """Messages the bridge refused, counted per reason and terminal ('' when the topic named none)."""
 
     __tablename__ = "iot_rejection"
+
+    @classmethod
+    def scope_clause(cls, unit_ids):
+        return _terminals_of_units(cls.terminal_id, unit_ids)
+
     reason = sa.Column(sa.String(20), primary_key=True)
     terminal_id = sa.Column(sa.String(64), primary_key=True, default="")
     count = sa.Column(sa.BigInteger, nullable=False, default=0)
@@ -63,3 +106,27 @@ class IotRejection(Model):
             name="ck_iot_rejection_reason",
         ),
     )
+
+
+# Instrument lists show each instrument's terminal status inline: computed in the list's own
+# query (a correlated primary-key lookup per row), so it costs no extra statement. Deferred,
+# so that other queries of instruments do not pay for it; the list views undefer it.
+def _attach_device_status():
+    from .instrument import Instrument
+
+    for name, column in (("device_state", DeviceStatus.state), ("device_seen_at", DeviceStatus.received_at)):
+        setattr(Instrument, name, sa.orm.column_property(
+            sa.select(column).where(DeviceStatus.terminal_id == Instrument.iot_terminal_id)
+            .correlate_except(DeviceStatus).scalar_subquery(),
+            deferred=True,
+        ))
+
+
+    def device_status(self):
+        """(state shown, last heard) with the offline window applied."""
+        return _shown(self.device_state, self.device_seen_at)
+
+    Instrument.device_status = device_status
+
+
+_attach_device_status()

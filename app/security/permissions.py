@@ -29,6 +29,7 @@ PERSON_VIEW, PERSON_API = "PersonView", "PersonApi"
 TRAINING_VIEW, TRAINING_API = "TrainingSessionView", "TrainingSessionApi"
 FILING_VIEW, FILING_API = "UnsuitableFilingView", "UnsuitableFilingApi"
 
+TERMINAL_VIEW, REJECTION_VIEW = "IotTerminalView", "IotRejectionView"
 PUBLIC_VIEW = "PublicFeesView"
 FEE_STANDARD_VIEW, FEE_ITEM_VIEW = "FeeStandardView", "FeeItemView"
 FEE_PRICE_VIEW, FEE_COMPONENT_VIEW = "FeePriceView", "FeeComponentView"
@@ -46,6 +47,9 @@ MENU_TRAINING = "Training"
 MENU_FILINGS = "Unsuitable filings"
 MENU_PUBLIC_FEES = "Fee schedules"
 MENU_FEE_STANDARDS = "Fee standards"
+MENU_IOT = "IoT"
+MENU_TERMINALS = "IoT terminals"
+MENU_REJECTIONS = "Refused IoT messages"
 
 # what anonymous visitors (and so everyone) may open: the published fee schedules
 PUBLIC_PAGES = [("can_fees", PUBLIC_VIEW), ("can_instrument", PUBLIC_VIEW), ("can_download", PUBLIC_VIEW),

@@ -36,7 +36,11 @@ _ADMIN_APIS = (P.PLATFORM_API, P.INSTRUMENT_API, P.PERSON_API, P.TRAINING_API, P
 _ADMIN_MENUS = _menus(
     P.MENU_ORG, P.MENU_RESOURCES, P.MENU_STAFF, P.MENU_UNITS, P.MENU_PLATFORMS,
     P.MENU_INSTRUMENTS, P.MENU_PEOPLE, P.MENU_TRAINING, P.MENU_FILINGS, P.MENU_FEE_STANDARDS,
+    P.MENU_IOT, P.MENU_TERMINALS, P.MENU_REJECTIONS,
 )
+# colleges and labs tune their own terminals (type, power threshold) and see what was refused;
+# registering and binding unknown terminals is the school's (it holds every permission)
+_IOT_WORK = _grant(P.READ + (P.CAN_EDIT,), P.TERMINAL_VIEW) + _grant(P.READ, P.REJECTION_VIEW)
 # labs draft and submit, colleges review: both work on the fee screens; the workflow service
 # decides which step is whose (app/services/fees.py)
 _FEE_WORK = _grant(P.CRUD, *P.FEE_SCREENS) + [(P.CAN_STEP, P.FEE_STANDARD_VIEW)]
@@ -47,6 +51,7 @@ ROLE_CONFIGS = {
     + _grant(P.CRUD, P.UNIT_VIEW, *_ADMIN_SCREENS)
     + _grant(P.API_CRUD, P.UNIT_API, *_ADMIN_APIS)
     + _FEE_WORK
+    + _IOT_WORK
     + _ADMIN_MENUS,
     LAB_ADMIN: P.SELF_SERVICE + P.PUBLIC_PAGES
     + _grant(P.READ, P.UNIT_VIEW)
@@ -54,6 +59,7 @@ ROLE_CONFIGS = {
     + _grant(P.CRUD, *_ADMIN_SCREENS)
     + _grant(P.API_CRUD, *_ADMIN_APIS)
     + _FEE_WORK
+    + _IOT_WORK
     + _ADMIN_MENUS,
     SERVICE_USER: P.SELF_SERVICE + P.PUBLIC_PAGES,
     PUBLIC: P.PUBLIC_PAGES,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
@@ -155,3 +155,29 @@ def record_rejections(session, rejections, now: datetime):
         row.last_at = now
         row.last_detail = (details[(reason, tid)] or "")[:200]
     return sum(counts.values())
+
+
+# -- what the lists show ---------------------------------------------------------------------
+
+def offline_window(config) -> timedelta:
+    return timedelta(minutes=config.get("IOT_OFFLINE_AFTER_MINUTES", 10))
+
+
+def shown_state(state: str | None, seen_at: datetime | None, now: datetime, offline_after: timedelta) -> str | None:
+    """The state a list shows: a terminal silent for longer than the window is offline, whatever
+    its last message said. None when the instrument has no terminal or it never reported."""
+    if state is None:
+        return None
+    if seen_at is None or now - seen_at > offline_after:
+        return "offline"
+    return state
+
+
+def shown_state_clause(state: str, now: datetime, offline_after: timedelta):
+    """SQL condition on Instrument matching `shown_state(...) == state` (the list filter)."""
+    cutoff = now - offline_after
+    if state == "offline":
+        matching = sa.or_(DeviceStatus.state == "offline", DeviceStatus.received_at < cutoff)
+    else:
+        matching = sa.and_(DeviceStatus.state == state, DeviceStatus.received_at >= cutoff)
+    return Instrument.iot_terminal_id.in_(sa.select(DeviceStatus.terminal_id).where(matching))

@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased, joinedload
 
-from app.models import FeeItem, FeePrice, FeeStandard, Instrument, InstrumentClass, Person, Unit
+from app.models import DeviceStatus, FeeItem, FeePrice, FeeStandard, Instrument, InstrumentClass, Person, Unit
 from app.models.choices import CUSTOMER_CATEGORY
 
 from . import catalogue_entry
@@ -89,8 +89,8 @@ def matching_instrument_ids(session, query: Query, on: date):
 
 
 def search(session, query: Query, on: date):
-    """(total, rows) for one catalogue page; each row carries the instrument, its college and
-    its lowest published price — two statements whatever the page and its depth."""
+    """(total, rows) for one catalogue page; each row carries the instrument, its college, its
+    lowest published price and its terminal's last status — two statements whatever the page and its depth."""
     catalogue_entry.ensure_current(session, on)
     clauses = _filters(query)
     total = session.execute(sa.select(sa.func.count()).select_from(Instrument).where(*clauses)).scalar()
@@ -111,8 +111,10 @@ def search(session, query: Query, on: date):
     rows = session.execute(
         ordered(
             sa.select(Instrument.id, Instrument.name, Instrument.model, Instrument.location, Instrument.bookable,
-                      page_college.name.label("college_name"), Instrument.public_min_price.label("min_price"))
+                      page_college.name.label("college_name"), Instrument.public_min_price.label("min_price"),
+                      DeviceStatus.state.label("device_state"), DeviceStatus.received_at.label("device_seen_at"))
             .join(page, page.c.id == Instrument.id)
+            .outerjoin(DeviceStatus, DeviceStatus.terminal_id == Instrument.iot_terminal_id)
             .join(page_lab, page_lab.id == Instrument.unit_id)
             .join(page_college, page_college.id == page_lab.parent_id),
             page.c.sort_key,

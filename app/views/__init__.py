@@ -7,6 +7,7 @@ from .instruments import InstrumentApi, InstrumentView, UnsuitableFilingApi, Uns
 from .org import InnovationPlatformApi, InnovationPlatformView, UnitApi, UnitView
 from .people import PersonApi, PersonView, TrainingSessionApi, TrainingSessionView
 from .fees import FeeComponentView, FeeItemView, FeePriceView, FeeStandardView
+from .iot import IotRejectionView, IotTerminalView
 from .public import PublicFeesView
 
 
@@ -31,6 +32,11 @@ def register(appbuilder):
                         category=P.MENU_STAFF, category_label=staff, category_icon="fa-users")
     appbuilder.add_view(TrainingSessionView, P.MENU_TRAINING, label=_("Training"), icon="fa-chalkboard-teacher",
                         category=P.MENU_STAFF)
+    iot = _("IoT")
+    appbuilder.add_view(IotTerminalView, P.MENU_TERMINALS, label=_("IoT terminals"), icon="fa-satellite-dish",
+                        category=P.MENU_IOT, category_label=iot, category_icon="fa-wifi")
+    appbuilder.add_view(IotRejectionView, P.MENU_REJECTIONS, label=_("Refused IoT messages"), icon="fa-ban",
+                        category=P.MENU_IOT)
     appbuilder.add_view(PublicFeesView, P.MENU_PUBLIC_FEES, label=_("Fee schedules"), icon="fa-yen-sign")
     for api in (UnitApi, InnovationPlatformApi, InstrumentApi, PersonApi, TrainingSessionApi, UnsuitableFilingApi):
         appbuilder.add_api(api)

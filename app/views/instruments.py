@@ -1,11 +1,12 @@
 """Instruments and facilities, and the not-suitable-for-sharing filings."""
 from flask_babel import lazy_gettext as _
-from wtforms import StringField
+from wtforms import SelectField, StringField
 from wtforms.validators import Optional
 
 from app.extensions import db
 from app.models import Instrument, UnsuitableFiling
 from app.models.choices import (
+    DEVICE_STATE,
     FILING_STATE,
     FUNDING_SOURCE,
     INSTRUMENT_KIND,
@@ -17,6 +18,7 @@ from app.services import records
 
 from . import formatting
 from .base import ScopedModelApi, ScopedModelView, field_rule, interface
+from .iot import add_device_state_filter
 
 INSTRUMENT_LABELS = {
     "kind": _("Type"),
@@ -57,6 +59,8 @@ INSTRUMENT_LABELS = {
     "iot_terminal_id": _("IoT terminal id"),
     "updated_at": _("Last updated"),
     "fee_status": _("Fee standard"),
+    "device_status": _("Terminal status"),
+    "device_state": _("Terminal status"),
 }
 
 _FORM_FIELDS = [
@@ -109,17 +113,20 @@ class InstrumentView(ScopedModelView):
         "sharing_status": SHARING_STATUS,
     }
     list_columns = ["asset_number", "name", "model", "unit.name", "original_value", "run_status", "sharing_status",
-                    "networked", "fee_status"]
+                    "networked", "fee_status", "device_status"]
     search_columns = [
         "name", "asset_number", "model", "manufacturer", "kind", "unit", "original_value",
         "run_status", "sharing_status", "networked", "bookable", "funding_source", "purchase_date",
+        "device_state",
     ]
     order_columns = ["asset_number", "name", "model", "original_value", "run_status", "sharing_status", "networked"]
-    list_undefer = ("fee_rank", "fee_published_from")  # the inline fee status, in the page's own query
+    # the inline fee and terminal status, in the page's own query
+    list_undefer = ("fee_rank", "fee_published_from", "device_state", "device_seen_at")
     add_columns = edit_columns = _FORM_FIELDS
     add_fieldsets = edit_fieldsets = show_fieldsets = _FIELDSETS
     base_order = ("id", "desc")
     formatters_columns = {
+        "device_status": formatting.device_badge,
         "technical_indicators": formatting.multiline,
         "main_functions": formatting.multiline,
         "service_scope": formatting.multiline,
@@ -132,6 +139,10 @@ class InstrumentView(ScopedModelView):
             render_kw={"class": "form-control", "maxlength": 6, "placeholder": "010101"},
         ),
     }
+    search_form_extra_fields = {
+        "device_state": SelectField(_("Terminal status"), choices=DEVICE_STATE.select_choices, validators=[Optional()],
+                                    render_kw={"class": "form-control"}),
+    }
     validators_columns = {
         "asset_number": [_asset_number_rule],
         "original_value": [field_rule(records.check_money)],
@@ -140,6 +151,10 @@ class InstrumentView(ScopedModelView):
         "contact_email": [field_rule(records.check_email)],
     }
     validate = staticmethod(records.validate_instrument)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        add_device_state_filter(self)
 
 
 class InstrumentApi(ScopedModelApi):

@@ -14,7 +14,16 @@ from app.reports.excel import content_disposition, write_workbook
 from app.reports.fees import fee_schedule
 from app.services.errors import RuleViolation
 
+from app.models.base import utcnow
+from app.services.iot import shown_state
+
 from . import formatting
+from .iot import offline_after
+
+
+def _device_status(row):
+    """(state shown, last heard) of a catalogue row, with the console's offline window."""
+    return shown_state(row.device_state, row.device_seen_at, utcnow(), offline_after()), row.device_seen_at
 
 
 def _parsed_query():
@@ -38,7 +47,7 @@ class PublicFeesView(BaseView):
         return self.render_template(
             "public/fees.html", title=_("Published fee schedules"), query=query, total=total, rows=rows,
             pages=pages, colleges=catalogue.colleges(db.session), classes=catalogue.top_classes(db.session),
-            fmt=formatting,
+            fmt=formatting, device_status=_device_status,
         )
 
     @expose("/fees.xlsx")
