@@ -6,6 +6,7 @@ PORT   ?= 8080
 WORKERS ?= 2
 FLASK  := $(BIN)/flask --app app
 MO     := translations/zh/LC_MESSAGES/messages.mo
+BROKER_VENV ?= .venv-broker
 
 .PHONY: run test bench install db translations clean
 
@@ -19,6 +20,12 @@ $(VENV)/.installed: $(BIN)/activate requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
+# the embedded MQTT broker of `make run`, in its own venv (see requirements-broker.txt)
+$(BROKER_VENV)/.installed: requirements-broker.txt
+	$(PYTHON) -m venv $(BROKER_VENV)
+	$(BROKER_VENV)/bin/pip install --quiet -r requirements-broker.txt
+	touch $@
+
 $(MO): translations/zh/LC_MESSAGES/messages.po $(VENV)/.installed
 	$(BIN)/pybabel compile --use-fuzzy -d translations -l zh
 
@@ -30,9 +37,9 @@ db: install translations
 	$(FLASK) sync-roles
 	$(FLASK) seed-demo
 
-run: db
-	@echo "Serving http://127.0.0.1:$(PORT)  (demo accounts: see README)"
-	$(BIN)/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) --access-logfile - 'app:create_app()'
+# the web app, the IoT bridge, the demo terminals, and an embedded broker when MQTT_URL is unset
+run: db $(if $(MQTT_URL),,$(BROKER_VENV)/.installed)
+	BIN=$(BIN) BROKER_BIN=$(BROKER_VENV)/bin PORT=$(PORT) WORKERS=$(WORKERS) deploy/run-demo.sh
 
 test: install translations
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
@@ -41,4 +48,4 @@ bench: install translations
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) instance/platform.db $(MO)
+	rm -rf $(VENV) $(BROKER_VENV) instance/platform.db $(MO)

@@ -80,8 +80,11 @@ class Bridge:
 
     # -- MQTT ---------------------------------------------------------------------------------
     def _client(self):
+        # MQTT 5 keeps the session by session expiry; 3.1.1 by clean_session=False
+        v5 = self.args.protocol == "5"
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.args.client_id,
-                             protocol=mqtt.MQTTv5, manual_ack=True)
+                             protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311, manual_ack=True,
+                             **({} if v5 else {"clean_session": False}))
         if self.args.broker.username:
             client.username_pw_set(self.args.broker.username, self.args.broker.password)
         client.reconnect_delay_set(min_delay=1, max_delay=max(1, int(self.args.max_backoff)))
@@ -100,10 +103,13 @@ class Bridge:
             _log(logging.WARNING, "connect refused", reason=str(reason_code))
             return
         # subscribing again on a resumed session is harmless and covers a session the broker lost
-        client.subscribe([(t, mqtt.SubscribeOptions(qos=1)) for t in self.topics()])
+        if self.args.protocol == "5":
+            client.subscribe([(t, mqtt.SubscribeOptions(qos=1)) for t in self.topics()])
+        else:
+            client.subscribe([(t, 1) for t in self.topics()])
         self.connected.set()
         _log(logging.INFO, "connected", broker=f"{self.args.broker.host}:{self.args.broker.port}",
-             session_present=bool(flags.session_present), topics=self.topics())
+             protocol=self.args.protocol, session_present=bool(flags.session_present), topics=self.topics())
 
     def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties):
         self.connected.clear()
@@ -114,11 +120,14 @@ class Bridge:
         self.inbox.put((message, utcnow()))
 
     def connect(self):
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = self.args.session_expiry
-        props.ReceiveMaximum = min(self.args.receive_maximum, 65535)
-        self.client.connect_async(self.args.broker.host, self.args.broker.port, keepalive=30,
-                                  clean_start=False, properties=props)
+        if self.args.protocol == "5":
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = self.args.session_expiry
+            props.ReceiveMaximum = min(self.args.receive_maximum, 65535)
+            self.client.connect_async(self.args.broker.host, self.args.broker.port, keepalive=30,
+                                      clean_start=False, properties=props)
+        else:
+            self.client.connect_async(self.args.broker.host, self.args.broker.port, keepalive=30)
         self.client.loop_start()
 
     # -- batches ------------------------------------------------------------------------------

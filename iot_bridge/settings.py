@@ -52,6 +52,9 @@ def build_parser():
     p.add_argument("--client-id", default=f"iot-bridge-{socket.gethostname()}",
                    help="MQTT 客户端标识，持久会话按它保存未确认的消息 / "
                         "MQTT client id; the broker keeps the persistent session under it (default: %(default)s)")
+    p.add_argument("--protocol", default="5", choices=("5", "3.1.1"),
+                   help="MQTT 协议版本；3.1.1 用于只支持它的代理（如 make run 的内置代理）/ MQTT version; 3.1.1 "
+                        "for brokers that only speak it, such as make run's embedded broker (default: %(default)s)")
     p.add_argument("--share-group", default="",
                    help="共享订阅组名：多个桥接实例用同一组名分担负载（$share/组名/…）/ "
                         "shared-subscription group: instances with the same group split the load ($share/GROUP/…)")

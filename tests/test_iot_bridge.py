@@ -336,3 +336,25 @@ def test_two_instances_on_a_shared_subscription_count_once(ctx, broker, database
     assert events_of(tids) == 400
     assert a.get("stored", 0) + b.get("stored", 0) + a.get("duplicates", 0) + b.get("duplicates", 0) == 400
     assert a.get("stored", 0) > 0 and b.get("stored", 0) > 0  # both did share the load
+
+
+def test_simulator_days_reach_the_database(ctx, broker, database_url):
+    prefix = f"sim-{uuid.uuid4().hex[:6]}-"
+    bridge = BridgeProcess(broker.url, database_url).start()
+    try:
+        sim = subprocess.run([sys.executable, "-m", "iot_bridge.simulate", "--mqtt-url", broker.url, "--terminals", "5",
+                              "--prefix", prefix, "--speed", "3600", "--heartbeat", "1", "--duration", "4", "--seed", "7"],
+                             cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert sim.returncode == 0, sim.stderr
+        published = json.loads(sim.stderr.strip().splitlines()[-1])["published"]
+        assert published >= 5 * 3  # a state and heartbeats per terminal
+        tids = [f"{prefix}{i:04d}" for i in range(1, 6)]
+        assert wait_until(lambda: count(DeviceStatus, DeviceStatus.terminal_id.in_(tids)) == 5)
+        assert events_of(tids) >= 5
+        stats = bridge.terminate()
+        assert stats["stored"] + stats["duplicates"] == published and stats.get("refused", 0) == 0
+    finally:
+        db.session.rollback()
+        for model in (DeviceEvent, DeviceStatus, IotTerminal):
+            db.session.execute(sa.delete(model).where(model.terminal_id.like(f"{prefix}%")))
+        db.session.commit()
