@@ -196,9 +196,10 @@ def events_of(tids):
     return count(DeviceEvent, DeviceEvent.terminal_id.in_(tids))
 
 
-def test_published_then_stored_with_machine_time(ctx, broker, database_url, terminals):
+@pytest.mark.parametrize("protocol", ["5", "3.1.1"])  # 3.1.1: make run's embedded broker speaks only that
+def test_published_then_stored_with_machine_time(ctx, broker, database_url, terminals, protocol):
     tid, = terminals(1)
-    bridge = BridgeProcess(broker.url, database_url).start()
+    bridge = BridgeProcess(broker.url, database_url, None, "--protocol", protocol).start()
     pub = publisher(broker.url)
     publish(pub, [status_message(tid, "idle", 0, 1), status_message(tid, "running", 5, 2), status_message(tid, "idle", 95, 3)])
     assert wait_until(lambda: count(UsageRecord, UsageRecord.source == "iot", UsageRecord.instrument_id.in_(
@@ -210,17 +211,19 @@ def test_published_then_stored_with_machine_time(ctx, broker, database_url, term
     assert stats["stored"] == 3 and stats["usage_records"] == 1
 
 
-def test_kill_9_before_the_commit_loses_nothing_and_doubles_nothing(ctx, broker, database_url, terminals):
+@pytest.mark.parametrize("protocol", ["5", "3.1.1"])
+def test_kill_9_before_the_commit_loses_nothing_and_doubles_nothing(ctx, broker, database_url, terminals, protocol):
     tids = terminals(20)
     client_id = f"test-bridge-{uuid.uuid4().hex[:8]}"
     # a long batch window: the messages are received and held, uncommitted, when the bridge dies
-    slow = BridgeProcess(broker.url, database_url, client_id, "--max-latency-ms", "60000", "--batch-size", "100000").start()
+    slow = BridgeProcess(broker.url, database_url, client_id, "--protocol", protocol,
+                         "--max-latency-ms", "60000", "--batch-size", "100000").start()
     messages = alternating(tids, 10)
     publish(publisher(broker.url), messages)
     time.sleep(1.5)
     assert events_of(tids) == 0  # received, not committed
     slow.kill()
-    bridge = BridgeProcess(broker.url, database_url, client_id).start()  # same session: redelivery
+    bridge = BridgeProcess(broker.url, database_url, client_id, "--protocol", protocol).start()  # same session
     assert wait_until(lambda: events_of(tids) >= len(messages))
     time.sleep(0.5)
     assert events_of(tids) == len(messages) == 200
