@@ -1,80 +1,57 @@
 """The bridge loop: MQTT in (paho-mqtt 2, QoS 1, persistent session, manual acks), batches into
-the database through app/services/iot.py, acknowledgements only after the commit.
+the database through the storer process (storer.py), acknowledgements only after the commit.
 
-Threads: paho's network thread only queues messages; the main thread takes a batch (up to
---batch-size messages or --max-latency-ms after the first), decodes it, stores it in one
-transaction, commits, and only then acknowledges every message of the batch. A crash
-anywhere before the commit leaves the messages unacknowledged in the broker's session, which
-redelivers them; storing is idempotent, so a crash after the commit but before the acks
-changes nothing either. A database error keeps the batch and retries it with capped back-off;
-the broker stops sending once Receive Maximum messages are unacknowledged, so memory stays flat.
+Two processes. This one receives: a single thread drives paho's network loop itself (select
+over the broker's socket and the storer's pipe, paho's loop_read/loop_write/loop_misc), collects
+a batch of up to --batch-size messages or whatever arrived within --max-latency-ms of the first,
+hands it to the storer, and acknowledges every message of a batch once the storer reports it
+committed. One thread, because paho's own network thread and a second Python thread take turns
+on the interpreter lock at a cost of about half the receiving time. The storer decodes and
+stores each batch in one transaction. Up to two batches are with the storer at a time, so
+receiving the next batch overlaps storing the last one; the storer works through them in
+order, so a terminal's messages are applied in arrival order.
+
+A crash anywhere before the commit leaves the messages unacknowledged in the broker's session,
+which redelivers them; storing is idempotent, so a crash after the commit but before the acks
+changes nothing either. A database error keeps the batch in the storer, which retries it with
+capped back-off; the broker stops sending once Receive Maximum messages are unacknowledged, so
+memory stays flat. A lost broker connection is re-established with capped back-off; messages
+of the lost connection are not acknowledged on the new one (the broker sends them again).
 """
 from __future__ import annotations
 
-import json
 import logging
-import queue
+import multiprocessing
 import random
+import select
 import signal
-import sys
-import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
-import app.models  # noqa: F401  (every table registered with the metadata)
-from app.models.base import utcnow
+from . import decoders, storer
+from .logs import emit as _log, setup_logging
 
-from . import decoders
-
-log = logging.getLogger("iot_bridge")
+BATCHES_WITH_STORER = 2  # one being stored, the next one waiting: receiving overlaps storing
+MISC_EVERY = 1.0  # s between paho's housekeeping calls (keepalive pings, timeouts)
 
 
-class JsonLines(logging.Formatter):
-    """One JSON object per line: time, level, event and its fields."""
-
-    def format(self, record):
-        entry = {"ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"), "level": record.levelname, "event": record.getMessage()}
-        entry.update(getattr(record, "fields", {}))
-        if record.exc_info:
-            entry["error"] = self.formatException(record.exc_info).splitlines()[-1]
-        return json.dumps(entry, ensure_ascii=False, default=str)
-
-
-def setup_logging(level):
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonLines())
-    log.handlers[:] = [handler]
-    log.setLevel(level)
-    log.propagate = False
-
-
-def _log(level, event, **fields):
-    log.log(level, event, extra={"fields": fields})
-
-
-def make_engine(url):
-    engine = sa.create_engine(url, pool_pre_ping=True)
-    if engine.dialect.name == "sqlite":
-        from app import _tune_sqlite
-
-        _tune_sqlite(engine)
-    return engine
+class StorerGone(Exception):
+    """The storer process died; its unacknowledged batches will be redelivered on restart."""
 
 
 class Bridge:
-    def __init__(self, args, engine=None):
+    def __init__(self, args):
         self.args = args
-        self.engine = engine or make_engine(args.database_url)
-        self.inbox: queue.Queue = queue.Queue()
-        self.stopping = threading.Event()
-        self.connected = threading.Event()
+        self.inbox: deque = deque()  # (message, arrival time, connection number)
+        self.stopping = False
+        self.connection = 0  # counts successful connections; acks go only to the current one
+        self.next_attempt = 0.0  # monotonic time of the next connection attempt (0: connected or now)
+        self.backoff = 1.0
         self.counters = Counter()
         self.client = self._client()
 
@@ -87,7 +64,6 @@ class Bridge:
                              **({} if v5 else {"clean_session": False}))
         if self.args.broker.username:
             client.username_pw_set(self.args.broker.username, self.args.broker.password)
-        client.reconnect_delay_set(min_delay=1, max_delay=max(1, int(self.args.max_backoff)))
         client.max_inflight_messages_set(self.args.receive_maximum)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
@@ -107,19 +83,28 @@ class Bridge:
             client.subscribe([(t, mqtt.SubscribeOptions(qos=1)) for t in self.topics()])
         else:
             client.subscribe([(t, 1) for t in self.topics()])
-        self.connected.set()
+        self.connection += 1
+        self.backoff = 1.0
         _log(logging.INFO, "connected", broker=f"{self.args.broker.host}:{self.args.broker.port}",
              protocol=self.args.protocol, session_present=bool(flags.session_present), topics=self.topics())
 
     def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties):
-        self.connected.clear()
-        if not self.stopping.is_set():
-            _log(logging.WARNING, "disconnected; reconnecting", reason=str(reason_code))
+        if not self.stopping:
+            self._schedule_reconnect(f"disconnected: {reason_code}")
+
+    def _schedule_reconnect(self, reason):
+        delay = self.backoff * (0.8 + 0.4 * random.random())
+        self.next_attempt = time.monotonic() + delay
+        self.backoff = min(max(1.0, self.args.max_backoff), self.backoff * 2)
+        _log(logging.WARNING, "broker unavailable; reconnecting", reason=reason[:200], retry_in_s=round(delay, 1))
 
     def _on_message(self, _client, _userdata, message):
-        self.inbox.put((message, utcnow()))
+        if not self.stopping:  # after SIGTERM nothing new: it stays unacknowledged in the session
+            # arrival as a Unix time (the storer makes it a datetime)
+            self.inbox.append((message, time.time(), self.connection))
 
     def connect(self):
+        """Remember where to connect; the loop connects (and reconnects) itself."""
         if self.args.protocol == "5":
             props = Properties(PacketTypes.CONNECT)
             props.SessionExpiryInterval = self.args.session_expiry
@@ -128,91 +113,134 @@ class Bridge:
                                       clean_start=False, properties=props)
         else:
             self.client.connect_async(self.args.broker.host, self.args.broker.port, keepalive=30)
-        self.client.loop_start()
+
+    def _try_connect(self):
+        if time.monotonic() < self.next_attempt:
+            return
+        try:
+            self.client.reconnect()  # TCP connect and CONNECT; CONNACK arrives through loop_read
+        except OSError as exc:
+            self._schedule_reconnect(str(exc))
+
+    def network(self, timeout):
+        """One turn of the network loop: wait (at most `timeout`) for the broker's socket or the
+        storer's pipe, then let paho read, write and keep the connection alive. True when the
+        storer has an answer."""
+        sock = self.client.socket()
+        if sock is None and not self.stopping:
+            self._try_connect()
+            sock = self.client.socket()
+            if sock is None:
+                timeout = min(timeout, max(0.0, self.next_attempt - time.monotonic()))
+        readers = [self.pipe] + ([sock] if sock is not None else [])
+        writers = [sock] if sock is not None and self.client.want_write() else []
+        readable, writable, _ = select.select(readers, writers, [], timeout)
+        if sock is not None:
+            for ready, step in ((sock in readable, self.client.loop_read), (sock in writable, self.client.loop_write)):
+                if ready and self.client.socket() is not None:
+                    step()  # a lost connection calls _on_disconnect, which schedules the reconnect
+            if time.monotonic() - self.last_misc >= MISC_EVERY and self.client.socket() is not None:
+                self.last_misc = time.monotonic()
+                if self.client.loop_misc() != MQTTErrorCode.MQTT_ERR_SUCCESS and self.client.socket() is None \
+                        and self.next_attempt <= time.monotonic() and not self.stopping:
+                    self._schedule_reconnect("keepalive timed out")
+        return self.pipe in readable
 
     # -- batches ------------------------------------------------------------------------------
+    def batch_due(self):
+        """A full batch, or the first message waited max-latency, or we are stopping."""
+        if not self.inbox:
+            return False
+        return (len(self.inbox) >= self.args.batch_size or self.stopping
+                or time.time() - self.inbox[0][1] >= self.args.max_latency_ms / 1000)
+
     def take_batch(self):
-        """Up to batch_size messages; waits at most max_latency after the first one."""
+        size = min(len(self.inbox), self.args.batch_size)
+        return [self.inbox.popleft() for _ in range(size)]
+
+    # -- the storer ----------------------------------------------------------------------------
+    def start_storer(self):
+        """Spawned before paho's thread starts; answers "ready" once it can store."""
+        context = multiprocessing.get_context("spawn")
+        self.pipe, child_end = context.Pipe()
+        self.storer = context.Process(
+            target=storer.serve, name="iot-bridge-storer", daemon=True,
+            args=(child_end, self.args.database_url, self.args.threshold_w, self.args.max_backoff, self.args.log_level))
+        self.storer.start()
+        child_end.close()
+        if self._receive() != "ready":
+            raise StorerGone
+
+    def _receive(self):
         try:
-            first = self.inbox.get(timeout=0.2)
-        except queue.Empty:
-            return []
-        batch = [first]
-        deadline = time.monotonic() + self.args.max_latency_ms / 1000
-        while len(batch) < self.args.batch_size:
-            remaining = deadline - time.monotonic()
-            try:
-                batch.append(self.inbox.get(timeout=max(0, remaining)) if remaining > 0 else self.inbox.get_nowait())
-            except queue.Empty:
-                break
-        return batch
+            return self.pipe.recv()
+        except (EOFError, OSError):
+            raise StorerGone from None
 
-    def store(self, batch):
-        """Decode and store one batch in one transaction; returns the service's result."""
-        from app.services import iot
+    def hand_over(self, batch):
+        try:
+            self.pipe.send([(m.topic, m.payload, received_at) for m, received_at, _connection in batch])
+        except OSError:
+            raise StorerGone from None
 
-        readings, rejected = [], []
-        for message, received_at in batch:
-            try:
-                readings.append(decoders.decode(message.topic, message.payload, received_at))
-            except decoders.Rejected as exc:
-                rejected.append(exc)
-                _log(logging.WARNING, "message refused", reason=exc.reason, terminal_id=exc.terminal_id,
-                     topic=message.topic[:200], detail=exc.detail)
-        with Session(self.engine) as session, session.begin():
-            result = iot.store_batch(session, readings, utcnow(), self.args.threshold_w)
-            iot.record_rejections(session, rejected, utcnow())
-        for tid in result.new_terminals:
-            _log(logging.WARNING, "unknown terminal recorded for binding", terminal_id=tid)
-        self.counters.update(stored=result.stored, duplicates=result.duplicates, refused=len(rejected),
-                             events=result.events, usage_records=result.usage_records)
-        for exc in rejected:
-            self.counters[f"refused.{exc.reason}"] += 1
-        return result
-
-    def store_until_done(self, batch):
-        """Retry a batch through database outages (capped back-off) until it is committed or we stop."""
-        delay = 0.5
-        while True:
-            try:
-                return self.store(batch)
-            except sa.exc.DBAPIError as exc:  # outage, lock timeout, a race with another instance
-                if self.stopping.is_set() and not self.connected.is_set():
-                    raise
-                _log(logging.WARNING, "database unavailable; batch kept for retry", messages=len(batch),
-                     retry_in_s=round(delay, 1), error=str(exc.orig if exc.orig is not None else exc)[:200])
-                time.sleep(delay)
-                delay = min(self.args.max_backoff, delay * 2) * (0.8 + 0.4 * random.random())
+    def finish(self, batch):
+        """The storer committed the oldest batch it holds: count it, acknowledge it."""
+        self.counters.update(self._receive())
+        self.acknowledge(batch)
 
     def acknowledge(self, batch):
-        for message, _received in batch:
-            if message.qos > 0:
+        """PUBACK each message of a committed batch, if it came over the current connection
+        (the broker sends the others again; storing them again changes nothing)."""
+        for message, _received, connection in batch:
+            if message.qos > 0 and connection == self.connection and self.client.socket() is not None:
                 self.client.ack(message.mid, message.qos)
 
     def run(self):
+        self.start_storer()
         self.connect()
+        self.last_misc = time.monotonic()
+        with_storer = deque()
         last_report = time.monotonic()
-        while True:
-            batch = self.take_batch()
-            if batch:
-                self.store_until_done(batch)
-                self.acknowledge(batch)
-            elif self.stopping.is_set():
-                break
-            if time.monotonic() - last_report > 60:
-                _log(logging.INFO, "progress", **dict(self.counters))
-                last_report = time.monotonic()
-        self.client.disconnect()
-        self.client.loop_stop()
+        try:
+            while True:
+                busy = bool(self.inbox) or bool(with_storer)
+                if self.network(0.005 if busy else 0.2):
+                    self.finish(with_storer.popleft())
+                if len(with_storer) < BATCHES_WITH_STORER and self.batch_due():
+                    batch = self.take_batch()
+                    self.hand_over(batch)
+                    with_storer.append(batch)
+                if self.stopping and not with_storer and not self.inbox:
+                    break
+                if time.monotonic() - last_report > 60:
+                    _log(logging.INFO, "progress", **dict(self.counters))
+                    last_report = time.monotonic()
+        except StorerGone:
+            _log(logging.ERROR, "storer process died; unacknowledged messages stay with the broker",
+                 exit_code=self.storer.exitcode, **dict(self.counters))
+            self.client.disconnect()
+            return 1
+        self.pipe.send(None)
+        self.storer.join(30)
+        self.disconnect()
         _log(logging.INFO, "stopped", **dict(self.counters))
+        return 0
+
+    def disconnect(self):
+        """DISCONNECT after the last acknowledgements have gone out."""
+        if self.client.socket() is None:
+            return
+        self.client.disconnect()
+        deadline = time.monotonic() + 5
+        while self.client.socket() is not None and self.client.want_write() and time.monotonic() < deadline:
+            self.client.loop_write()
+            time.sleep(0.01)
 
     def stop(self, *_args):
         """SIGTERM/SIGINT: finish and acknowledge what has arrived, then leave."""
-        if not self.stopping.is_set():
+        if not self.stopping:
             _log(logging.INFO, "stopping")
-        self.stopping.set()
-        # no new messages: what is not yet queued stays unacknowledged in the session
-        self.client.on_message = None
+        self.stopping = True
 
 
 def main(argv=None):
@@ -223,5 +251,4 @@ def main(argv=None):
     bridge = Bridge(args)
     signal.signal(signal.SIGTERM, bridge.stop)
     signal.signal(signal.SIGINT, bridge.stop)
-    bridge.run()
-    return 0
+    return bridge.run()

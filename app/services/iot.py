@@ -43,10 +43,8 @@ def state_of(reading, threshold_w: float) -> str | None:
     return RUNNING if reading.power_w >= threshold_w else "idle"
 
 
-def _insert_ignoring_duplicates(session, model, rows):
-    """INSERT … ON CONFLICT DO NOTHING on PostgreSQL and SQLite alike; returns how many went in."""
-    if not rows:
-        return 0
+def _insert(session):
+    """The dialect's INSERT, which knows ON CONFLICT (PostgreSQL and SQLite alike)."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -54,89 +52,187 @@ def _insert_ignoring_duplicates(session, model, rows):
         from sqlalchemy.dialects.sqlite import insert
     else:  # pragma: no cover - the two supported databases
         raise RuntimeError(f"unsupported database {dialect}")
+    return insert
+
+
+def _insert_ignoring_duplicates(session, model, rows, returning="id"):
+    """INSERT … ON CONFLICT DO NOTHING, one executemany; returns the values of `returning` of
+    the rows really inserted (a conflicting row returns nothing)."""
+    if not rows:
+        return []
     table = model.__table__
-    # RETURNING counts what was really inserted (a conflicting row returns nothing)
-    inserted = session.connection().execute(insert(table).on_conflict_do_nothing().returning(table.c.id), rows)
-    return len(inserted.all())
+    statement = _insert(session)(table).on_conflict_do_nothing().returning(table.c[returning])
+    return session.connection().execute(statement, rows).scalars().all()
+
+
+# PostgreSQL takes a batch as arrays, one statement for all its rows (unnest): a constant
+# statement text the driver caches, and one set-based write instead of one per row
+_PG_ARRAY_TYPES = {"terminal_id": "varchar", "state": "varchar", "from_state": "varchar", "to_state": "varchar",
+                   "power_w": "float8", "seq": "bigint", "reported_at": "timestamp", "received_at": "timestamp",
+                   "running_since": "timestamp", "at": "timestamp"}
+
+
+def _is_postgresql(session):
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _pg_unnest(columns):
+    return "SELECT * FROM unnest(" + ", ".join(f"CAST(:{c} AS {_PG_ARRAY_TYPES[c]}[])" for c in columns) + ")"
+
+
+def _pg_arrays(columns, rows):
+    return {c: [row[c] for row in rows] for c in columns}
+
+
+def _in(session, column, values):
+    """column IN values. On PostgreSQL `IN (SELECT unnest(array))`: one parameter whatever the
+    batch size, and a hashed semi-join even in the generic plan of a prepared statement (where
+    `= ANY(array)` compares every row with every element)."""
+    if _is_postgresql(session):
+        return column.in_(sa.select(sa.func.unnest(sa.cast(sa.bindparam(None, list(values)), sa.ARRAY(sa.String)))))
+    return column.in_(values)
+
+
+_STATUS_COLUMNS_BY_NAME = ("terminal_id", "state", "power_w", "seq", "reported_at", "received_at", "running_since")
+_NOT_OLDER = "(excluded.reported_at, coalesce(excluded.seq, -1)) >= (device_status.reported_at, coalesce(device_status.seq, -1))"
+
+
+def _upsert_statuses(session, rows):
+    """Latest status per terminal: INSERT … ON CONFLICT DO UPDATE, only ever forwards (a row
+    another bridge instance stored meanwhile with a newer (reported_at, seq) is kept; the same
+    one again only refreshes when it was heard)."""
+    if not rows:
+        return
+    columns = _STATUS_COLUMNS_BY_NAME
+    if _is_postgresql(session):
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
+        session.connection().execute(sa.text(
+            f"INSERT INTO device_status ({', '.join(columns)}) {_pg_unnest(columns)} "
+            f"ON CONFLICT (terminal_id) DO UPDATE SET {updates} WHERE {_NOT_OLDER}"), _pg_arrays(columns, rows))
+        return
+    table = DeviceStatus.__table__
+    insert = _insert(session)(table)
+    new, old = insert.excluded, table.c
+    not_older = sa.tuple_(new.reported_at, sa.func.coalesce(new.seq, -1)) >= sa.tuple_(old.reported_at, sa.func.coalesce(old.seq, -1))
+    session.connection().execute(
+        insert.on_conflict_do_update(index_elements=[old.terminal_id], set_={c: new[c] for c in columns[1:]}, where=not_older),
+        rows)
+
+
+_EVENT_COLUMNS = ("terminal_id", "from_state", "to_state", "at", "seq")
+
+
+def _insert_events(session, rows):
+    """Transitions, a redelivered one ignored (uq_device_event_once); returns how many went in."""
+    if not rows:
+        return 0
+    if _is_postgresql(session):
+        return len(session.connection().execute(sa.text(
+            f"INSERT INTO device_event ({', '.join(_EVENT_COLUMNS)}) {_pg_unnest(_EVENT_COLUMNS)} "
+            "ON CONFLICT DO NOTHING RETURNING id"), _pg_arrays(_EVENT_COLUMNS, rows)).all())
+    return len(_insert_ignoring_duplicates(session, DeviceEvent, rows))
 
 
 def _hours(start, end):
     return (Decimal((end - start).total_seconds()) / Decimal(3600)).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
-def _booking_in_force(session, instrument_id, at):
-    """The scheduled (or completed) booking whose slot contains `at`, if any."""
-    return session.execute(
-        sa.select(Booking.id, Booking.user_id).where(
-            Booking.instrument_id == instrument_id, Booking.state.in_(("scheduled", "completed")),
-            Booking.scheduled_start <= at, Booking.scheduled_end >= at,
-        ).order_by(Booking.scheduled_start.desc()).limit(1)
-    ).first()
+def _bookings_in_force(session, periods):
+    """For each (instrument, start, end) period: the scheduled (or completed) booking whose slot
+    contains the start (the latest starting one), as (id, user id), or None. One query."""
+    if not periods:
+        return []
+    instruments = {p[0] for p in periods}
+    starts = [p[1] for p in periods]
+    candidates = {}
+    for row in session.connection().execute(
+        sa.select(Booking.instrument_id, Booking.id, Booking.user_id, Booking.scheduled_start, Booking.scheduled_end)
+        .where(Booking.instrument_id.in_(instruments), Booking.state.in_(("scheduled", "completed")),
+               Booking.scheduled_start <= max(starts), Booking.scheduled_end >= min(starts))
+        .order_by(Booking.scheduled_start.desc())
+    ):
+        candidates.setdefault(row.instrument_id, []).append(row)
+    return [next(((b.id, b.user_id) for b in candidates.get(instrument_id, ())
+                  if b.scheduled_start <= start <= b.scheduled_end), None)
+            for instrument_id, start, _end in periods]
+
+
+_STATUS_COLUMNS = (DeviceStatus.state, DeviceStatus.power_w, DeviceStatus.seq, DeviceStatus.reported_at,
+                   DeviceStatus.received_at, DeviceStatus.running_since)
+
+
+def _order_key(status):
+    return status["reported_at"], status["seq"] if status["seq"] is not None else -1
 
 
 def store_batch(session, readings, now: datetime, default_threshold_w: float = DEFAULT_THRESHOLD_W) -> BatchResult:
-    """Apply readings (in arrival order) in the caller's transaction."""
+    """Apply readings (in arrival order) in the caller's transaction.
+
+    The batch is folded in memory into each terminal's final status, its transitions and the
+    periods that ended; then one statement per table writes them (Core executemany, no ORM
+    objects), which is what lets one bridge keep up with thousands of terminals."""
     result = BatchResult()
     if not readings:
         return result
     ids = sorted({r.terminal_id for r in readings})
-    terminals = {t.terminal_id: t for t in session.execute(
-        sa.select(IotTerminal).where(IotTerminal.terminal_id.in_(ids))).scalars()}
-    instrument_of = dict(session.execute(
-        sa.select(Instrument.iot_terminal_id, Instrument.id).where(Instrument.iot_terminal_id.in_(ids))).all())
-    # row locks: two bridge instances never interleave on one terminal (PostgreSQL; SQLite
-    # serialises writers anyway)
-    statuses = {s.terminal_id: s for s in session.execute(
-        sa.select(DeviceStatus).where(DeviceStatus.terminal_id.in_(ids)).with_for_update()).scalars()}
-    events, periods = [], []
+    conn = session.connection()  # Core all through: the ORM's per-row work is what this avoids
+    thresholds = dict(conn.execute(
+        sa.select(IotTerminal.terminal_id, IotTerminal.power_threshold_w).where(_in(session, IotTerminal.terminal_id, ids))).all())
+    instrument_of = dict(conn.execute(
+        sa.select(Instrument.iot_terminal_id, Instrument.id).where(_in(session, Instrument.iot_terminal_id, ids))).all())
+    # row locks, in a fixed order: two bridge instances never interleave on one terminal
+    # (PostgreSQL; SQLite serialises writers anyway)
+    statuses = {row["terminal_id"]: dict(row) for row in conn.execute(
+        sa.select(DeviceStatus.terminal_id, *_STATUS_COLUMNS).where(_in(session, DeviceStatus.terminal_id, ids))
+        .order_by(DeviceStatus.terminal_id).with_for_update()).mappings()}
+    new_terminals, changed, events, periods = {}, set(), [], []
     for reading in readings:
         tid = reading.terminal_id
-        terminal = terminals.get(tid)
-        if terminal is None:
-            terminal = terminals[tid] = IotTerminal(terminal_id=tid, adapter=reading.adapter, first_seen=now,
-                                                    power_threshold_w=Decimal(str(default_threshold_w)))
-            session.add(terminal)
-            result.new_terminals.append(tid)
-        threshold = float(terminal.power_threshold_w) if terminal.power_threshold_w is not None else default_threshold_w
+        if tid not in thresholds:
+            thresholds[tid] = Decimal(str(default_threshold_w))
+            new_terminals[tid] = {"terminal_id": tid, "adapter": reading.adapter, "first_seen": now,
+                                  "power_threshold_w": thresholds[tid]}
+        threshold = float(thresholds[tid]) if thresholds[tid] is not None else default_threshold_w
         state = state_of(reading, threshold)
         status = statuses.get(tid)
         key = (reading.reported_at, reading.seq if reading.seq is not None else -1)
-        if status is not None and key <= (status.reported_at, status.seq if status.seq is not None else -1):
+        if status is not None and key <= _order_key(status):
             result.duplicates += 1
             continue
+        result.stored += 1
         if state is None:  # alive, no state yet (a plug back online): only the time it was heard
             if status is not None:
-                status.received_at = now
-            result.stored += 1
+                status["received_at"] = now
+                changed.add(tid)
             continue
-        previous = status.state if status is not None else None
+        previous = status["state"] if status is not None else None
         if status is None:
-            status = statuses[tid] = DeviceStatus(terminal_id=tid, state=state, reported_at=reading.reported_at)
-            session.add(status)
-        status.state, status.power_w, status.seq = state, reading.power_w, reading.seq
-        status.reported_at, status.received_at = reading.reported_at, now
-        result.stored += 1
+            status = statuses[tid] = {"terminal_id": tid, "running_since": None}
+        status.update(state=state, power_w=reading.power_w, seq=reading.seq, reported_at=reading.reported_at,
+                      received_at=now)
+        changed.add(tid)
         if state == previous:
             continue
         events.append({"terminal_id": tid, "from_state": previous, "to_state": state, "at": reading.reported_at,
                        "seq": reading.seq})
         if state == RUNNING:
-            status.running_since = reading.reported_at
-        elif previous == RUNNING and status.running_since is not None:
-            if tid in instrument_of and reading.reported_at > status.running_since:
-                periods.append((instrument_of[tid], status.running_since, reading.reported_at))
-            status.running_since = None
-    session.flush()
-    result.events = _insert_ignoring_duplicates(session, DeviceEvent, events)
-    usage_rows = []
-    for instrument_id, start, end in periods:
-        booking = _booking_in_force(session, instrument_id, start)
-        usage_rows.append({
-            "instrument_id": instrument_id, "started_at": start, "ended_at": end, "hours": _hours(start, end),
-            "source": "iot", "booking_id": booking.id if booking else None, "user_id": booking.user_id if booking else None,
-            "service_type": "internal", "direction": "research",
-        })
-    result.usage_records = _insert_ignoring_duplicates(session, UsageRecord, usage_rows)
+            status["running_since"] = reading.reported_at
+        elif previous == RUNNING and status["running_since"] is not None:
+            if tid in instrument_of and reading.reported_at > status["running_since"]:
+                periods.append((instrument_of[tid], status["running_since"], reading.reported_at))
+            status["running_since"] = None
+    result.new_terminals = _insert_ignoring_duplicates(
+        session, IotTerminal, list(new_terminals.values()), returning="terminal_id")
+    _upsert_statuses(session, [statuses[tid] for tid in sorted(changed)])
+    result.events = _insert_events(session, events)
+    usage_rows = [{
+        "instrument_id": instrument_id, "started_at": start, "ended_at": end, "hours": _hours(start, end),
+        "source": "iot", "booking_id": booking[0] if booking else None, "user_id": booking[1] if booking else None,
+        "service_type": "internal", "direction": "research",
+    } for (instrument_id, start, end), booking in zip(periods, _bookings_in_force(session, periods))]
+    result.usage_records = len(_insert_ignoring_duplicates(session, UsageRecord, usage_rows))
+    # written behind the ORM's back: objects the caller's session holds must be read again
+    session.expire_all()
     return result
 
 
