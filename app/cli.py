@@ -26,9 +26,6 @@ def register_cli(app):
     register_report_cli(app)
 
 
-REPORTS = ("fees",)  # the reports issue adds annex1 annex2 annex3 annual provincial subsidy assessment
-
-
 def register_report_cli(app):
     @app.cli.command("report")
     @click.argument("name")
@@ -36,25 +33,22 @@ def register_report_cli(app):
     @click.option("--unit", "unit_code", default=None, help="Unit code: only this unit and the units below it.")
     @click.option("--output", type=click.Path(dir_okay=False, writable=True), required=True, help="The .xlsx file to write.")
     def report_command(name, year, unit_code, output):
-        """Write a report as an Excel workbook (SPEC §5)."""
-        from datetime import date
-
-        import sqlalchemy as sa
-
+        """Write a report as an Excel workbook (SPEC §5): annex1 annex2 annex3 annual provincial subsidy assessment fees."""
         from .extensions import db
-        from .models import Unit
-        from .reports.excel import write_workbook
-        from .reports.fees import fee_schedule
+        from .reports import registry
 
-        if name not in REPORTS:
-            raise click.UsageError(gettext("Unknown report %(name)s; available: %(names)s", name=name, names=", ".join(REPORTS)))
-        unit_ids = None
-        if unit_code:
-            unit = db.session.execute(sa.select(Unit).where(Unit.code == unit_code)).scalar_one_or_none()
-            if unit is None:
-                raise click.UsageError(gettext("Unknown unit code %(code)s", code=unit_code))
-            unit_ids = db.session.execute(sa.select(Unit.id).where(Unit.path.startswith(unit.path))).scalars().all()
-        on = min(date.today(), date(year, 12, 31))
+        names = ", ".join(r.name for r in registry.available())
+        try:
+            rep = registry.get(name)
+        except registry.UnknownReport:
+            raise click.UsageError(gettext("Unknown report %(name)s; available: %(names)s", name=name, names=names))
+        if not 2000 <= year <= 2100:
+            raise click.UsageError(gettext("The year must be between 2000 and 2100."))
+        try:
+            ctx = registry.context_for_unit_code(db.session, year, unit_code)
+        except registry.UnknownUnit:
+            raise click.UsageError(gettext("Unknown unit code %(code)s", code=unit_code))
+        content = registry.render(rep, ctx)
         with open(output, "wb") as handle:
-            handle.write(write_workbook([fee_schedule(db.session, on, unit_ids=unit_ids)]))
+            handle.write(content)
         click.echo(gettext("Written: %(path)s", path=output))

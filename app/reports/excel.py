@@ -6,11 +6,26 @@ and frozen, widths that fit Chinese text, and cells that would start a formula e
 """
 import io
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import quote
 
+from flask_babel import gettext
 import pandas as pd
 
 FORMULA_STARTS = ("=", "+", "-", "@")
+BLANK = "________"  # a line to fill in by hand, as on the paper form
+
+
+def wan_yuan(yuan):
+    """Yuan as 万元 with two decimals (the forms' unit for original values and incomes)."""
+    if yuan is None:
+        return None
+    return (Decimal(yuan) / Decimal(10000)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
+def long_date(day):
+    """2026年11月25日 (in Chinese; the msgid is ISO-like)."""
+    return gettext("%(year)s-%(month)s-%(day)s", year=day.year, month=day.month, day=day.day)
 
 
 @dataclass
@@ -22,6 +37,7 @@ class Sheet:
     footer_lines: list = field(default_factory=list)  # signature and seal lines below it
     landscape: bool = False
     money_columns: tuple = ()  # shown with two decimals and thousands separators
+    empty_note: str = ""  # what an empty table says (a year with no data is a valid, empty report)
 
 
 def escape_formula(value):
@@ -65,8 +81,8 @@ def _write_sheet(writer, sheet, title_fmt, label_fmt, head_fmt, cell_fmt, money_
         ws.write(0, 0, sheet.title, title_fmt)
     ws.set_row(0, 30)
     row = 1
-    if sheet.header_fields:
-        ws.write(row, 0, "    ".join(f"{label}：{value}" for label, value in sheet.header_fields), label_fmt)
+    for label, value in sheet.header_fields:  # one per line, as on the paper form
+        ws.write(row, 0, f"{label}：{value}", label_fmt)
         row += 1
     header_row = row
     for c, name in enumerate(columns):
@@ -79,7 +95,13 @@ def _write_sheet(writer, sheet, title_fmt, label_fmt, head_fmt, cell_fmt, money_
                 ws.write_number(r, c, float(value), money_fmt)
             else:
                 ws.write(r, c, value, cell_fmt)
-    footer_row = header_row + len(frame) + 2
+    if frame.empty:
+        note = sheet.empty_note or gettext("No data for this period.")
+        if last_col:
+            ws.merge_range(header_row + 1, 0, header_row + 1, last_col, note, cell_fmt)
+        else:
+            ws.write(header_row + 1, 0, note, cell_fmt)
+    footer_row = header_row + max(len(frame), 1) + 2
     for i, line in enumerate(sheet.footer_lines):
         ws.write(footer_row + i, 0, line, label_fmt)
     for c, name in enumerate(columns):

@@ -2,7 +2,7 @@
 from datetime import date
 
 import pandas as pd
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext as _
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
@@ -11,6 +11,7 @@ from app.models.choices import CUSTOMER_CATEGORY
 from app.services.catalogue_entry import listable, standards_in_force
 
 from .excel import Sheet
+from .registry import report
 
 
 def _tier(low, high):
@@ -57,3 +58,9 @@ def fee_schedule(session, on: date, unit_ids=None, instrument_ids=None) -> Sheet
         landscape=True,
         money_columns=(gettext("Unit price (yuan)"),),
     )
+
+
+@report("fees", _("Published fee schedules of research facilities and instruments"))
+def fees_report(ctx):
+    """The schedule in force at the end of the year (today, for the current year)."""
+    return [fee_schedule(ctx.session, min(ctx.today, ctx.last_day), unit_ids=ctx.unit_ids)]

@@ -31,6 +31,8 @@ FILING_VIEW, FILING_API = "UnsuitableFilingView", "UnsuitableFilingApi"
 
 TERMINAL_VIEW, REJECTION_VIEW = "IotTerminalView", "IotRejectionView"
 PUBLIC_VIEW = "PublicFeesView"
+REPORTS_VIEW = "ReportsView"
+REPORT_PAGES = (("can_index", REPORTS_VIEW), ("can_download", REPORTS_VIEW))
 FEE_STANDARD_VIEW, FEE_ITEM_VIEW = "FeeStandardView", "FeeItemView"
 FEE_PRICE_VIEW, FEE_COMPONENT_VIEW = "FeePriceView", "FeeComponentView"
 FEE_SCREENS = (FEE_STANDARD_VIEW, FEE_ITEM_VIEW, FEE_PRICE_VIEW, FEE_COMPONENT_VIEW)
@@ -50,6 +52,7 @@ MENU_FEE_STANDARDS = "Fee standards"
 MENU_IOT = "IoT"
 MENU_TERMINALS = "IoT terminals"
 MENU_REJECTIONS = "Refused IoT messages"
+MENU_REPORTS = "Reports"
 
 # what anonymous visitors (and so everyone) may open: the published fee schedules
 PUBLIC_PAGES = [("can_fees", PUBLIC_VIEW), ("can_instrument", PUBLIC_VIEW), ("can_download", PUBLIC_VIEW),

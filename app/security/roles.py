@@ -36,7 +36,7 @@ _ADMIN_APIS = (P.PLATFORM_API, P.INSTRUMENT_API, P.PERSON_API, P.TRAINING_API, P
 _ADMIN_MENUS = _menus(
     P.MENU_ORG, P.MENU_RESOURCES, P.MENU_STAFF, P.MENU_UNITS, P.MENU_PLATFORMS,
     P.MENU_INSTRUMENTS, P.MENU_PEOPLE, P.MENU_TRAINING, P.MENU_FILINGS, P.MENU_FEE_STANDARDS,
-    P.MENU_IOT, P.MENU_TERMINALS, P.MENU_REJECTIONS,
+    P.MENU_IOT, P.MENU_TERMINALS, P.MENU_REJECTIONS, P.MENU_REPORTS,
 )
 # colleges and labs tune their own terminals (type, power threshold) and see what was refused;
 # registering and binding unknown terminals is the school's (it holds every permission)
@@ -52,6 +52,7 @@ ROLE_CONFIGS = {
     + _grant(P.API_CRUD, P.UNIT_API, *_ADMIN_APIS)
     + _FEE_WORK
     + _IOT_WORK
+    + list(P.REPORT_PAGES)
     + _ADMIN_MENUS,
     LAB_ADMIN: P.SELF_SERVICE + P.PUBLIC_PAGES
     + _grant(P.READ, P.UNIT_VIEW)
@@ -60,6 +61,7 @@ ROLE_CONFIGS = {
     + _grant(P.API_CRUD, *_ADMIN_APIS)
     + _FEE_WORK
     + _IOT_WORK
+    + list(P.REPORT_PAGES)
     + _ADMIN_MENUS,
     SERVICE_USER: P.SELF_SERVICE + P.PUBLIC_PAGES,
     PUBLIC: P.PUBLIC_PAGES,

@@ -9,6 +9,7 @@ from .people import PersonApi, PersonView, TrainingSessionApi, TrainingSessionVi
 from .fees import FeeComponentView, FeeItemView, FeePriceView, FeeStandardView
 from .iot import IotRejectionView, IotTerminalView
 from .public import PublicFeesView
+from .reports import ReportsView
 
 
 def register(appbuilder):
@@ -37,6 +38,7 @@ def register(appbuilder):
                         category=P.MENU_IOT, category_label=iot, category_icon="fa-wifi")
     appbuilder.add_view(IotRejectionView, P.MENU_REJECTIONS, label=_("Refused IoT messages"), icon="fa-ban",
                         category=P.MENU_IOT)
+    appbuilder.add_view(ReportsView, P.MENU_REPORTS, label=_("Reports"), icon="fa-file-excel")
     appbuilder.add_view(PublicFeesView, P.MENU_PUBLIC_FEES, label=_("Fee schedules"), icon="fa-yen-sign")
     for api in (UnitApi, InnovationPlatformApi, InstrumentApi, PersonApi, TrainingSessionApi, UnsuitableFilingApi):
         appbuilder.add_api(api)

@@ -1,0 +1,70 @@
+"""The 报表 menu: every registered report, for a year and a unit in the caller's scope.
+
+The download is a GET (it changes nothing); the unit must be in the caller's scope, else 404,
+and the report only ever sees that unit's subtree (app/reports/registry.py).
+"""
+from datetime import date
+
+from flask import Response, abort, flash, redirect, request, url_for
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+from flask_babel import gettext
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import Unit
+from app.reports import registry
+from app.reports.excel import content_disposition
+from app.security.scope import scope_clause_for, scope_root, unit_in_scope, ALL
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FIRST_YEAR = 2000
+
+
+def _units_in_scope():
+    query = sa.select(Unit).order_by(Unit.path)
+    clause = scope_clause_for(Unit)
+    return db.session.execute(query if clause is None else query.where(clause)).scalars().all()
+
+
+def _default_unit_id():
+    root = scope_root()
+    if root == ALL:
+        return registry.school_root(db.session).id
+    return root
+
+
+class ReportsView(BaseView):
+    route_base = "/reports"
+    default_view = "index"
+
+    @expose("/")
+    @has_access
+    def index(self):
+        today = date.today()
+        return self.render_template(
+            "reports/index.html", reports=registry.available(), units=_units_in_scope(),
+            selected_unit=request.args.get("unit", type=int) or _default_unit_id(),
+            years=list(range(today.year, FIRST_YEAR - 1, -1)), selected_year=today.year - 1,
+            title=gettext("Reports"))
+
+    @expose("/download")
+    @has_access
+    def download(self):
+        try:
+            rep = registry.get(request.args.get("name", ""))
+        except registry.UnknownReport:
+            abort(404)
+        year = request.args.get("year", type=int)
+        if year is None or not FIRST_YEAR <= year <= date.today().year + 1:
+            flash(gettext("Choose a year between %(first)s and %(last)s.", first=FIRST_YEAR, last=date.today().year + 1),
+                  "danger")
+            return redirect(url_for("ReportsView.index"))
+        unit_id = request.args.get("unit", type=int) or _default_unit_id()
+        if not unit_in_scope(unit_id):
+            abort(404)  # another unit's report: as if it did not exist
+        unit = db.session.get(Unit, unit_id)
+        ctx = registry.ReportContext(db.session, year, unit, registry.unit_subtree(db.session, unit), date.today())
+        content = registry.render(rep, ctx)
+        return Response(content, mimetype=XLSX,
+                        headers={"Content-Disposition": content_disposition(registry.file_name(rep, ctx))})
