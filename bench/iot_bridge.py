@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import shutil
 import subprocess
@@ -37,7 +36,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -47,6 +45,7 @@ import numpy as np  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
 from bench.data import build_unit_tree, create_empty_database, insert_instruments, migrate, redact, resolve_url  # noqa: E402
+from bench.mqtt_load import publish  # noqa: E402
 from bench.report import RESULTS_DIR, ROOT, git_commit, percentile  # noqa: E402
 
 RATIO_GOAL, RATE_GOAL = 0.5, 5000
@@ -63,62 +62,6 @@ def parse_args(argv=None):
     p.add_argument("--database-url", default=None)
     p.add_argument("--out", default=str(RESULTS_DIR / "iot_bridge.json"))
     return p.parse_args(argv)
-
-
-# -- load ------------------------------------------------------------------------------------
-def publish_load(port, tids, per_terminal, first_seq, rate, ready, go):
-    """One publisher process: per_terminal messages for each terminal, round robin, QoS 1;
-    `rate` msg/s for this process (0: as fast as the broker takes them)."""
-    import paho.mqtt.client as mqtt
-    from paho.mqtt.enums import CallbackAPIVersion
-
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{uuid.uuid4().hex[:8]}")
-    client.max_inflight_messages_set(1000)
-    client.max_queued_messages_set(0)
-    client.connect("127.0.0.1", port)
-    client.loop_start()
-    ready.set()
-    go.wait()
-    started = time.perf_counter()
-    sent = 0
-    for i in range(per_terminal):
-        seq = first_seq + i
-        state = "running" if (seq // 4) % 2 else "idle"
-        ts = datetime.now(timezone.utc).isoformat()
-        for tid in tids:
-            client.publish(f"instruments/{tid}/status", json.dumps({"state": state, "ts": ts, "seq": seq}), qos=1)
-            sent += 1
-            while len(client._out_messages) > 5000:  # keep paho's own queue bounded
-                time.sleep(0.001)
-            if rate and sent % 100 == 0:
-                ahead = sent / rate - (time.perf_counter() - started)
-                if ahead > 0:
-                    time.sleep(ahead)
-    deadline = time.monotonic() + 300
-    while client._out_messages and time.monotonic() < deadline:  # every PUBACK in
-        time.sleep(0.01)
-    client.disconnect()
-    client.loop_stop()
-
-
-def publish(port, tids, per_terminal, first_seq, count, rate=0, wait=True):
-    """Publish from `count` processes; returns the processes (joined already when `wait`)."""
-    chunks = [tids[i::count] for i in range(count)]
-    # spawned, not forked: the latency phase forks while its probe threads hold paho's locks
-    context = multiprocessing.get_context("spawn")
-    ready = [context.Event() for _ in chunks]
-    go = context.Event()
-    procs = [context.Process(target=publish_load, args=(port, c, per_terminal, first_seq, rate / count, r, go))
-             for c, r in zip(chunks, ready)]
-    for p in procs:
-        p.start()
-    for r in ready:
-        r.wait(30)
-    go.set()
-    if wait:
-        for p in procs:
-            p.join()
-    return procs
 
 
 # -- the two consumers -------------------------------------------------------------------------

@@ -38,6 +38,7 @@ class Sheet:
     landscape: bool = False
     money_columns: tuple = ()  # shown with two decimals and thousands separators
     empty_note: str = ""  # what an empty table says (a year with no data is a valid, empty report)
+    column_widths: dict = field(default_factory=dict)  # column -> width in characters (long texts wrap)
 
 
 def escape_formula(value):
@@ -47,10 +48,26 @@ def escape_formula(value):
     return value
 
 
+MAX_COLUMN_WIDTH = 40  # characters; longer text wraps (a row grows instead of the page shrinking)
+LINE_HEIGHT = 15  # points per wrapped line of 11-point SimSun
+
+
+def _text_width(line: str) -> int:
+    # a CJK character is about twice as wide as a Latin one in a spreadsheet cell
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in line)
+
+
 def _display_width(value) -> int:
     text = "" if value is None else str(value)
-    # a CJK character is about twice as wide as a Latin one in a spreadsheet cell
-    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in max(text.splitlines() or [""], key=len))
+    return max((_text_width(line) for line in text.splitlines()), default=0)
+
+
+def _lines(value, width) -> int:
+    """How many lines a wrapped cell of `width` characters needs."""
+    if value is None or not isinstance(value, str):
+        return 1
+    usable = max(width - 1, 1)
+    return sum(max(1, -(-_text_width(line) // usable)) for line in value.splitlines() or [""])
 
 
 def write_workbook(sheets) -> bytes:
@@ -64,12 +81,13 @@ def write_workbook(sheets) -> bytes:
                                     "text_wrap": True, "font_name": "SimSun", "bg_color": "#F2F2F2"})
         cell_fmt = book.add_format({"border": 1, "valign": "top", "text_wrap": True, "font_name": "SimSun"})
         money_fmt = book.add_format({"border": 1, "valign": "top", "num_format": "#,##0.00", "font_name": "SimSun"})
+        footer_fmt = book.add_format({"font_name": "SimSun", "font_size": 11, "text_wrap": True, "valign": "top"})
         for sheet in sheets:
-            _write_sheet(writer, sheet, title_fmt, label_fmt, head_fmt, cell_fmt, money_fmt)
+            _write_sheet(writer, sheet, title_fmt, label_fmt, head_fmt, cell_fmt, money_fmt, footer_fmt)
     return buffer.getvalue()
 
 
-def _write_sheet(writer, sheet, title_fmt, label_fmt, head_fmt, cell_fmt, money_fmt):
+def _write_sheet(writer, sheet, title_fmt, label_fmt, head_fmt, cell_fmt, money_fmt, footer_fmt):
     frame = sheet.frame.map(escape_formula) if not sheet.frame.empty else sheet.frame
     columns = list(frame.columns)
     ws = writer.book.add_worksheet(sheet.name[:31])
@@ -85,8 +103,15 @@ def _write_sheet(writer, sheet, title_fmt, label_fmt, head_fmt, cell_fmt, money_
         ws.write(row, 0, f"{label}：{value}", label_fmt)
         row += 1
     header_row = row
+    widths = []
+    for c, name in enumerate(columns):
+        widest = max([_display_width(name)] + [_display_width(v) for v in frame.iloc[:, c].tolist()])
+        widths.append(min(max(widest + 2, 6), sheet.column_widths.get(name, MAX_COLUMN_WIDTH)))
+        ws.set_column(c, c, widths[-1])
+    wraps = any(_display_width(v) + 2 > widths[c] for c in range(len(columns)) for v in frame.iloc[:, c].tolist())
     for c, name in enumerate(columns):
         ws.write(header_row, c, str(name), head_fmt)
+    ws.set_row(header_row, LINE_HEIGHT * max([_lines(str(n), w) for n, w in zip(columns, widths)] or [1]) + 4)
     for r, values in enumerate(frame.itertuples(index=False), start=header_row + 1):
         for c, value in enumerate(values):
             if value is None or (isinstance(value, float) and pd.isna(value)):
@@ -95,6 +120,9 @@ def _write_sheet(writer, sheet, title_fmt, label_fmt, head_fmt, cell_fmt, money_
                 ws.write_number(r, c, float(value), money_fmt)
             else:
                 ws.write(r, c, value, cell_fmt)
+        if wraps:
+            ws.set_row(r, LINE_HEIGHT * max(_lines(v, w) for v, w in zip(values, widths)) + 4)
+    total_width = sum(widths) or 10
     if frame.empty:
         note = sheet.empty_note or gettext("No data for this period.")
         if last_col:
@@ -102,11 +130,12 @@ def _write_sheet(writer, sheet, title_fmt, label_fmt, head_fmt, cell_fmt, money_
         else:
             ws.write(header_row + 1, 0, note, cell_fmt)
     footer_row = header_row + max(len(frame), 1) + 2
-    for i, line in enumerate(sheet.footer_lines):
-        ws.write(footer_row + i, 0, line, label_fmt)
-    for c, name in enumerate(columns):
-        widest = max([_display_width(name)] + [_display_width(v) for v in frame.iloc[:, c].tolist()])
-        ws.set_column(c, c, min(max(widest + 2, 6), 60))
+    for i, line in enumerate(sheet.footer_lines):  # across the table's width, wrapped
+        if last_col:
+            ws.merge_range(footer_row + i, 0, footer_row + i, last_col, line, footer_fmt)
+        else:
+            ws.write(footer_row + i, 0, line, footer_fmt)
+        ws.set_row(footer_row + i, LINE_HEIGHT * _lines(line, total_width) + 4)
     ws.freeze_panes(header_row + 1, 0)
     ws.repeat_rows(header_row)
     ws.set_paper(9)  # A4

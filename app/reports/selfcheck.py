@@ -1,0 +1,206 @@
+"""Annex 1 自查整改情况表 (SPEC §4): the five self-check rows filled from the data, in the annex's
+own wording, with the records behind each finding on sheets of their own.
+
+The findings describe the records as they stand on the report day (today, or 31 December for a
+past year): the platform keeps the current record, not a snapshot per year.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+import sqlalchemy as sa
+from flask_babel import gettext, lazy_gettext as _
+from sqlalchemy.orm import aliased
+
+from app.models import InnovationPlatform, Instrument, Unit
+from app.services import record_checks as rules
+from app.services.catalogue_entry import standards_in_force
+from app.services.workdays import load_calendar
+
+from .excel import BLANK, Sheet, long_date, wan_yuan
+from .registry import report
+
+PROVINCIAL_PLATFORM_KINDS = ("provincial_lab", "key_lab", "tech_innovation_center", "field_station", "clinical_center")
+
+
+def _field_label(code):
+    return {
+        "name": gettext("Field: name"), "model": gettext("Field: model"),
+        "original_value": gettext("Field: original value"), "purchase_date": gettext("Field: purchase date"),
+        "technical_indicators": gettext("Field: main technical indicators"), "location": gettext("Field: location"),
+        "responsible_person": gettext("Field: responsible person"), "contact": gettext("Field: valid contact"),
+        "fee_standard": gettext("Field: fee standard"), "service_scope": gettext("Field: service scope"),
+    }[code]
+
+
+def _contact_label(code):
+    return {"no_contact": gettext("no contact published"), "phone_malformed": gettext("malformed phone number"),
+            "email_malformed": gettext("malformed e-mail"),
+            "unverified": gettext("not verified within the last quarter")}[code]
+
+
+def _percent(part, whole):
+    return "100%" if not whole else f"{part * 100 / whole:.0f}%"
+
+
+def _instruments(ctx, as_of):
+    lab, college = aliased(Unit), aliased(Unit)
+    in_force = standards_in_force(as_of).subquery()
+    columns = [Instrument.__table__.c[c] for c in rules.NATIONAL_RECORD_COLUMNS] + [
+        Instrument.id, Instrument.networked, Instrument.run_status, Instrument.acceptance_date,
+        Instrument.contact_verified_on, Instrument.sync_fingerprint, Instrument.updated_at, Instrument.responsible_person_id,
+    ]
+    query = (
+        sa.select(*columns, lab.name.label("lab_name"), sa.func.coalesce(college.name, lab.name).label("college_name"),
+                  in_force.c.standard_id.isnot(None).label("has_fee_standard"), rules.must_network().label("must_network"))
+        .join(lab, lab.id == Instrument.unit_id)
+        .outerjoin(college, college.id == lab.parent_id)
+        .outerjoin(in_force, in_force.c.instrument_id == Instrument.id)
+        .where(ctx.in_scope(Instrument.unit_id))
+        .order_by(college.code, lab.code, Instrument.asset_number)
+    )
+    return [dict(r._mapping) for r in ctx.session.execute(query)]
+
+
+def _listing(rows, extra_column):
+    columns = [gettext("No."), gettext("College"), gettext("Laboratory"), gettext("Asset number"),
+               gettext("Instrument name"), gettext("Model and specification"), gettext("Original value per set (10k yuan)"),
+               extra_column]
+    frame = pd.DataFrame([(i, r["college_name"], r["lab_name"], r["asset_number"], r["name"], r["model"] or "",
+                           wan_yuan(r["original_value"]), detail) for i, (r, detail) in enumerate(rows, start=1)],
+                         columns=columns)
+    return frame, columns
+
+
+@report("annex1", _("Annex 1 Self-check and rectification of open sharing"))
+def annex1(ctx):
+    as_of = min(ctx.today, ctx.last_day)
+    calendar = load_calendar(ctx.session)
+    records = _instruments(ctx, as_of)
+
+    # 1. every instrument that must be networked is networked
+    due = [r for r in records if r["must_network"]]
+    missing = [r for r in due if not r["networked"]]
+    not_networked_rows, new, overdue = [], 0, 0  # listed in the ledger's order
+    for r in missing:
+        deadline = (calendar.add_working_days(r["acceptance_date"], rules.JOIN_WITHIN_WORKING_DAYS)
+                    if r["acceptance_date"] else None)
+        if deadline is not None and as_of <= deadline.day:
+            new += 1
+            not_networked_rows.append((r, gettext("newly accepted; to join by %(day)s", day=deadline.day.isoformat())))
+        else:
+            overdue += 1
+            not_networked_rows.append((r, gettext("overdue (%(days)s working days after acceptance)",
+                                                  days=rules.JOIN_WITHIN_WORKING_DAYS)))
+    networked_due = len(due) - len(missing)
+    row1 = (gettext("This unit should place %(due)s instruments on the provincial sharing platform; %(done)s are on it, "
+                    "completion %(rate)s.", due=len(due), done=networked_due, rate=_percent(networked_due, len(due))),
+            gettext("No problem found") if not missing else gettext(
+                "%(count)s not on the platform: %(new)s newly accepted and still within %(days)s working days, "
+                "%(overdue)s past the deadline (see the sheet of instruments not networked).",
+                count=len(missing), new=new, overdue=overdue, days=rules.JOIN_WITHIN_WORKING_DAYS))
+
+    # 2. provincial and national innovation platforms are networked
+    platforms = ctx.session.execute(
+        sa.select(InnovationPlatform.name, InnovationPlatform.networked)
+        .where(InnovationPlatform.kind.in_(PROVINCIAL_PLATFORM_KINDS),
+               InnovationPlatform.level.in_(("national", "provincial")), ctx.in_scope(InnovationPlatform.unit_id))
+        .order_by(InnovationPlatform.name)).all()
+    not_networked = [p.name for p in platforms if not p.networked]
+    row2 = (gettext("This unit has %(count)s innovation platforms at provincial level or above; %(done)s are on the "
+                    "provincial sharing platform.", count=len(platforms), done=len(platforms) - len(not_networked)),
+            gettext("No problem found") if not not_networked else gettext("Not networked: %(names)s", names="、".join(not_networked)))
+
+    # 3. every networked record has the ten fields
+    networked = [r for r in records if r["networked"]]
+    incomplete = [(r, rules.missing_fields(r)) for r in networked]
+    incomplete = [(r, m) for r, m in incomplete if m]
+    by_field = {f: sum(f in m for _r, m in incomplete) for f in rules.REQUIRED_FIELDS}
+    row3 = (gettext("%(count)s networked instruments checked one by one; %(complete)s complete, rate %(rate)s.",
+                    count=len(networked), complete=len(networked) - len(incomplete),
+                    rate=_percent(len(networked) - len(incomplete), len(networked))),
+            gettext("No problem found") if not incomplete else gettext(
+                "%(count)s incomplete: %(detail)s.", count=len(incomplete),
+                detail="，".join(gettext("%(field)s missing on %(n)s", field=_field_label(f), n=n)
+                                for f, n in by_field.items() if n)))
+
+    # 4. published contacts are well-formed and confirmed
+    contacts = [(r, rules.contact_problems(r["contact_phone"], r["contact_email"], r["contact_verified_on"], as_of))
+                for r in networked]
+    bad_contacts = [(r, p) for r, p in contacts if p]
+    row4 = (gettext("%(count)s published contacts checked; %(good)s well-formed and verified within the quarter.",
+                    count=len(networked), good=len(networked) - len(bad_contacts)),
+            gettext("No problem found") if not bad_contacts else gettext(
+                "%(count)s contacts to rectify: %(detail)s.", count=len(bad_contacts),
+                detail="，".join(f"{_contact_label(code)} {n}" for code in ("no_contact", "phone_malformed",
+                                                                          "email_malformed", "unverified")
+                                for n in [sum(code in p for _r, p in bad_contacts)] if n)))
+
+    # 5. fee published, status plausible, changes uploaded within 5 working days
+    accuracy = []
+    for r in networked:
+        problems = []
+        if not r["has_fee_standard"] and r["sharing_status"] != "unsuitable":
+            problems.append(gettext("fee standard not published"))
+        if r["run_status"] in ("to_scrap", "scrapped"):
+            problems.append(gettext("marked scrapped or to be scrapped while networked"))
+        if r["sync_fingerprint"] != rules.national_fingerprint(r) and r["updated_at"] is not None:
+            changed = r["updated_at"].date() if isinstance(r["updated_at"], datetime) else r["updated_at"]
+            deadline = calendar.add_working_days(changed, rules.UPDATE_WITHIN_WORKING_DAYS)
+            if as_of > deadline.day:
+                problems.append(gettext("changed on %(day)s, not uploaded within %(days)s working days",
+                                        day=changed.isoformat(), days=rules.UPDATE_WITHIN_WORKING_DAYS))
+        if problems:
+            accuracy.append((r, "；".join(problems)))
+    row5 = (gettext("%(count)s networked instruments checked; %(good)s accurate and current.",
+                    count=len(networked), good=len(networked) - len(accuracy)),
+            gettext("No problem found") if not accuracy else gettext("%(count)s records to rectify (see the accuracy sheet).",
+                                                         count=len(accuracy)))
+
+    columns = [gettext("No."), gettext("Self-check category"), gettext("Specific check"),
+               gettext("Check standard (work requirement)"), gettext("Self-check and rectification"),
+               gettext("Problems found"), gettext("Next steps"), gettext("Remarks")]
+    group1 = gettext("I. Resource inventory and platform networking check")
+    group2 = gettext("II. Dynamic update check of networked information")
+    frame = pd.DataFrame([
+        (1, group1, gettext("Networking of facilities and instruments of 300,000 yuan and above"),
+         gettext("ANNEX1_STANDARD_1"), *row1, "", gettext("Check the equipment ledger one by one")),
+        (2, "", gettext("Networking of innovation platforms at provincial level and above"),
+         gettext("ANNEX1_STANDARD_2"), *row2, "", gettext("Check against the list of all innovation platforms")),
+        (3, group2, gettext("Completeness of basic information of networked instruments"),
+         gettext("ANNEX1_STANDARD_3"), *row3, "", gettext("Verify every field of every instrument")),
+        (4, "", gettext("Validity of contact details"), gettext("ANNEX1_STANDARD_4"), *row4, "",
+         gettext("Verify every number by phone")),
+        (5, "", gettext("Accuracy of equipment information"), gettext("ANNEX1_STANDARD_5"), *row5, "",
+         gettext("Check the equipment on site against the platform")),
+    ], columns=columns)
+    filer = ctx.liaison()
+    main = Sheet(
+        name=gettext("Annex 1"), title=gettext("Self-check and rectification of open sharing of research facilities and "
+                                               "instruments in Hunan Province"),
+        frame=frame,
+        header_fields=[(gettext("Filing unit"), ctx.unit.name), (gettext("Date filled in"), long_date(ctx.today)),
+                       (gettext("Filled in by"), filer.name if filer else BLANK)],
+        footer_lines=[gettext("Signature of the reviewer: %(blank)s", blank=BLANK) + "        "
+                      + gettext("Official seal of the unit: %(blank)s", blank=BLANK),
+                      gettext("ANNEX1_NOTE")],
+        landscape=True,
+        column_widths={columns[0]: 6, columns[1]: 14, columns[2]: 16, columns[3]: 36, columns[4]: 30, columns[5]: 30,
+                       columns[6]: 14, columns[7]: 14},
+    )
+    sheets = [main]
+    for name, title, rows, extra in (
+        (gettext("Not networked"), gettext("Instruments that must be networked but are not"), not_networked_rows,
+         gettext("Situation")),
+        (gettext("Incomplete fields"), gettext("Networked instruments with missing fields"),
+         [(r, "、".join(_field_label(f) for f in m)) for r, m in incomplete], gettext("Missing fields")),
+        (gettext("Contacts"), gettext("Published contacts to rectify"),
+         [(r, "、".join(_contact_label(p) for p in ps)) for r, ps in bad_contacts], gettext("Problem")),
+        (gettext("Accuracy"), gettext("Records with inaccurate or outdated information"), accuracy, gettext("Problem")),
+    ):
+        listing, listing_columns = _listing(rows, extra)
+        sheets.append(Sheet(name=name, title=title, frame=listing, header_fields=[(gettext("Filing unit"), ctx.unit.name)],
+                            landscape=True, money_columns=(listing_columns[6],),
+                            empty_note=gettext("Nothing to rectify.")))
+    return sheets
