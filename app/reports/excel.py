@@ -39,6 +39,7 @@ class Sheet:
     money_columns: tuple = ()  # shown with two decimals and thousands separators
     empty_note: str = ""  # what an empty table says (a year with no data is a valid, empty report)
     column_widths: dict = field(default_factory=dict)  # column -> width in characters (long texts wrap)
+    number_formats: dict = field(default_factory=dict)  # column -> Excel number format ("0.00%")
 
 
 def escape_formula(value):
@@ -112,12 +113,16 @@ def _write_sheet(writer, sheet, title_fmt, label_fmt, head_fmt, cell_fmt, money_
     for c, name in enumerate(columns):
         ws.write(header_row, c, str(name), head_fmt)
     ws.set_row(header_row, LINE_HEIGHT * max([_lines(str(n), w) for n, w in zip(columns, widths)] or [1]) + 4)
+    number_fmts = {name: writer.book.add_format({"border": 1, "valign": "top", "num_format": fmt, "font_name": "SimSun"})
+                   for name, fmt in sheet.number_formats.items()}
     for r, values in enumerate(frame.itertuples(index=False), start=header_row + 1):
         for c, value in enumerate(values):
             if value is None or (isinstance(value, float) and pd.isna(value)):
                 ws.write_blank(r, c, None, cell_fmt)
             elif columns[c] in sheet.money_columns:
                 ws.write_number(r, c, float(value), money_fmt)
+            elif columns[c] in number_fmts:
+                ws.write_number(r, c, float(value), number_fmts[columns[c]])
             else:
                 ws.write(r, c, value, cell_fmt)
         if wraps:

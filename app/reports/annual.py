@@ -1,0 +1,196 @@
+"""The annual operation report (Art. 14, due 31 March): per instrument the year's effective
+running hours, external service hours, sharing rate, samples, users served inside and outside
+the school, income inside and outside, and the average evaluation; unit totals on a second sheet.
+
+Every figure is aggregated in SQL (one grouped query per measure), never row by row in Python:
+- effective hours: machine time measured by the IoT terminal when the instrument has any that
+  year, else the registered hours (both would count the same runs twice);
+- external service hours: registered usage of type external; sharing rate = external ÷ effective;
+- users: distinct service users of the year's usage, inside = an on-campus organisation;
+- income: charges invoiced in the year (credit notes carry negative totals, so they net out);
+- evaluation: the mean score of evaluations given in the year.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import pandas as pd
+import sqlalchemy as sa
+from flask_babel import gettext, lazy_gettext as _
+from sqlalchemy.orm import aliased
+
+from app.models import Booking, Charge, CustomerOrg, Evaluation, Instrument, ServiceUser, Unit, UsageRecord
+
+from .excel import Sheet, wan_yuan
+from .registry import report
+
+ZERO = sa.literal(0)
+
+
+def _year_bounds(ctx):
+    return datetime(ctx.year, 1, 1), datetime(ctx.year + 1, 1, 1)
+
+
+def _inside():
+    return CustomerOrg.category == "campus"
+
+
+def _usage(ctx):
+    start, end = _year_bounds(ctx)
+    hours = sa.func.coalesce(UsageRecord.hours, 0)
+    iot = sa.func.sum(sa.case((UsageRecord.source == "iot", hours), else_=0))
+    manual = sa.func.sum(sa.case((UsageRecord.source == "manual", hours), else_=0))
+    return (
+        sa.select(UsageRecord.instrument_id,
+                  sa.case((iot > 0, iot), else_=manual).label("effective_hours"),
+                  sa.func.sum(sa.case((UsageRecord.service_type == "external", hours), else_=0)).label("external_hours"),
+                  sa.func.sum(sa.func.coalesce(UsageRecord.samples, 0)).label("samples"))
+        .where(UsageRecord.started_at >= start, UsageRecord.started_at < end)
+        .group_by(UsageRecord.instrument_id)
+    ).subquery("usage_of_year")
+
+
+def _income(ctx):
+    start, end = _year_bounds(ctx)
+    return (
+        sa.select(UsageRecord.instrument_id,
+                  sa.func.sum(sa.case((_inside(), Charge.total), else_=0)).label("income_inside"),
+                  sa.func.sum(sa.case((_inside(), 0), else_=Charge.total)).label("income_outside"))
+        .join(UsageRecord, UsageRecord.id == Charge.usage_id)
+        .outerjoin(ServiceUser, ServiceUser.id == UsageRecord.user_id)
+        .outerjoin(CustomerOrg, CustomerOrg.id == ServiceUser.org_id)
+        .where(Charge.state != "pending", Charge.invoice_date >= start.date(), Charge.invoice_date < end.date())
+        .group_by(UsageRecord.instrument_id)
+    ).subquery("income_of_year")
+
+
+def _evaluations(ctx):
+    start, end = _year_bounds(ctx)
+    return (
+        sa.select(Booking.instrument_id, sa.func.sum(Evaluation.score).label("score_sum"),
+                  sa.func.count(Evaluation.id).label("score_count"))
+        .join(Booking, Booking.id == Evaluation.booking_id)
+        .where(Evaluation.created_at >= start, Evaluation.created_at < end)
+        .group_by(Booking.instrument_id)
+    ).subquery("evaluations_of_year")
+
+
+def _units():
+    lab, college = aliased(Unit), aliased(Unit)
+    return lab, college
+
+
+def _distinct_users(ctx, level):
+    """Distinct users inside / outside per instrument, per college, or for the whole scope
+    (distinct counts do not add up, so each level is its own query)."""
+    start, end = _year_bounds(ctx)
+    lab, college = _units()
+    key = {"instrument": UsageRecord.instrument_id, "college": sa.func.coalesce(college.id, lab.id),
+           "all": sa.literal(0)}[level]
+    query = (
+        sa.select(key.label("key"),
+                  sa.func.count(sa.distinct(sa.case((_inside(), UsageRecord.user_id)))).label("users_inside"),
+                  sa.func.count(sa.distinct(sa.case((~_inside(), UsageRecord.user_id)))).label("users_outside"))
+        .join(ServiceUser, ServiceUser.id == UsageRecord.user_id)
+        .join(CustomerOrg, CustomerOrg.id == ServiceUser.org_id)
+        .join(Instrument, Instrument.id == UsageRecord.instrument_id)
+        .join(lab, lab.id == Instrument.unit_id)
+        .outerjoin(college, college.id == lab.parent_id)
+        .where(UsageRecord.started_at >= start, UsageRecord.started_at < end, ctx.in_scope(Instrument.unit_id))
+        .group_by(key)
+    )
+    return {row.key: (row.users_inside, row.users_outside) for row in ctx.session.execute(query)}
+
+
+def annual_frame(ctx) -> pd.DataFrame:
+    """One row per instrument in scope that was in service or used in the year (numbers raw)."""
+    usage, income, evaluations = _usage(ctx), _income(ctx), _evaluations(ctx)
+    lab, college = _units()
+    query = (
+        sa.select(Instrument.id, sa.func.coalesce(college.id, lab.id).label("college_id"),
+                  sa.func.coalesce(college.name, lab.name).label("college_name"), lab.name.label("lab_name"),
+                  Instrument.asset_number, Instrument.name,
+                  sa.func.coalesce(usage.c.effective_hours, 0).label("effective_hours"),
+                  sa.func.coalesce(usage.c.external_hours, 0).label("external_hours"),
+                  sa.func.coalesce(usage.c.samples, 0).label("samples"),
+                  sa.func.coalesce(income.c.income_inside, 0).label("income_inside"),
+                  sa.func.coalesce(income.c.income_outside, 0).label("income_outside"),
+                  sa.func.coalesce(evaluations.c.score_sum, 0).label("score_sum"),
+                  sa.func.coalesce(evaluations.c.score_count, 0).label("score_count"))
+        .join(lab, lab.id == Instrument.unit_id)
+        .outerjoin(college, college.id == lab.parent_id)
+        .outerjoin(usage, usage.c.instrument_id == Instrument.id)
+        .outerjoin(income, income.c.instrument_id == Instrument.id)
+        .outerjoin(evaluations, evaluations.c.instrument_id == Instrument.id)
+        .where(ctx.in_scope(Instrument.unit_id),
+               sa.or_(Instrument.run_status != "scrapped", usage.c.instrument_id.isnot(None)))
+        .order_by(college.code, lab.code, Instrument.asset_number)
+    )
+    frame = pd.DataFrame(ctx.session.execute(query).mappings().all(),
+                         columns=["id", "college_id", "college_name", "lab_name", "asset_number", "name",
+                                  "effective_hours", "external_hours", "samples", "income_inside", "income_outside",
+                                  "score_sum", "score_count"])
+    users = _distinct_users(ctx, "instrument")
+    frame["users_inside"] = [users.get(i, (0, 0))[0] for i in frame["id"]]
+    frame["users_outside"] = [users.get(i, (0, 0))[1] for i in frame["id"]]
+    return frame
+
+
+def _rate(external, effective):
+    return None if not effective else (Decimal(external) / Decimal(effective)).quantize(Decimal("0.0001"))
+
+
+def _mean(score_sum, score_count):
+    return None if not score_count else (Decimal(score_sum) / Decimal(score_count)).quantize(Decimal("0.01"))
+
+
+def _columns():
+    return [gettext("No."), gettext("College"), gettext("Laboratory"), gettext("Asset number"), gettext("Instrument name"),
+            gettext("Effective running hours"), gettext("External service hours"), gettext("Sharing rate"),
+            gettext("Samples served"), gettext("Users inside the school"), gettext("Users outside the school"),
+            gettext("Income inside the school (10k yuan)"), gettext("Income outside the school (10k yuan)"),
+            gettext("Average evaluation (1-5)")]
+
+
+def _display_row(number, college, lab, asset, name, r, users):
+    return (number, college, lab, asset, name, Decimal(r["effective_hours"]), Decimal(r["external_hours"]),
+            _rate(r["external_hours"], r["effective_hours"]), int(r["samples"]), users[0], users[1],
+            wan_yuan(r["income_inside"]), wan_yuan(r["income_outside"]), _mean(r["score_sum"], r["score_count"]))
+
+
+ADDITIVE = ["effective_hours", "external_hours", "samples", "income_inside", "income_outside", "score_sum", "score_count"]
+
+
+@report("annual", _("Annual operation report of shared research facilities and instruments"))
+def annual(ctx):
+    frame = annual_frame(ctx)
+    columns = _columns()
+    rows = [_display_row(i, r["college_name"], r["lab_name"], r["asset_number"], r["name"], r,
+                         (r["users_inside"], r["users_outside"]))
+            for i, r in enumerate(frame.to_dict("records"), start=1)]
+    totals = frame[ADDITIVE].apply(lambda c: c.map(Decimal)).sum() if len(frame) else pd.Series({c: 0 for c in ADDITIVE})
+    everyone = _distinct_users(ctx, "all").get(0, (0, 0))
+    total_row = _display_row(None, gettext("Total"), "", "", "", totals, everyone)
+    by_college = _distinct_users(ctx, "college")
+    college_rows = []
+    if len(frame):
+        for (college_id, college_name), group in frame.groupby(["college_id", "college_name"], sort=False):
+            sums = group[ADDITIVE].apply(lambda c: c.map(Decimal)).sum()
+            college_rows.append(_display_row(len(college_rows) + 1, college_name, "", "", "", sums,
+                                             by_college.get(college_id, (0, 0))))
+    money = (columns[11], columns[12])
+    percent = {columns[7]: "0.00%"}
+    main = Sheet(name=gettext("Per instrument"), title=gettext("Annual operation report %(year)s: instruments", year=ctx.year),
+                 frame=pd.DataFrame(rows + ([total_row] if rows else []), columns=columns),
+                 header_fields=[(gettext("Filing unit"), ctx.unit.name), (gettext("Report year"), ctx.year)],
+                 landscape=True, money_columns=money, number_formats=percent,
+                 empty_note=gettext("No instrument in service in %(year)s.", year=ctx.year))
+    unit_columns = [columns[0], columns[1]] + columns[5:]
+    unit_frame = pd.DataFrame([(r[0], r[1], *r[5:]) for r in college_rows + ([total_row] if college_rows else [])],
+                              columns=unit_columns)
+    units = Sheet(name=gettext("Unit totals"), title=gettext("Annual operation report %(year)s: unit totals", year=ctx.year),
+                  frame=unit_frame, header_fields=[(gettext("Filing unit"), ctx.unit.name)], landscape=True,
+                  money_columns=money, number_formats=percent,
+                  empty_note=gettext("No instrument in service in %(year)s.", year=ctx.year))
+    return [main, units]
