@@ -1,11 +1,9 @@
 """The annual operation report (issue 5): every figure against a hand-computed fixture — the
 IoT-over-registered rule for effective hours, the sharing rate, distinct users inside/outside,
 income net of credit notes, the mean evaluation, unit totals, the year's edges and scoping."""
-import io
 from datetime import date, datetime
 from decimal import Decimal
 
-import openpyxl
 import pytest
 import sqlalchemy as sa
 
@@ -13,6 +11,7 @@ from app.extensions import db
 from app.models import Booking, Charge, CustomerOrg, Evaluation, Instrument, ServiceUser, Unit, UsageRecord
 
 from . import factories as f
+from .report_files import rows_of, run_report, table as rows_table, worksheets
 
 YEAR = 2024
 HEADERS = ["序号", "学院", "实验室/机组", "资产编号", "仪器名称", "有效机时（小时）", "对外服务机时（小时）", "共享率",
@@ -96,22 +95,13 @@ def year_of_service(app, uni):
 
 
 def sheets_of(app, tmp_path, *args):
-    path = tmp_path / "annual.xlsx"
-    result = app.test_cli_runner().invoke(args=["report", "annual", *args, "--output", str(path)])
+    result, content = run_report(app, tmp_path, "annual", *args)
     assert result.exit_code == 0, result.output
-    book = openpyxl.load_workbook(io.BytesIO(path.read_bytes()))
-    return {ws.title: ws for ws in book.worksheets}
+    return worksheets(content)
 
 
 def table(ws, headers):
-    rows = [[c.value for c in row] for row in ws.iter_rows()]
-    start = next(i for i, r in enumerate(rows) if r[:len(headers)] == headers)
-    body = []
-    for r in rows[start + 1:]:
-        if all(v is None for v in r):
-            break
-        body.append(r[:len(headers)])
-    return start, body
+    return rows_table(rows_of(ws), headers)
 
 
 def test_every_figure_per_instrument_and_in_total(app, year_of_service, tmp_path):
@@ -148,6 +138,6 @@ def test_last_year_and_an_empty_year(app, year_of_service, tmp_path):
 def test_a_lab_admin_sees_only_its_lab(login_as, year_of_service):
     resp = login_as("lab_admin").get(f"/reports/download?name=annual&year={YEAR}")
     assert resp.status_code == 200
-    ws = openpyxl.load_workbook(io.BytesIO(resp.data)).worksheets[0]
+    ws = next(iter(worksheets(resp.data).values()))
     assert not any(str(c.value).startswith("AR-") for row in ws.iter_rows() for c in row if c.value)
     assert login_as("lab_admin").get(f"/reports/download?name=annual&year={YEAR}&unit={year_of_service['college']}").status_code == 404

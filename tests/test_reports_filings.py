@@ -1,11 +1,9 @@
 """Annexes 2 and 3 (issue 5), the report CLI and the console's 报表 page: read back with openpyxl,
 scoped per role, bad input refused in Chinese."""
-import io
 from datetime import datetime
 from decimal import Decimal
 from urllib.parse import unquote
 
-import openpyxl
 import pytest
 import sqlalchemy as sa
 
@@ -13,6 +11,7 @@ from app.extensions import db
 from app.models import Instrument, Person, Unit, UnsuitableFiling
 
 from . import factories as f
+from .report_files import rows_of, run_report, table, worksheets
 
 YEAR = 2024
 ANNEX2_HEADERS = ["序号", "设备名称", "型号规格", "单台套原值（万元）", "设备类型", "不适合开放共享的具体原因",
@@ -47,25 +46,12 @@ def filed(app, uni):
 
 
 def read(content):
-    sheet = openpyxl.load_workbook(io.BytesIO(content)).worksheets[0]
-    return sheet, [[c.value for c in row] for row in sheet.iter_rows()]
+    ws = next(iter(worksheets(content).values()))
+    return ws, rows_of(ws)
 
 
-def table(rows, headers):
-    """(header row index, the rows below it up to the first blank row)."""
-    start = next(i for i, r in enumerate(rows) if r[:len(headers)] == headers)
-    body = []
-    for r in rows[start + 1:]:
-        if all(v is None for v in r):
-            break
-        body.append(r[:len(headers)])
-    return start, body
-
-
-def cli(app, tmp_path, *args):
-    path = tmp_path / "out.xlsx"
-    result = app.test_cli_runner().invoke(args=["report", *args, "--output", str(path)])
-    return result, (path.read_bytes() if result.exit_code == 0 else None)
+def cli(app, tmp_path, name, *args):
+    return run_report(app, tmp_path, name, *args)
 
 
 def test_annex2_lists_the_year_s_approved_filings_as_the_form(app, filed, tmp_path):

@@ -1,11 +1,9 @@
 """Annex 1 自查整改情况表 (issue 5): the five rows computed from a hand-built college whose
 every count is known, the boundary of 300,000 yuan, the 30-working-day grace after acceptance,
 and the sheets listing the records behind each finding."""
-import io
 from datetime import date, datetime
 from decimal import Decimal
 
-import openpyxl
 import pytest
 import sqlalchemy as sa
 
@@ -14,6 +12,7 @@ from app.models import FeeStandard, InnovationPlatform, Instrument, Person, Unit
 from app.services import record_checks as rules
 
 from . import factories as f
+from .report_files import rows_of, run_report, table, worksheets
 
 YEAR = 2025
 HEADERS = ["序号", "自查大类", "具体自查核查内容", "核查标准（工作要求）", "自查整改情况", "存在问题", "下一步举措", "备注"]
@@ -69,21 +68,13 @@ def college(app, uni):
 
 
 def workbook(app, tmp_path, *args):
-    path = tmp_path / "annex1.xlsx"
-    result = app.test_cli_runner().invoke(args=["report", "annex1", *args, "--output", str(path)])
+    result, content = run_report(app, tmp_path, "annex1", *args)
     assert result.exit_code == 0, result.output
-    book = openpyxl.load_workbook(io.BytesIO(path.read_bytes()))
-    return {ws.title: [[c.value for c in row] for row in ws.iter_rows()] for ws in book.worksheets}
+    return {title: rows_of(ws) for title, ws in worksheets(content).items()}
 
 
 def body(rows, headers):
-    start = next(i for i, r in enumerate(rows) if r[:len(headers)] == headers)
-    out = []
-    for r in rows[start + 1:]:
-        if all(v is None for v in r):
-            break
-        out.append(r[:len(headers)])
-    return out
+    return table(rows, headers)[1]
 
 
 def test_the_five_rows_in_the_annex_s_wording(app, college, tmp_path):
