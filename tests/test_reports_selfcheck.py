@@ -1,4 +1,4 @@
-"""Annex 1 自查整改情况表 (issue 5): the five rows computed from a hand-built college whose
+"""Annex 1 自查整改情况表 and the provincial upload file (issue 5): computed from a hand-built college whose
 every count is known, the boundary of 300,000 yuan, the 30-working-day grace after acceptance,
 and the sheets listing the records behind each finding."""
 from datetime import date, datetime
@@ -134,3 +134,25 @@ def test_an_empty_unit_is_a_valid_report(app, college, tmp_path):
         with app.app_context():
             db.session.execute(sa.delete(Unit).where(Unit.id == empty_id))
             db.session.commit()
+
+
+PROVINCIAL_HEAD = ["序号", "上次上传后有变更", "省平台编号", "仪器名称", "英文名称", "所在单位内部编号（资产编号）"]
+
+
+def test_provincial_upload_flags_records_changed_since_their_upload(app, college, tmp_path):
+    result, content = run_report(app, tmp_path, "provincial", "--year", str(YEAR), "--unit", "SC")
+    assert result.exit_code == 0, result.output
+    rows = rows_of(next(iter(worksheets(content).values())))
+    assert rows[0][0] == "省共享平台仪器信息上传表"
+    assert "上次上传后有变更的记录数：3" in [r[0] for r in rows[:5]]
+    start, body_rows = table(rows, PROVINCIAL_HEAD)
+    header = rows[start]
+    assert header[-5:] == ["年度服务机时（小时）", "所属单位", "联系人", "联系电话", "邮箱"]
+    # on the platform or due on it: the uploaded one unchanged, the rest never uploaded or changed since
+    assert [(r[5], r[1]) for r in body_rows] == [("SC-001", "否"), ("SC-002", "是"), ("SC-005", "是"), ("SC-008", "是")]
+    fee = header.index("收费标准")
+    assert rows[start + 1][fee] == "常规测试：校内 100.00元/样品"
+    assert rows[start + 1][header.index("所属单位")] == "自查学院 自查实验室"
+    # another college's records never appear
+    result, content = run_report(app, tmp_path, "provincial", "--year", str(YEAR), "--unit", "C2")
+    assert not any(r[5] and str(r[5]).startswith("SC-") for r in rows_of(next(iter(worksheets(content).values()))))

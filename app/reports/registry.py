@@ -83,7 +83,7 @@ def get(name) -> Report:
 
 
 def _load():
-    from . import annual, fees, filings, selfcheck  # noqa: F401  (registration by import)
+    from . import annual, fees, filings, provincial, selfcheck  # noqa: F401  (registration by import)
 
 
 def unit_subtree(session, unit: Unit) -> tuple | None:
