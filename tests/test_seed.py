@@ -48,9 +48,22 @@ def test_seed_demo_builds_the_university_once():
         assert count(FeeStandard, sa.or_(last.is_(None), FeeStandard.state != last)) == 0
         assert count(FeeStandard) > 100
 
-        snapshot = {m.__tablename__: count(m) for m in (Unit, Instrument, InnovationPlatform)}
+        # a service history for the reports: usage of bookable instruments only, charges of registered
+        # usage, machine time where a terminal is, evaluations of completed bookings
+        from app.models import Booking, Charge, Evaluation, UsageRecord
+
+        assert count(UsageRecord) > 5000
+        assert count(UsageRecord, ~UsageRecord.instrument_id.in_(sa.select(Instrument.id).where(Instrument.bookable))) == 0
+        assert count(UsageRecord, UsageRecord.source == "iot") > 0
+        assert count(Charge, ~Charge.usage_id.in_(sa.select(UsageRecord.id).where(UsageRecord.source == "manual"))) == 0
+        assert count(Charge, Charge.state == "pending") > 0 and count(Charge, Charge.invoice_number.isnot(None)) > 0
+        assert count(Evaluation) > 0
+        assert count(Evaluation, ~Evaluation.booking_id.in_(sa.select(Booking.id).where(Booking.state == "completed"))) == 0
+
+        tables = (Unit, Instrument, InnovationPlatform, UsageRecord, Charge, Evaluation)
+        snapshot = {m.__tablename__: count(m) for m in tables}
         seed_demo()
-        assert {m.__tablename__: count(m) for m in (Unit, Instrument, InnovationPlatform)} == snapshot
+        assert {m.__tablename__: count(m) for m in tables} == snapshot
 
         users = {u.username: u for u in q(sa.select(PlatformUser)).scalars()}
         school = users["school_admin"].unit

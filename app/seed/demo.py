@@ -2,7 +2,8 @@
 
 A fictitious 湖南示范大学 with colleges, laboratories, staff, innovation platforms, a few
 hundred instruments (or many thousands for the benchmark), fee standards, IoT terminals,
-training sessions, not-for-sharing filings, customer organisations and the four demo accounts.
+training sessions, not-for-sharing filings, customer organisations, the four demo accounts, and a
+service history since 2025 (usage, machine time, charges, evaluations) for the reports.
 
 Everything is drawn from `random.Random(2026)`, so two runs on empty databases produce the same
 data. Some records are deliberately wrong (malformed contacts, missing fields, unnetworked
@@ -24,11 +25,12 @@ from .accounts import ensure_accounts, existing_demo_units
 from .catalog import SCHOOL_CODE
 from .fees import FeesMixin
 from .instruments import InstrumentsMixin
+from .service_year import ServiceYearMixin
 from .trainings import TrainingsMixin
 from .units_people import UnitsPeopleMixin
 
 
-class _DemoBuilder(UnitsPeopleMixin, InstrumentsMixin, FeesMixin, TrainingsMixin):
+class _DemoBuilder(UnitsPeopleMixin, InstrumentsMixin, FeesMixin, TrainingsMixin, ServiceYearMixin):
     """One seeding run; each part lives in the module of its concept, all share one random stream."""
 
     def build(self):
@@ -44,6 +46,7 @@ class _DemoBuilder(UnitsPeopleMixin, InstrumentsMixin, FeesMixin, TrainingsMixin
         self._instruments()
         self._trainings()
         self.session.flush()
+        self._service_history()
         self.counts["seconds"] = round(time.perf_counter() - t0, 2)
         return self.counts
 
@@ -71,7 +74,8 @@ def seed_demo(instruments: int = 420) -> str:
             session.rollback()
             raise
         order = ("units", "persons", "platforms", "instruments", "facilities", "iot_terminals", "fee_standards_published",
-                 "fee_standards_pending", "unsuitable_filings", "trainings", "customer_orgs", "service_users")
+                 "fee_standards_pending", "unsuitable_filings", "trainings", "customer_orgs", "service_users", "usage_records",
+                 "charges", "evaluations")
         return ", ".join(f"{key}={counts[key]}" for key in order if key in counts) + ", accounts=4"
 
     college, lab, enterprise = existing_demo_units(session, school)
