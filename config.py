@@ -70,6 +70,9 @@ class Config:
     UPDATE_DEADLINE_WORKDAYS = 5
     # a terminal silent for longer than this shows 离线 whatever its last message said
     IOT_OFFLINE_AFTER_MINUTES = int(os.environ.get("IOT_OFFLINE_AFTER_MINUTES", "10"))
+    # Art. 24: the unit subsidy ratio by the annual assessment grade. The measures fix only the
+    # ceiling (20 %); these defaults are ours, to be replaced by the province's published ratios.
+    SUBSIDY_RATIO_BY_GRADE = {"excellent": "0.20", "good": "0.15", "pass": "0.10", "poor": "0"}
 
 
 class TestConfig(Config):
