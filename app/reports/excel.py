@@ -63,6 +63,16 @@ def _display_width(value) -> int:
     return max((_text_width(line) for line in text.splitlines()), default=0)
 
 
+def _column_width(values: pd.Series) -> int:
+    """The widest cell of a column, vectorised (a report can hold tens of thousands of rows):
+    characters plus one more for each wide (CJK) one, of the longest line."""
+    if values.empty:
+        return 0
+    text = values.map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v))
+    lines = text.str.split("\n").explode()
+    return int((lines.str.len() + lines.str.count("[\u2e80-\U0010ffff]")).max() or 0)
+
+
 def _lines(value, width) -> int:
     """How many lines a wrapped cell of `width` characters needs."""
     if value is None or not isinstance(value, str):
@@ -104,12 +114,12 @@ def _write_sheet(writer, sheet, title_fmt, label_fmt, head_fmt, cell_fmt, money_
         ws.write(row, 0, f"{label}：{value}", label_fmt)
         row += 1
     header_row = row
-    widths = []
+    widths, wraps = [], False
     for c, name in enumerate(columns):
-        widest = max([_display_width(name)] + [_display_width(v) for v in frame.iloc[:, c].tolist()])
+        widest = max(_display_width(name), _column_width(frame.iloc[:, c]))
         widths.append(min(max(widest + 2, 6), sheet.column_widths.get(name, MAX_COLUMN_WIDTH)))
+        wraps = wraps or widest + 2 > widths[-1]
         ws.set_column(c, c, widths[-1])
-    wraps = any(_display_width(v) + 2 > widths[c] for c in range(len(columns)) for v in frame.iloc[:, c].tolist())
     for c, name in enumerate(columns):
         ws.write(header_row, c, str(name), head_fmt)
     ws.set_row(header_row, LINE_HEIGHT * max([_lines(str(n), w) for n, w in zip(columns, widths)] or [1]) + 4)
