@@ -84,7 +84,9 @@ def prepare(url, args):
         user_ids = np.array([u.id for u in users])
         n = args.usage
         started = time.perf_counter()
-        starts = [datetime(YEAR, 1, 1) + timedelta(minutes=int(m)) for m in gen.integers(0, 365 * 24 * 60, n)]
+        # the microseconds keep each start unique (one machine-time record per instrument and start)
+        starts = [datetime(YEAR, 1, 1) + timedelta(minutes=int(m), microseconds=i)
+                  for i, m in enumerate(gen.integers(0, 365 * 24 * 60, n))]
         hours = np.round(gen.choice([0.5, 1, 1.5, 2, 3, 4, 6], n), 2)
         with db.engine.begin() as conn:
             _bulk(conn, UsageRecord.__table__,

@@ -53,6 +53,19 @@ MAX_COLUMN_WIDTH = 40  # characters; longer text wraps (a row grows instead of t
 LINE_HEIGHT = 15  # points per wrapped line of 11-point SimSun
 
 
+def _escaped(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with every text that would run as a formula escaped (only text columns are looked at)."""
+    if frame.empty:
+        return frame
+    frame = frame.copy()
+    for name in frame.select_dtypes(exclude=["number", "bool", "datetime"]).columns:
+        values = frame[name]
+        risky = values.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_STARTS))
+        if risky.any():
+            frame.loc[risky, name] = values[risky].map(escape_formula)
+    return frame
+
+
 def _text_width(line: str) -> int:
     # a CJK character is about twice as wide as a Latin one in a spreadsheet cell
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in line)
@@ -99,7 +112,7 @@ def write_workbook(sheets) -> bytes:
 
 
 def _write_sheet(writer, sheet, title_fmt, label_fmt, head_fmt, cell_fmt, money_fmt, footer_fmt):
-    frame = sheet.frame.map(escape_formula) if not sheet.frame.empty else sheet.frame
+    frame = _escaped(sheet.frame)
     columns = list(frame.columns)
     ws = writer.book.add_worksheet(sheet.name[:31])
     writer.sheets[sheet.name[:31]] = ws
@@ -125,16 +138,21 @@ def _write_sheet(writer, sheet, title_fmt, label_fmt, head_fmt, cell_fmt, money_
     ws.set_row(header_row, LINE_HEIGHT * max([_lines(str(n), w) for n, w in zip(columns, widths)] or [1]) + 4)
     number_fmts = {name: writer.book.add_format({"border": 1, "valign": "top", "num_format": fmt, "font_name": "SimSun"})
                    for name, fmt in sheet.number_formats.items()}
-    for r, values in enumerate(frame.itertuples(index=False), start=header_row + 1):
+    # one writer per column, chosen once (a report can hold hundreds of thousands of cells)
+    writers = []
+    for name in columns:
+        if name in sheet.money_columns or name in number_fmts:
+            fmt = money_fmt if name in sheet.money_columns else number_fmts[name]
+            writers.append(lambda r, c, v, fmt=fmt: ws.write_number(r, c, float(v), fmt))
+        else:
+            writers.append(lambda r, c, v: ws.write(r, c, v, cell_fmt))
+    write_blank = ws.write_blank
+    for r, values in enumerate(zip(*(frame[c].tolist() for c in columns)) if columns else (), start=header_row + 1):
         for c, value in enumerate(values):
-            if value is None or (isinstance(value, float) and pd.isna(value)):
-                ws.write_blank(r, c, None, cell_fmt)
-            elif columns[c] in sheet.money_columns:
-                ws.write_number(r, c, float(value), money_fmt)
-            elif columns[c] in number_fmts:
-                ws.write_number(r, c, float(value), number_fmts[columns[c]])
+            if value is None or value is pd.NA or value != value:  # missing, or NaN
+                write_blank(r, c, None, cell_fmt)
             else:
-                ws.write(r, c, value, cell_fmt)
+                writers[c](r, c, value)
         if wraps:
             ws.set_row(r, LINE_HEIGHT * max(_lines(v, w) for v, w in zip(values, widths)) + 4)
     total_width = sum(widths) or 10
