@@ -145,7 +145,7 @@ def measure(url, name, rounds):
         rep = registry.get(name)
         for _ in range(rounds):
             t0 = time.perf_counter()
-            sheets = rep.build(_context(app))
+            sheets = registry.build(rep, _context(app))
             from app.reports.excel import write_workbook
 
             content = write_workbook(sheets)
