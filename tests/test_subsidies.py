@@ -71,6 +71,9 @@ def test_cost_compensation_net_income_and_the_performance_pay_ceiling():
     compensation = s.cost_compensation(D("12000"), D("50000"), D("300"), D("1200"))
     assert compensation == D("24500.00")
     assert s.cost_compensation(D("12000"), D("50000"), 0, 0) == D("12000.00")  # no use: no utilities share
+    # registered sharing hours above the measured machine time: at most the whole utilities total
+    assert s.cost_compensation(D("0"), D("50000"), D("130"), D("120")) == D("50000.00")
+    assert s.sharing_share(D("119.99"), D("120")) < 1
     net = s.net_income(D("100000"), compensation)
     assert net == D("75500.00")
     assert s.performance_pay_ceiling(net) == D("52850.00")  # 70 %

@@ -9,6 +9,7 @@ from .service import (  # noqa: F401
     ChargeLine,
     CustomerOrg,
     Evaluation,
+    InstrumentYearCost,
     ServiceContract,
     ServiceUser,
     UsageRecord,

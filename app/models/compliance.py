@@ -46,6 +46,10 @@ class Assessment(Model):
     grade = sa.Column(ASSESSMENT_GRADE.column_type())
     __table_args__ = (sa.UniqueConstraint("unit_id", "year", name="uq_assessment_unit_year"),)
 
+    @classmethod
+    def scope_clause(cls, unit_ids):
+        return cls.unit_id.in_(unit_ids)
+
 
 class PurchaseReview(Model):
     """查重评议 (Art. 17–18) for new purchases of at least 1,000,000 CNY."""

@@ -163,3 +163,34 @@ class Evaluation(Model):
     reply = sa.Column(sa.Text)
     created_at = sa.Column(sa.DateTime, nullable=False, default=utcnow)
     __table_args__ = (sa.CheckConstraint("score BETWEEN 1 AND 5", name="score_one_to_five"),)
+
+
+class InstrumentYearCost(Model):
+    """Art. 15's cost basis of one instrument and year, entered by its lab: the materials consumed
+    by sharing services and the year's utilities and running total (water, power, gas…), from
+    which the sharing share of use is pro-rated."""
+
+    __tablename__ = "instrument_year_cost"
+    id = sa.Column(sa.Integer, primary_key=True)
+    instrument_id = sa.Column(sa.Integer, sa.ForeignKey("instrument.id"), nullable=False, index=True)
+    instrument = relationship("Instrument")
+    year = sa.Column(sa.Integer, nullable=False)
+    materials_cost = sa.Column(MONEY, nullable=False, default=0)
+    utilities_total = sa.Column(MONEY, nullable=False, default=0)
+    remarks = sa.Column(sa.Text)
+    __table_args__ = (
+        sa.UniqueConstraint("instrument_id", "year", name="uq_instrument_year_cost"),
+        sa.CheckConstraint("year BETWEEN 2000 AND 2100", name="cost_year_in_range"),
+        sa.CheckConstraint("materials_cost >= 0", name="materials_cost_non_negative"),
+        sa.CheckConstraint("utilities_total >= 0", name="utilities_total_non_negative"),
+    )
+
+    @classmethod
+    def scope_clause(cls, unit_ids):
+        from .instrument import Instrument
+
+        return cls.instrument_id.in_(sa.select(Instrument.id).where(Instrument.unit_id.in_(unit_ids)))
+
+    def scope_owner_unit_id(self):
+        instrument = self.instrument
+        return None if instrument is None else (instrument.unit.id if instrument.unit is not None else instrument.unit_id)

@@ -36,7 +36,7 @@ def _inside():
     return CustomerOrg.category == "campus"
 
 
-def _usage(ctx):
+def usage_of_year(ctx):
     start, end = _year_bounds(ctx)
     hours = sa.func.coalesce(UsageRecord.hours, 0)
     iot = sa.func.sum(sa.case((UsageRecord.source == "iot", hours), else_=0))
@@ -74,7 +74,7 @@ def _users_per_instrument(ctx):
     ).subquery("users_of_year")
 
 
-def _income(ctx):
+def income_of_year(ctx):
     start, end = _year_bounds(ctx)
     return (
         sa.select(UsageRecord.instrument_id,
@@ -132,7 +132,7 @@ def _distinct_users_above(ctx):
 
 def annual_frame(ctx) -> pd.DataFrame:
     """One row per instrument in scope that was in service or used in the year (numbers raw)."""
-    usage, users, income, evaluations = _usage(ctx), _users_per_instrument(ctx), _income(ctx), _evaluations(ctx)
+    usage, users, income, evaluations = usage_of_year(ctx), _users_per_instrument(ctx), income_of_year(ctx), _evaluations(ctx)
     lab, college = _units()
     query = (
         sa.select(Instrument.id, sa.func.coalesce(college.id, lab.id).label("college_id"),

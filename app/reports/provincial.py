@@ -14,7 +14,7 @@ from app.models.choices import CUSTOMER_CATEGORY, FUNDING_SOURCE, INSTRUMENT_KIN
 from app.services import record_checks as rules
 from app.services.catalogue_entry import standards_in_force
 
-from .annual import _usage
+from .annual import usage_of_year
 from .excel import Sheet, wan_yuan
 from .registry import report
 
@@ -43,7 +43,7 @@ def _fee_texts(ctx, on, instrument_ids):
 @report("provincial", _("Provincial sharing platform upload file"))
 def provincial(ctx):
     on = min(ctx.today, ctx.last_day)
-    usage = _usage(ctx)
+    usage = usage_of_year(ctx)
     lab, college = aliased(Unit), aliased(Unit)
     record = [Instrument.__table__.c[c] for c in rules.NATIONAL_RECORD_COLUMNS]
     query = (

@@ -40,6 +40,10 @@ class ReportContext:
         """WHERE clause keeping rows whose unit column is in scope (True for the whole school)."""
         return sa.true() if self.unit_ids is None else column.in_(self.unit_ids)
 
+    def in_scope_id(self, unit_id) -> bool:
+        """The same test for a unit id already fetched (rows computed school-wide, then shown in scope)."""
+        return self.unit_ids is None or unit_id in self.unit_ids
+
     @property
     def first_day(self):
         return date(self.year, 1, 1)
@@ -83,7 +87,7 @@ def get(name) -> Report:
 
 
 def _load():
-    from . import annual, fees, filings, provincial, selfcheck  # noqa: F401  (registration by import)
+    from . import annual, fees, filings, provincial, selfcheck, subsidy  # noqa: F401  (registration by import)
 
 
 def unit_subtree(session, unit: Unit) -> tuple | None:

@@ -32,6 +32,7 @@ FILING_VIEW, FILING_API = "UnsuitableFilingView", "UnsuitableFilingApi"
 TERMINAL_VIEW, REJECTION_VIEW = "IotTerminalView", "IotRejectionView"
 PUBLIC_VIEW = "PublicFeesView"
 REPORTS_VIEW = "ReportsView"
+YEAR_COST_VIEW, ASSESSMENT_VIEW = "InstrumentYearCostView", "AssessmentView"
 REPORT_PAGES = (("can_index", REPORTS_VIEW), ("can_download", REPORTS_VIEW))
 FEE_STANDARD_VIEW, FEE_ITEM_VIEW = "FeeStandardView", "FeeItemView"
 FEE_PRICE_VIEW, FEE_COMPONENT_VIEW = "FeePriceView", "FeeComponentView"
@@ -53,6 +54,9 @@ MENU_IOT = "IoT"
 MENU_TERMINALS = "IoT terminals"
 MENU_REJECTIONS = "Refused IoT messages"
 MENU_REPORTS = "Reports"
+MENU_REPORT_DOWNLOADS = "Report downloads"
+MENU_YEAR_COSTS = "Annual cost basis"
+MENU_ASSESSMENTS = "Annual assessments"
 
 # what anonymous visitors (and so everyone) may open: the published fee schedules
 PUBLIC_PAGES = [("can_fees", PUBLIC_VIEW), ("can_instrument", PUBLIC_VIEW), ("can_download", PUBLIC_VIEW),

@@ -36,8 +36,11 @@ _ADMIN_APIS = (P.PLATFORM_API, P.INSTRUMENT_API, P.PERSON_API, P.TRAINING_API, P
 _ADMIN_MENUS = _menus(
     P.MENU_ORG, P.MENU_RESOURCES, P.MENU_STAFF, P.MENU_UNITS, P.MENU_PLATFORMS,
     P.MENU_INSTRUMENTS, P.MENU_PEOPLE, P.MENU_TRAINING, P.MENU_FILINGS, P.MENU_FEE_STANDARDS,
-    P.MENU_IOT, P.MENU_TERMINALS, P.MENU_REJECTIONS, P.MENU_REPORTS,
+    P.MENU_IOT, P.MENU_TERMINALS, P.MENU_REJECTIONS, P.MENU_REPORTS, P.MENU_REPORT_DOWNLOADS, P.MENU_YEAR_COSTS,
 )
+# labs enter their instruments' yearly cost basis, colleges check it; the school assesses the
+# colleges (and records its own grade from the province): colleges only read theirs
+_YEAR_WORK = _grant(P.CRUD, P.YEAR_COST_VIEW)
 # colleges and labs tune their own terminals (type, power threshold) and see what was refused;
 # registering and binding unknown terminals is the school's (it holds every permission)
 _IOT_WORK = _grant(P.READ + (P.CAN_EDIT,), P.TERMINAL_VIEW) + _grant(P.READ, P.REJECTION_VIEW)
@@ -53,7 +56,10 @@ ROLE_CONFIGS = {
     + _FEE_WORK
     + _IOT_WORK
     + list(P.REPORT_PAGES)
-    + _ADMIN_MENUS,
+    + _YEAR_WORK
+    + _grant(P.READ, P.ASSESSMENT_VIEW)
+    + _ADMIN_MENUS
+    + _menus(P.MENU_ASSESSMENTS),
     LAB_ADMIN: P.SELF_SERVICE + P.PUBLIC_PAGES
     + _grant(P.READ, P.UNIT_VIEW)
     + _grant(P.API_READ, P.UNIT_API)
@@ -62,6 +68,7 @@ ROLE_CONFIGS = {
     + _FEE_WORK
     + _IOT_WORK
     + list(P.REPORT_PAGES)
+    + _YEAR_WORK
     + _ADMIN_MENUS,
     SERVICE_USER: P.SELF_SERVICE + P.PUBLIC_PAGES,
     PUBLIC: P.PUBLIC_PAGES,

@@ -75,7 +75,7 @@ def seed_demo(instruments: int = 420) -> str:
             raise
         order = ("units", "persons", "platforms", "instruments", "facilities", "iot_terminals", "fee_standards_published",
                  "fee_standards_pending", "unsuitable_filings", "trainings", "customer_orgs", "service_users", "usage_records",
-                 "charges", "evaluations")
+                 "charges", "evaluations", "cost_records")
         return ", ".join(f"{key}={counts[key]}" for key in order if key in counts) + ", accounts=4"
 
     college, lab, enterprise = existing_demo_units(session, school)

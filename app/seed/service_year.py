@@ -13,7 +13,8 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from app.models import Booking, Charge, CustomerOrg, Evaluation, Instrument, ServiceUser, UsageRecord
+from app.models import (Assessment, Booking, Charge, CustomerOrg, Evaluation, Instrument, InstrumentYearCost, ServiceUser,
+                        UsageRecord)
 
 from .base import CENT, BuilderBase
 
@@ -79,6 +80,21 @@ class ServiceYearMixin(BuilderBase):
             sa.select(UsageRecord.id, UsageRecord.instrument_id, UsageRecord.started_at, UsageRecord.source))}
         self._charges_and_evaluations(usage, usage_id)
         self.counts.update(usage_records=len(usage), bookings=len(bookings))
+        self._cost_basis_and_grade(instruments)
+
+    def _cost_basis_and_grade(self, instruments):
+        """2025's cost basis for most bookable instruments (a few labs have not entered theirs) and the
+        grade the province gave the school for 2025, so the subsidy estimate has real inputs."""
+        rng, year = self.rng, HISTORY_FROM.year
+        rows = [{"instrument_id": instrument_id, "year": year,
+                 "materials_cost": Decimal(rng.randint(100, 2500)).quantize(CENT),
+                 "utilities_total": Decimal(rng.randint(10, 120) * 100).quantize(CENT), "remarks": None}
+                for instrument_id, _terminal in instruments if rng.random() < 0.8]
+        self._insert(InstrumentYearCost, rows)
+        self.session.add(Assessment(unit_id=self.school.id, year=year, organisation_score=Decimal("88"),
+                                    operation_score=Decimal("85"), sharing_score=Decimal("82"),
+                                    iot_score=Decimal("80"), grade="good"))
+        self.counts.update(cost_records=len(rows))
 
     def _charges_and_evaluations(self, usage, usage_id):
         rng = self.rng

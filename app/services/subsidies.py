@@ -44,9 +44,27 @@ def unit_ratio(grade: str | None, ratios: dict) -> Decimal:
     return ratio
 
 
+def at_ratio(income, ratio) -> Decimal:
+    """The grade ratio of an instrument's eligible income, before any cap."""
+    return _money(max(Decimal(income), Decimal(0)) * ratio)
+
+
+def instrument_amount(income, ratio) -> Decimal:
+    """The ratio's amount capped at 50,000 per instrument (before the pool's cap)."""
+    return min(at_ratio(income, ratio), INSTRUMENT_CAP)
+
+
+def pools_over_cap(eligible: dict, ratio: Decimal) -> set:
+    """The pools whose instruments together exceed 2,000,000 and are therefore scaled down."""
+    totals: dict = {}
+    for pool, income in eligible.values():
+        totals[pool] = totals.get(pool, Decimal(0)) + instrument_amount(income, ratio)
+    return {pool for pool, total in totals.items() if total > POOL_CAP}
+
+
 def unit_subsidies(eligible: dict, ratio: Decimal) -> tuple[dict, dict]:
     """`eligible`: {instrument: (pool, eligible income)} -> ({instrument: subsidy}, {pool: total})."""
-    capped = {i: min(_money(income * ratio), INSTRUMENT_CAP) for i, (_pool, income) in eligible.items()}
+    capped = {i: instrument_amount(income, ratio) for i, (_pool, income) in eligible.items()}
     amounts, totals = {}, {}
     for pool in sorted({p for p, _income in eligible.values()}, key=str):
         members = [i for i, (p, _income) in eligible.items() if p == pool]
@@ -75,8 +93,14 @@ def user_subsidy(category: str, fees) -> Decimal:
 
 def cost_compensation(materials, utilities_total, sharing_hours, total_hours) -> Decimal:
     """Art. 15: materials consumed by sharing + utilities pro rata to sharing's share of use."""
+    return _money(Decimal(materials) + Decimal(utilities_total) * sharing_share(sharing_hours, total_hours))
+
+
+def sharing_share(sharing_hours, total_hours) -> Decimal:
+    """Sharing's share of the year's use, at most the whole (registered sharing hours can exceed
+    the machine time a terminal measured)."""
     share = Decimal(sharing_hours) / Decimal(total_hours) if total_hours else Decimal(0)
-    return _money(Decimal(materials) + Decimal(utilities_total) * share)
+    return min(share, Decimal(1))
 
 
 def net_income(income, compensation) -> Decimal:

@@ -10,6 +10,7 @@ from .fees import FeeComponentView, FeeItemView, FeePriceView, FeeStandardView
 from .iot import IotRejectionView, IotTerminalView
 from .public import PublicFeesView
 from .reports import ReportsView
+from .annual_records import AssessmentView, InstrumentYearCostView
 
 
 def register(appbuilder):
@@ -38,7 +39,13 @@ def register(appbuilder):
                         category=P.MENU_IOT, category_label=iot, category_icon="fa-wifi")
     appbuilder.add_view(IotRejectionView, P.MENU_REJECTIONS, label=_("Refused IoT messages"), icon="fa-ban",
                         category=P.MENU_IOT)
-    appbuilder.add_view(ReportsView, P.MENU_REPORTS, label=_("Reports"), icon="fa-file-excel")
+    reports = _("Reports")
+    appbuilder.add_view(ReportsView, P.MENU_REPORT_DOWNLOADS, label=_("Report downloads"), icon="fa-file-excel",
+                        category=P.MENU_REPORTS, category_label=reports, category_icon="fa-file-excel")
+    appbuilder.add_view(InstrumentYearCostView, P.MENU_YEAR_COSTS, label=_("Annual cost basis"), icon="fa-coins",
+                        category=P.MENU_REPORTS)
+    appbuilder.add_view(AssessmentView, P.MENU_ASSESSMENTS, label=_("Annual assessments"), icon="fa-award",
+                        category=P.MENU_REPORTS)
     appbuilder.add_view(PublicFeesView, P.MENU_PUBLIC_FEES, label=_("Fee schedules"), icon="fa-yen-sign")
     for api in (UnitApi, InnovationPlatformApi, InstrumentApi, PersonApi, TrainingSessionApi, UnsuitableFilingApi):
         appbuilder.add_api(api)
