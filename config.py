@@ -73,6 +73,20 @@ class Config:
     # Art. 24: the unit subsidy ratio by the annual assessment grade. The measures fix only the
     # ceiling (20 %); these defaults are ours, to be replaced by the province's published ratios.
     SUBSIDY_RATIO_BY_GRADE = {"excellent": "0.20", "good": "0.15", "pass": "0.10", "poor": "0"}
+    # Art. 19–21: the school's assessment of its colleges. The measures name the indicators and the
+    # four grades, not the weights; these defaults are ours (app/services/assessment.py explains
+    # each measure). Weights are relative; a grade needs at least its total score.
+    ASSESSMENT_RULES = {
+        "indicators": {"organisation": 25, "operation": 30, "sharing": 30, "iot": 15},
+        "measures": {
+            "organisation": {"records_complete": 40, "staff_trained": 30, "self_checks": 30},
+            "operation": {"networked": 50, "utilisation": 50},
+            "sharing": {"sharing_rate": 40, "responded_in_time": 30, "fees_published": 30},
+            "iot": {"terminals_installed": 60, "terminals_reporting": 40},
+        },
+        "targets": {"utilisation_hours": 1000, "sharing_rate": "0.30"},
+        "grades": [["excellent", 90], ["good", 75], ["pass", 60]],
+    }
 
 
 class TestConfig(Config):

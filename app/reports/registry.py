@@ -87,7 +87,7 @@ def get(name) -> Report:
 
 
 def _load():
-    from . import annual, fees, filings, provincial, selfcheck, subsidy  # noqa: F401  (registration by import)
+    from . import annual, assessment, fees, filings, provincial, selfcheck, subsidy  # noqa: F401  (registration by import)
 
 
 def unit_subtree(session, unit: Unit) -> tuple | None:

@@ -44,12 +44,14 @@ def _percent(part, whole):
     return "100%" if not whole else f"{part * 100 / whole:.0f}%"
 
 
-def _instruments(ctx, as_of):
+def instrument_records(ctx, as_of):
+    """Every instrument in scope as a record dict: the national record fields, the rule inputs, its unit and terminal."""
     lab, college = aliased(Unit), aliased(Unit)
     in_force = standards_in_force(as_of).subquery()
     columns = [Instrument.__table__.c[c] for c in rules.NATIONAL_RECORD_COLUMNS] + [
         Instrument.id, Instrument.networked, Instrument.run_status, Instrument.acceptance_date,
         Instrument.contact_verified_on, Instrument.sync_fingerprint, Instrument.updated_at, Instrument.responsible_person_id,
+        Instrument.unit_id, Instrument.iot_terminal_id,
     ]
     query = (
         sa.select(*columns, lab.name.label("lab_name"), sa.func.coalesce(college.name, lab.name).label("college_name"),
@@ -77,7 +79,7 @@ def _listing(rows, extra_column):
 def annex1(ctx):
     as_of = min(ctx.today, ctx.last_day)
     calendar = load_calendar(ctx.session)
-    records = _instruments(ctx, as_of)
+    records = instrument_records(ctx, as_of)
 
     # 1. every instrument that must be networked is networked
     due = [r for r in records if r["must_network"]]
