@@ -107,17 +107,27 @@ def _units():
 def _distinct_users_above(ctx):
     """Distinct users inside / outside per college and for the whole scope ({college id | "all":
     (inside, outside)}); distinct counts do not add up from the instruments, so they are counted
-    again over the distinct (college, user) pairs. GROUPING SETS on PostgreSQL, two passes on
-    SQLite (which has none)."""
+    again. The year's usage is first reduced to its distinct (lab, user) pairs — a few thousand,
+    hashed in memory — and only those are joined to the unit tree and the customers. GROUPING SETS
+    on PostgreSQL, two passes on SQLite (which has none)."""
+    start, end = _year_bounds(ctx)
+    lab_users = (
+        sa.select(Instrument.unit_id, UsageRecord.user_id)
+        .join(Instrument, Instrument.id == UsageRecord.instrument_id)
+        .where(UsageRecord.started_at >= start, UsageRecord.started_at < end, UsageRecord.user_id.isnot(None),
+               ctx.in_scope(Instrument.unit_id))
+        .group_by(Instrument.unit_id, UsageRecord.user_id)
+    ).subquery("lab_users")
     lab, college = _units()
     college_id = sa.func.coalesce(college.id, lab.id)
     pairs = (
-        _user_pairs(ctx, college_id)
-        .join(Instrument, Instrument.id == UsageRecord.instrument_id)
-        .join(lab, lab.id == Instrument.unit_id)
+        sa.select(college_id.label("owner"), lab_users.c.user_id, _inside().label("inside"))
+        .select_from(lab_users)
+        .join(lab, lab.id == lab_users.c.unit_id)
         .outerjoin(college, college.id == lab.parent_id)
-        .where(ctx.in_scope(Instrument.unit_id))
-        .group_by(college_id, UsageRecord.user_id, CustomerOrg.category)
+        .join(ServiceUser, ServiceUser.id == lab_users.c.user_id)
+        .join(CustomerOrg, CustomerOrg.id == ServiceUser.org_id)
+        .group_by(college_id, lab_users.c.user_id, CustomerOrg.category)
     ).subquery("college_user_pairs")
     counts = (sa.func.count(sa.distinct(sa.case((pairs.c.inside, pairs.c.user_id)))).label("users_inside"),
               sa.func.count(sa.distinct(sa.case((~pairs.c.inside, pairs.c.user_id)))).label("users_outside"))

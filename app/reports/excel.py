@@ -86,6 +86,13 @@ def _column_width(values: pd.Series) -> int:
     return int((lines.str.len() + lines.str.count("[\u2e80-\U0010ffff]")).max() or 0)
 
 
+NUMBER_TYPES = {int, float, Decimal}
+
+
+def _missing(value) -> bool:
+    return value is None or value is pd.NA or value != value or value == ""  # missing, NaN or empty text
+
+
 def _lines(value, width) -> int:
     """How many lines a wrapped cell of `width` characters needs."""
     if value is None or not isinstance(value, str):
@@ -127,34 +134,44 @@ def _write_sheet(writer, sheet, title_fmt, label_fmt, head_fmt, cell_fmt, money_
         ws.write(row, 0, f"{label}：{value}", label_fmt)
         row += 1
     header_row = row
-    widths, wraps = [], False
+    widths, wrapping = [], []  # wrapping: the columns whose widest cell is wider than the column
     for c, name in enumerate(columns):
         widest = max(_display_width(name), _column_width(frame.iloc[:, c]))
         widths.append(min(max(widest + 2, 6), sheet.column_widths.get(name, MAX_COLUMN_WIDTH)))
-        wraps = wraps or widest + 2 > widths[-1]
+        if widest + 2 > widths[-1]:
+            wrapping.append(c)
         ws.set_column(c, c, widths[-1])
     for c, name in enumerate(columns):
         ws.write(header_row, c, str(name), head_fmt)
     ws.set_row(header_row, LINE_HEIGHT * max([_lines(str(n), w) for n, w in zip(columns, widths)] or [1]) + 4)
     number_fmts = {name: writer.book.add_format({"border": 1, "valign": "top", "num_format": fmt, "font_name": "SimSun"})
                    for name, fmt in sheet.number_formats.items()}
-    # one writer per column, chosen once (a report can hold hundreds of thousands of cells)
+    # one writer per column, chosen once from the column's values (a report can hold hundreds of
+    # thousands of cells; xlsxwriter's generic write() inspects every value with regexes)
+    data = [frame[c].tolist() for c in columns]
     writers = []
-    for name in columns:
+    for name, values in zip(columns, data):
+        kinds = {type(v) for v in values if not _missing(v)}
         if name in sheet.money_columns or name in number_fmts:
             fmt = money_fmt if name in sheet.money_columns else number_fmts[name]
             writers.append(lambda r, c, v, fmt=fmt: ws.write_number(r, c, float(v), fmt))
+        elif kinds <= {str}:
+            writers.append(lambda r, c, v: ws.write_string(r, c, v, cell_fmt))
+        elif kinds <= NUMBER_TYPES:
+            writers.append(lambda r, c, v: ws.write_number(r, c, float(v), cell_fmt))
         else:
             writers.append(lambda r, c, v: ws.write(r, c, v, cell_fmt))
     write_blank = ws.write_blank
-    for r, values in enumerate(zip(*(frame[c].tolist() for c in columns)) if columns else (), start=header_row + 1):
+    for r, values in enumerate(zip(*data) if columns else (), start=header_row + 1):
         for c, value in enumerate(values):
-            if value is None or value is pd.NA or value != value:  # missing, or NaN
+            if _missing(value):
                 write_blank(r, c, None, cell_fmt)
             else:
                 writers[c](r, c, value)
-        if wraps:
-            ws.set_row(r, LINE_HEIGHT * max(_lines(v, w) for v, w in zip(values, widths)) + 4)
+        if wrapping:
+            lines = max(_lines(values[c], widths[c]) for c in wrapping)
+            if lines > 1:
+                ws.set_row(r, LINE_HEIGHT * lines + 4)
     total_width = sum(widths) or 10
     if frame.empty:
         note = sheet.empty_note or gettext("No data for this period.")

@@ -88,13 +88,13 @@ def _eligible_income(ctx):
     return ctx.session.execute(query).mappings().all()
 
 
-def _pool(row):
+def _pool(row, school_label):
     """(key, label): a provincial laboratory and a major facility each have their own 2,000,000."""
     if row["platform_kind"] == "provincial_lab":
         return f"provincial_lab:{row['platform_id']}", gettext("Provincial laboratory: %(name)s", name=row["platform_name"])
     if row["kind"] == "facility":
         return f"facility:{row['id']}", gettext("Major facility: %(name)s", name=f"{row['name']}（{row['asset_number']}）")
-    return SCHOOL_POOL, gettext("This unit")
+    return SCHOOL_POOL, school_label
 
 
 def _pool_order(pool):
@@ -104,7 +104,8 @@ def _pool_order(pool):
 
 def _unit_subsidy_sheet(ctx, ratio, grade_line):
     rows = _eligible_income(ctx)
-    pools = {row["id"]: _pool(row) for row in rows}
+    school_label = gettext("This unit")
+    pools = {row["id"]: _pool(row, school_label) for row in rows}
     eligible = {row["id"]: (pools[row["id"]][0], max(Decimal(row["eligible_income"]), Decimal(0)))
                 for row in rows if row["networked"]}
     amounts, totals = subsidies.unit_subsidies(eligible, ratio)
@@ -113,6 +114,10 @@ def _unit_subsidy_sheet(ctx, ratio, grade_line):
                gettext("Instrument name"), gettext("Subsidy pool"), gettext("On the provincial platform"),
                gettext("Income from non-affiliated enterprises and student start-ups (yuan)"),
                gettext("At the grade ratio (yuan)"), gettext("Estimated unit subsidy (yuan)"), gettext("Explanation")]
+    # texts translated once, not per row (a school has tens of thousands of rows)
+    yes, no = gettext("Yes"), gettext("No")
+    not_networked, capped = gettext("Not on the provincial platform: no subsidy"), gettext("Capped at 50,000 yuan per instrument")
+    scaled_down = gettext("Pool over 2,000,000 yuan: scaled down in proportion")
     body, total_income, total_raw, total_subsidy = [], Decimal(0), Decimal(0), Decimal(0)
     for row in rows:
         if not ctx.in_scope_id(row["unit_id"]):
@@ -123,14 +128,13 @@ def _unit_subsidy_sheet(ctx, ratio, grade_line):
         amount = amounts.get(row["id"], Decimal(0))
         notes = []
         if not row["networked"]:
-            notes.append(gettext("Not on the provincial platform: no subsidy"))
+            notes.append(not_networked)
         elif raw > subsidies.INSTRUMENT_CAP:
-            notes.append(gettext("Capped at 50,000 yuan per instrument"))
+            notes.append(capped)
         if row["networked"] and pool_key in scaled:
-            notes.append(gettext("Pool over 2,000,000 yuan: scaled down in proportion"))
+            notes.append(scaled_down)
         body.append((len(body) + 1, row["college_name"], row["lab_name"], row["asset_number"], row["name"],
-                     pool_label, gettext("Yes") if row["networked"] else gettext("No"), income, raw, amount,
-                     "；".join(notes)))
+                     pool_label, yes if row["networked"] else no, income, raw, amount, "；".join(notes)))
         total_income, total_raw, total_subsidy = total_income + income, total_raw + raw, total_subsidy + amount
     if body:
         body.append((None, gettext("Total"), "", "", "", "", "", total_income, total_raw, total_subsidy, ""))
@@ -240,6 +244,7 @@ def _cost_sheet(ctx):
                gettext("Materials consumed by sharing (yuan)"), gettext("Utilities and running costs of the year (yuan)"),
                gettext("Utilities share of sharing (yuan)"), gettext("Cost compensation (yuan)"),
                gettext("Net income (yuan)"), gettext("Explanation")]
+    no_cost_basis = gettext("No cost basis entered for the year: counted as 0")
     body, sums = [], [Decimal(0)] * 6
     for row in _cost_rows(ctx):
         materials, utilities = Decimal(row["materials_cost"] or 0), Decimal(row["utilities_total"] or 0)
@@ -247,7 +252,7 @@ def _cost_sheet(ctx):
         compensation = subsidies.cost_compensation(materials, utilities, row["external_hours"], row["effective_hours"])
         income = Decimal(row["income"])
         net = subsidies.net_income(income, compensation)
-        note = "" if row["materials_cost"] is not None else gettext("No cost basis entered for the year: counted as 0")
+        note = "" if row["materials_cost"] is not None else no_cost_basis
         figures = (income, materials, utilities, compensation - materials, compensation, net)
         body.append((len(body) + 1, row["college_name"], row["lab_name"], row["asset_number"], row["name"],
                      Decimal(row["effective_hours"]), Decimal(row["external_hours"]),
