@@ -65,9 +65,11 @@ def pools_over_cap(eligible: dict, ratio: Decimal) -> set:
 def unit_subsidies(eligible: dict, ratio: Decimal) -> tuple[dict, dict]:
     """`eligible`: {instrument: (pool, eligible income)} -> ({instrument: subsidy}, {pool: total})."""
     capped = {i: instrument_amount(income, ratio) for i, (_pool, income) in eligible.items()}
-    amounts, totals = {}, {}
-    for pool in sorted({p for p, _income in eligible.values()}, key=str):
-        members = [i for i, (p, _income) in eligible.items() if p == pool]
+    amounts, totals, pools = {}, {}, {}
+    for i, (pool, _income) in eligible.items():
+        pools.setdefault(pool, []).append(i)
+    for pool in sorted(pools, key=str):
+        members = pools[pool]
         total = sum((capped[i] for i in members), Decimal(0))
         if total <= POOL_CAP:
             amounts.update({i: capped[i] for i in members})
