@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Booking, Charge, CustomerOrg, Evaluation, Instrument, ServiceUser, Unit, UsageRecord
+from app.models import Booking, Charge, CustomerOrg, Evaluation, Instrument, ServiceUser, TypicalCase, Unit, UsageRecord
 
 from . import factories as f
 from .report_files import rows_of, run_report, table as rows_table, worksheets
@@ -74,6 +74,12 @@ def year_of_service(app, uni):
         evaluation(a, u1, 5, datetime(YEAR, 3, 2))
         evaluation(a, u3, 4, datetime(YEAR, 4, 2))
         evaluation(a, u3, 1, datetime(YEAR - 1, 6, 1))
+        db.session.add_all([
+            TypicalCase(unit_id=lab1.id, year=YEAR, title="年报案例一", instrument_id=a.id, served="年报企业",
+                        summary="=SUM(A1)\n第二行"),
+            TypicalCase(unit_id=lab2.id, year=YEAR, title="年报案例二", summary="只写了成效"),
+            TypicalCase(unit_id=lab2.id, year=YEAR - 1, title="年报去年案例", summary="去年的"),
+        ])
         db.session.commit()
         ids = dict(college=college.id, labs=(lab1.id, lab2.id), orgs=(campus.id, company.id))
     yield ids
@@ -81,6 +87,7 @@ def year_of_service(app, uni):
         instruments = sa.select(Instrument.id).where(Instrument.unit_id.in_(ids["labs"]))
         bookings = sa.select(Booking.id).where(Booking.instrument_id.in_(instruments))
         usages = sa.select(UsageRecord.id).where(UsageRecord.instrument_id.in_(instruments))
+        db.session.execute(sa.delete(TypicalCase).where(TypicalCase.unit_id.in_(ids["labs"])))
         db.session.execute(sa.delete(Evaluation).where(Evaluation.booking_id.in_(bookings)))
         db.session.execute(sa.delete(Charge).where(Charge.usage_id.in_(usages), Charge.credit_of_id.isnot(None)))
         db.session.execute(sa.delete(Charge).where(Charge.usage_id.in_(usages)))
@@ -141,3 +148,64 @@ def test_a_lab_admin_sees_only_its_lab(login_as, year_of_service):
     ws = next(iter(worksheets(resp.data).values()))
     assert not any(str(c.value).startswith("AR-") for row in ws.iter_rows() for c in row if c.value)
     assert login_as("lab_admin").get(f"/reports/download?name=annual&year={YEAR}&unit={year_of_service['college']}").status_code == 404
+
+
+CASE_HEADERS = ["序号", "学院", "实验室/机组", "案例名称", "仪器", "服务对象", "服务内容及成效"]
+
+
+def test_typical_cases_of_the_year_in_scope(app, year_of_service, tmp_path):
+    body = table(sheets_of(app, tmp_path, "--year", str(YEAR), "--unit", "AR")["典型案例"], CASE_HEADERS)[1]
+    assert body == [[1, "年报学院", "年报实验室一", "年报案例一", "年报质谱仪", "年报企业", "'=SUM(A1)\n第二行"],
+                    [2, "年报学院", "年报实验室二", "年报案例二", None, None, "只写了成效"]]
+    lab1 = table(sheets_of(app, tmp_path, "--year", str(YEAR), "--unit", "AR-L1")["典型案例"], CASE_HEADERS)[1]
+    assert [r[3] for r in lab1] == ["年报案例一"]
+    empty = table(sheets_of(app, tmp_path, "--year", "2002", "--unit", "AR")["典型案例"], CASE_HEADERS)[1]
+    assert [r[0] for r in empty] == ["2002 年度尚未填写典型案例。"]
+
+
+def test_typical_case_screen_is_scoped_and_checks_the_instrument(app, uni, login_as):
+    from .conftest import csrf_token
+
+    lab = login_as("lab_admin")
+    token = csrf_token(lab, "/typicalcaseview/add")
+    form = {"unit": uni.l11, "year": "2025", "title": "屏幕案例", "summary": "成效", "csrf_token": token}
+    # another lab's instrument is not offered, and the rule refuses it even if posted
+    resp = lab.post("/typicalcaseview/add", data={**form, "instrument": uni.inst_l12}, follow_redirects=True)
+    assert resp.status_code in (200, 404)
+    with app.app_context():
+        assert db.session.execute(sa.select(TypicalCase).where(TypicalCase.title == "屏幕案例")).first() is None
+    resp = lab.post("/typicalcaseview/add", data={**form, "unit": uni.l12}, follow_redirects=True)
+    with app.app_context():
+        assert db.session.execute(sa.select(TypicalCase).where(TypicalCase.title == "屏幕案例")).first() is None
+    resp = lab.post("/typicalcaseview/add", data={**form, "year": "1999"}, follow_redirects=True)
+    assert "年份须在 2000 至 2100 之间" in resp.get_data(as_text=True)
+    assert lab.post("/typicalcaseview/add", data={**form, "instrument": uni.inst_l11}).status_code == 302
+    with app.app_context():
+        case = db.session.execute(sa.select(TypicalCase).where(TypicalCase.title == "屏幕案例")).scalar_one()
+        other = TypicalCase(unit_id=uni.l12, year=2025, title="别的实验室案例", summary="不可见")
+        db.session.add(other)
+        db.session.commit()
+        pks = case.id, other.id
+    try:
+        assert "别的实验室案例" not in lab.get("/typicalcaseview/list/").get_data(as_text=True)
+        assert lab.get(f"/typicalcaseview/show/{pks[1]}").status_code == 404
+        assert "别的实验室案例" in login_as("college_admin").get("/typicalcaseview/list/").get_data(as_text=True)
+    finally:
+        with app.app_context():
+            db.session.execute(sa.delete(TypicalCase).where(TypicalCase.id.in_(pks)))
+            db.session.commit()
+
+
+def test_case_instrument_rule(app, uni):
+    from app.services.annual_records import validate_typical_case
+    from app.services.errors import RuleViolation
+
+    with app.test_request_context():
+        lab1, college = db.session.get(Unit, uni.l11), db.session.get(Unit, uni.c1)
+        theirs = db.session.get(Instrument, uni.inst_l12)
+        with pytest.raises(RuleViolation) as refused:
+            validate_typical_case(db.session, TypicalCase(unit=lab1, year=2025, title="t", summary="s", instrument=theirs))
+        assert "所选仪器须属于案例所属单位" in str(refused.value)
+        # a college's case may name any instrument of its labs
+        validate_typical_case(db.session, TypicalCase(unit=college, year=2025, title="t", summary="s", instrument=theirs))
+        db.session.rollback()

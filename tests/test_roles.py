@@ -11,6 +11,7 @@ SCREENS = {
     P.UNIT_VIEW: "/unitview", P.PLATFORM_VIEW: "/innovationplatformview", P.INSTRUMENT_VIEW: "/instrumentview",
     P.PERSON_VIEW: "/personview", P.TRAINING_VIEW: "/trainingsessionview", P.FILING_VIEW: "/unsuitablefilingview",
     P.YEAR_COST_VIEW: "/instrumentyearcostview", P.ASSESSMENT_VIEW: "/assessmentview",
+    P.TYPICAL_CASE_VIEW: "/typicalcaseview",
     "PlatformUserView": "/users", "PlatformRoleView": "/roles",
 }
 PAGES = {P.CAN_LIST: "{base}/list/", P.CAN_ADD: "{base}/add"}

@@ -12,6 +12,7 @@ from .service import (  # noqa: F401
     InstrumentYearCost,
     ServiceContract,
     ServiceUser,
+    TypicalCase,
     UsageRecord,
 )
 from .iot import DeviceEvent, DeviceStatus, IotRejection, IotTerminal  # noqa: F401

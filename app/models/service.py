@@ -194,3 +194,23 @@ class InstrumentYearCost(Model):
     def scope_owner_unit_id(self):
         instrument = self.instrument
         return None if instrument is None else (instrument.unit.id if instrument.unit is not None else instrument.unit_id)
+
+
+class TypicalCase(Model):
+    """A typical case of the year's sharing service (Art. 14's annual report), written by a lab."""
+
+    __tablename__ = "typical_case"
+    id = sa.Column(sa.Integer, primary_key=True)
+    unit_id = sa.Column(sa.Integer, sa.ForeignKey("unit.id"), nullable=False, index=True)
+    unit = relationship("Unit")
+    year = sa.Column(sa.Integer, nullable=False)
+    title = sa.Column(sa.String(200), nullable=False)
+    instrument_id = sa.Column(sa.Integer, sa.ForeignKey("instrument.id"), index=True)
+    instrument = relationship("Instrument")
+    served = sa.Column(sa.String(200))  # whom the service supported
+    summary = sa.Column(sa.Text, nullable=False)  # what was done and what it achieved
+    __table_args__ = (sa.CheckConstraint("year BETWEEN 2000 AND 2100", name="case_year_in_range"),)
+
+    @classmethod
+    def scope_clause(cls, unit_ids):
+        return cls.unit_id.in_(unit_ids)

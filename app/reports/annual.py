@@ -9,6 +9,7 @@ Every figure is aggregated in SQL (one grouped query per measure), never row by 
 - users: distinct service users of the year's usage, inside = an on-campus organisation;
 - income: charges invoiced in the year (credit notes carry negative totals, so they net out);
 - evaluation: the mean score of evaluations given in the year.
+A third sheet prints the typical cases labs wrote for the year.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import sqlalchemy as sa
 from flask_babel import gettext, lazy_gettext as _
 from sqlalchemy.orm import aliased
 
-from app.models import Booking, Charge, CustomerOrg, Evaluation, Instrument, ServiceUser, Unit, UsageRecord
+from app.models import Booking, Charge, CustomerOrg, Evaluation, Instrument, ServiceUser, TypicalCase, Unit, UsageRecord
 
 from .excel import Sheet, wan_yuan
 from .registry import report
@@ -230,4 +231,23 @@ def annual(ctx):
                   frame=unit_frame, header_fields=[(gettext("Filing unit"), ctx.unit.name)], landscape=True,
                   money_columns=money, number_formats=percent,
                   empty_note=gettext("No instrument in service in %(year)s.", year=ctx.year))
-    return [main, units]
+    return [main, units, _cases_sheet(ctx)]
+
+
+def _cases_sheet(ctx):
+    lab, college = _units()
+    rows = ctx.session.execute(
+        sa.select(sa.func.coalesce(college.name, lab.name), lab.name, TypicalCase.title, Instrument.name,
+                  TypicalCase.served, TypicalCase.summary)
+        .join(lab, lab.id == TypicalCase.unit_id)
+        .outerjoin(college, college.id == lab.parent_id)
+        .outerjoin(Instrument, Instrument.id == TypicalCase.instrument_id)
+        .where(TypicalCase.year == ctx.year, ctx.in_scope(TypicalCase.unit_id))
+        .order_by(college.code, lab.code, TypicalCase.id)
+    ).all()
+    columns = [gettext("No."), gettext("College"), gettext("Laboratory"), gettext("Case title"), gettext("Instrument"),
+               gettext("Served"), gettext("Service and outcome")]
+    frame = pd.DataFrame([(i, *(v or "" for v in r)) for i, r in enumerate(rows, start=1)], columns=columns)
+    return Sheet(name=gettext("Typical cases"), title=gettext("Typical cases of sharing service %(year)s", year=ctx.year),
+                 frame=frame, header_fields=[(gettext("Filing unit"), ctx.unit.name)], landscape=True,
+                 column_widths={columns[6]: 60}, empty_note=gettext("No typical case written for %(year)s.", year=ctx.year))

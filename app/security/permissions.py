@@ -33,6 +33,7 @@ TERMINAL_VIEW, REJECTION_VIEW = "IotTerminalView", "IotRejectionView"
 PUBLIC_VIEW = "PublicFeesView"
 REPORTS_VIEW = "ReportsView"
 YEAR_COST_VIEW, ASSESSMENT_VIEW = "InstrumentYearCostView", "AssessmentView"
+TYPICAL_CASE_VIEW = "TypicalCaseView"
 REPORT_PAGES = (("can_index", REPORTS_VIEW), ("can_download", REPORTS_VIEW))
 FEE_STANDARD_VIEW, FEE_ITEM_VIEW = "FeeStandardView", "FeeItemView"
 FEE_PRICE_VIEW, FEE_COMPONENT_VIEW = "FeePriceView", "FeeComponentView"
@@ -56,6 +57,7 @@ MENU_REJECTIONS = "Refused IoT messages"
 MENU_REPORTS = "Reports"
 MENU_REPORT_DOWNLOADS = "Report downloads"
 MENU_YEAR_COSTS = "Annual cost basis"
+MENU_TYPICAL_CASES = "Typical cases"
 MENU_ASSESSMENTS = "Annual assessments"
 
 # what anonymous visitors (and so everyone) may open: the published fee schedules

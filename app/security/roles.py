@@ -37,10 +37,11 @@ _ADMIN_MENUS = _menus(
     P.MENU_ORG, P.MENU_RESOURCES, P.MENU_STAFF, P.MENU_UNITS, P.MENU_PLATFORMS,
     P.MENU_INSTRUMENTS, P.MENU_PEOPLE, P.MENU_TRAINING, P.MENU_FILINGS, P.MENU_FEE_STANDARDS,
     P.MENU_IOT, P.MENU_TERMINALS, P.MENU_REJECTIONS, P.MENU_REPORTS, P.MENU_REPORT_DOWNLOADS, P.MENU_YEAR_COSTS,
+    P.MENU_TYPICAL_CASES,
 )
-# labs enter their instruments' yearly cost basis, colleges check it; the school assesses the
+# labs enter their instruments' yearly cost basis and typical cases, colleges check them; the school assesses the
 # colleges (and records its own grade from the province): colleges only read theirs
-_YEAR_WORK = _grant(P.CRUD, P.YEAR_COST_VIEW)
+_YEAR_WORK = _grant(P.CRUD, P.YEAR_COST_VIEW, P.TYPICAL_CASE_VIEW)
 # colleges and labs tune their own terminals (type, power threshold) and see what was refused;
 # registering and binding unknown terminals is the school's (it holds every permission)
 _IOT_WORK = _grant(P.READ + (P.CAN_EDIT,), P.TERMINAL_VIEW) + _grant(P.READ, P.REJECTION_VIEW)

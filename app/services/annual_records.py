@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _
 
-from app.models import Assessment, InstrumentYearCost
+from app.models import Assessment, InstrumentYearCost, Unit
 
 from .errors import RuleViolation
 
@@ -15,6 +15,7 @@ MSG_NEGATIVE = _("An amount cannot be negative.")
 MSG_COST_TWICE = _("This instrument already has a cost record for that year; edit that record instead.")
 MSG_ASSESSED_TWICE = _("This unit already has an assessment for that year; edit that record instead.")
 MSG_SCORE = _("A score must be between 0 and 100.")
+MSG_CASE_INSTRUMENT = _("The instrument must belong to the unit the case is written for.")
 
 
 def _year_error(year):
@@ -58,5 +59,19 @@ def validate_assessment(session, item: Assessment):
     unit_id = item.unit.id if item.unit is not None else item.unit_id
     if not errors and _taken(session, Assessment, Assessment.unit_id, unit_id, item.year, item.id):
         errors["year"] = MSG_ASSESSED_TWICE
+    if errors:
+        raise RuleViolation(errors)
+
+
+def validate_typical_case(session, item):
+    errors = {}
+    if message := _year_error(item.year):
+        errors["year"] = message
+    unit = item.unit if item.unit is not None else session.get(Unit, item.unit_id)
+    instrument = item.instrument
+    if instrument is not None and unit is not None:
+        holder = instrument.unit if instrument.unit is not None else session.get(Unit, instrument.unit_id)
+        if holder is None or not (holder.path or "").startswith(unit.path or "/"):
+            errors["instrument"] = MSG_CASE_INSTRUMENT
     if errors:
         raise RuleViolation(errors)

@@ -10,7 +10,7 @@ from .fees import FeeComponentView, FeeItemView, FeePriceView, FeeStandardView
 from .iot import IotRejectionView, IotTerminalView
 from .public import PublicFeesView
 from .reports import ReportsView
-from .annual_records import AssessmentView, InstrumentYearCostView
+from .annual_records import AssessmentView, InstrumentYearCostView, TypicalCaseView
 
 
 def register(appbuilder):
@@ -43,6 +43,8 @@ def register(appbuilder):
     appbuilder.add_view(ReportsView, P.MENU_REPORT_DOWNLOADS, label=_("Report downloads"), icon="fa-file-excel",
                         category=P.MENU_REPORTS, category_label=reports, category_icon="fa-file-excel")
     appbuilder.add_view(InstrumentYearCostView, P.MENU_YEAR_COSTS, label=_("Annual cost basis"), icon="fa-coins",
+                        category=P.MENU_REPORTS)
+    appbuilder.add_view(TypicalCaseView, P.MENU_TYPICAL_CASES, label=_("Typical cases"), icon="fa-star",
                         category=P.MENU_REPORTS)
     appbuilder.add_view(AssessmentView, P.MENU_ASSESSMENTS, label=_("Annual assessments"), icon="fa-award",
                         category=P.MENU_REPORTS)

@@ -3,10 +3,11 @@ unit's assessment result (Art. 19–21), entered by the school."""
 from flask_babel import lazy_gettext as _
 from wtforms.validators import NumberRange
 
-from app.models import Assessment, InstrumentYearCost
+from app.models import Assessment, InstrumentYearCost, TypicalCase
 from app.models.choices import ASSESSMENT_GRADE
 from app.services import annual_records
 
+from . import formatting
 from .base import ScopedModelView, interface
 
 YEAR_RANGE = NumberRange(annual_records.FIRST_YEAR, annual_records.LAST_YEAR, message=annual_records.MSG_YEAR)
@@ -70,3 +71,31 @@ class AssessmentView(ScopedModelView):
     validators_columns = {"year": [YEAR_RANGE], **{f: [SCORE_RANGE] for f in annual_records.SCORE_FIELDS}}
     base_order = ("year", "desc")
     validate = staticmethod(annual_records.validate_assessment)
+
+
+class TypicalCaseView(ScopedModelView):
+    datamodel = interface(TypicalCase)
+    list_title = _("Typical cases of sharing service")
+    show_title = _("Typical case")
+    add_title = _("Add typical case")
+    edit_title = _("Edit typical case")
+    label_columns = {
+        "unit": _("Unit"),
+        "unit.name": _("Unit"),
+        "year": _("Year"),
+        "title": _("Case title"),
+        "instrument": _("Instrument"),
+        "served": _("Served"),
+        "summary": _("Service and outcome"),
+    }
+    description_columns = {
+        "served": _("The group, company or project the service supported."),
+        "summary": _("What the instrument and its staff did and what it achieved; printed in the annual report."),
+    }
+    list_columns = ["year", "title", "unit.name", "instrument", "served"]
+    search_columns = ["year", "title", "unit", "instrument"]
+    add_columns = edit_columns = show_columns = ["unit", "year", "title", "instrument", "served", "summary"]
+    formatters_columns = {"summary": formatting.multiline}
+    validators_columns = {"year": [YEAR_RANGE]}
+    base_order = ("year", "desc")
+    validate = staticmethod(annual_records.validate_typical_case)
