@@ -35,6 +35,7 @@ REPORTS_VIEW = "ReportsView"
 YEAR_COST_VIEW, ASSESSMENT_VIEW = "InstrumentYearCostView", "AssessmentView"
 TYPICAL_CASE_VIEW = "TypicalCaseView"
 REPORT_PAGES = (("can_index", REPORTS_VIEW), ("can_download", REPORTS_VIEW))
+CAN_MARK_UPLOADED = "can_mark_uploaded"  # the school's: it uploads the file to the province
 FEE_STANDARD_VIEW, FEE_ITEM_VIEW = "FeeStandardView", "FeeItemView"
 FEE_PRICE_VIEW, FEE_COMPONENT_VIEW = "FeePriceView", "FeeComponentView"
 FEE_SCREENS = (FEE_STANDARD_VIEW, FEE_ITEM_VIEW, FEE_PRICE_VIEW, FEE_COMPONENT_VIEW)

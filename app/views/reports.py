@@ -15,6 +15,8 @@ from app.extensions import db
 from app.models import Unit
 from app.reports import registry
 from app.reports.excel import content_disposition
+from app.security import permissions as P
+from app.services.provincial_sync import mark_uploaded
 from app.security.scope import scope_clause_for, scope_root, unit_in_scope, ALL
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -46,7 +48,22 @@ class ReportsView(BaseView):
             "reports/index.html", reports=registry.available(), units=_units_in_scope(),
             selected_unit=request.args.get("unit", type=int) or _default_unit_id(),
             years=list(range(today.year, FIRST_YEAR - 1, -1)), selected_year=today.year - 1,
+            may_mark_uploaded=self.appbuilder.sm.has_access(P.CAN_MARK_UPLOADED, P.REPORTS_VIEW),
             title=gettext("Reports"))
+
+    @expose("/uploaded", methods=["POST"])
+    @has_access
+    def mark_uploaded(self):
+        """The provincial upload file of a unit has been uploaded: its records are current there."""
+        unit_id = request.form.get("unit", type=int) or _default_unit_id()
+        if not unit_in_scope(unit_id):
+            abort(404)
+        unit = db.session.get(Unit, unit_id)
+        count = mark_uploaded(db.session, registry.unit_subtree(db.session, unit))
+        db.session.commit()
+        flash(gettext("%(count)s records of %(unit)s marked as uploaded to the provincial platform.", count=count,
+                      unit=unit.name), "success")
+        return redirect(url_for("ReportsView.index", unit=unit_id))
 
     @expose("/download")
     @has_access
