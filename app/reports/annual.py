@@ -250,4 +250,4 @@ def _cases_sheet(ctx):
     frame = pd.DataFrame([(i, *(v or "" for v in r)) for i, r in enumerate(rows, start=1)], columns=columns)
     return Sheet(name=gettext("Typical cases"), title=gettext("Typical cases of sharing service %(year)s", year=ctx.year),
                  frame=frame, header_fields=[(gettext("Filing unit"), ctx.unit.name)], landscape=True,
-                 column_widths={columns[6]: 60}, empty_note=gettext("No typical case written for %(year)s.", year=ctx.year))
+                 column_widths={columns[3]: 24, columns[5]: 20, columns[6]: 50}, empty_note=gettext("No typical case written for %(year)s.", year=ctx.year))

@@ -49,6 +49,7 @@ def escape_formula(value):
     return value
 
 
+HEADER_WIDTH = 12  # characters of a header before it wraps (six Chinese characters)
 MAX_COLUMN_WIDTH = 40  # characters; longer text wraps (a row grows instead of the page shrinking)
 LINE_HEIGHT = 15  # points per wrapped line of 11-point SimSun
 
@@ -136,7 +137,8 @@ def _write_sheet(writer, sheet, title_fmt, label_fmt, head_fmt, cell_fmt, money_
     header_row = row
     widths, wrapping = [], []  # wrapping: the columns whose widest cell is wider than the column
     for c, name in enumerate(columns):
-        widest = max(_display_width(name), _column_width(frame.iloc[:, c]))
+        # a long header wraps over a few lines instead of widening a column of short numbers
+        widest = max(min(_display_width(name), HEADER_WIDTH), _column_width(frame.iloc[:, c]))
         widths.append(min(max(widest + 2, 6), sheet.column_widths.get(name, MAX_COLUMN_WIDTH)))
         if widest + 2 > widths[-1]:
             wrapping.append(c)

@@ -150,7 +150,7 @@ def _unit_subsidy_sheet(ctx, ratio, grade_line):
                        (gettext("Subsidy ratio"), grade_line)],
         footer_lines=[gettext("Caps: 50,000 yuan per instrument and year; 2,000,000 yuan per managing unit and year, "
                               "provincial laboratories and major facilities counted separately."), *pool_lines],
-        landscape=True, money_columns=tuple(columns[7:10]),
+        landscape=True, money_columns=tuple(columns[7:10]), column_widths={columns[5]: 24, columns[10]: 24},
         empty_note=gettext("No income from non-affiliated enterprises or student start-ups in %(year)s.", year=ctx.year),
     )
 
@@ -207,6 +207,7 @@ def _user_subsidy_sheet(ctx):
                               "user and year. The cap counts the fees paid to this school only: fees paid to other "
                               "units count towards it as well.")],
         landscape=True, money_columns=(columns[5], columns[7]), number_formats={columns[6]: "0%"},
+        column_widths={columns[8]: 24},
         empty_note=gettext("No testing fees from enterprises or student start-ups in %(year)s.", year=ctx.year),
     )
 
@@ -274,6 +275,7 @@ def _cost_sheet(ctx):
                     "(external service hours ÷ effective running hours)."),
         ],
         landscape=True, money_columns=tuple(columns[8:14]), number_formats={columns[7]: "0.00%"},
+        column_widths={columns[14]: 20},
         empty_note=gettext("No sharing service and no cost basis in %(year)s.", year=ctx.year),
     )
 
