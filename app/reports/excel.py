@@ -104,7 +104,7 @@ def _lines(value, width) -> int:
 
 def write_workbook(sheets) -> bytes:
     buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="xlsxwriter") as writer:
+    with pd.ExcelWriter(buffer, engine="xlsxwriter", engine_kwargs={"options": {"constant_memory": True}}) as writer:
         book = writer.book
         title_fmt = book.add_format({"bold": True, "font_size": 16, "align": "center", "valign": "vcenter",
                                      "font_name": "SimSun"})
