@@ -52,26 +52,24 @@ def usage_of_year(ctx):
     ).subquery("usage_of_year")
 
 
-def _user_pairs(ctx, owner):
-    """Distinct (owner, user, inside?) of the year's usage: a hashed GROUP BY, far cheaper than
-    COUNT(DISTINCT) over every usage row; the counts are taken from these few pairs."""
-    start, end = _year_bounds(ctx)
-    return (
-        sa.select(owner.label("owner"), UsageRecord.user_id, _inside().label("inside"))
-        .join(ServiceUser, ServiceUser.id == UsageRecord.user_id)
-        .join(CustomerOrg, CustomerOrg.id == ServiceUser.org_id)
-        .where(UsageRecord.started_at >= start, UsageRecord.started_at < end)
-    )
-
-
 def _users_per_instrument(ctx):
-    pairs = _user_pairs(ctx, UsageRecord.instrument_id).group_by(
-        UsageRecord.instrument_id, UsageRecord.user_id, CustomerOrg.category).subquery("user_pairs")
+    """Distinct users inside / outside per instrument: the year's distinct (instrument, user) pairs,
+    taken from the usage table alone (two integers per key: the cheapest grouping there is), then
+    told apart by a hash join with the few on-campus users."""
+    start, end = _year_bounds(ctx)
+    pairs = (
+        sa.select(UsageRecord.instrument_id, UsageRecord.user_id)
+        .where(UsageRecord.started_at >= start, UsageRecord.started_at < end, UsageRecord.user_id.isnot(None))
+        .group_by(UsageRecord.instrument_id, UsageRecord.user_id)
+    ).subquery("user_pairs")
+    campus = (sa.select(ServiceUser.id).join(CustomerOrg, CustomerOrg.id == ServiceUser.org_id)
+              .where(_inside())).subquery("campus_users")
     return (
-        sa.select(pairs.c.owner.label("instrument_id"),
-                  sa.func.sum(sa.case((pairs.c.inside, 1), else_=0)).label("users_inside"),
-                  sa.func.sum(sa.case((pairs.c.inside, 0), else_=1)).label("users_outside"))
-        .group_by(pairs.c.owner)
+        sa.select(pairs.c.instrument_id, sa.func.count(campus.c.id).label("users_inside"),
+                  (sa.func.count() - sa.func.count(campus.c.id)).label("users_outside"))
+        .select_from(pairs)
+        .outerjoin(campus, campus.c.id == pairs.c.user_id)
+        .group_by(pairs.c.instrument_id)
     ).subquery("users_of_year")
 
 
