@@ -1,6 +1,5 @@
 """Command-line interface (SPEC §5): `flask --app app seed-demo | sync-roles`."""
 import click
-from flask import current_app
 from flask_babel import gettext
 
 

@@ -82,6 +82,15 @@ def uni(app):
 
 
 @pytest.fixture
+def session(app):
+    """The database session inside an app context, rolled back and removed afterwards."""
+    with app.app_context():
+        yield db.session
+        db.session.rollback()
+        db.session.remove()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -6,21 +6,12 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
 from app.models import Instrument
 from app.services import catalogue_entry
 
 from . import factories as f
 
 TODAY = date.today()
-
-
-@pytest.fixture
-def session(app):
-    with app.app_context():
-        yield db.session
-        db.session.rollback()
-        db.session.remove()
 
 
 @pytest.fixture

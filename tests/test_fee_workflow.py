@@ -5,7 +5,6 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
 from app.models import ChangeLog, FeePrice, FeeStandard, Instrument
 from app.security.roles import COLLEGE_ADMIN, LAB_ADMIN
 from app.services import fees
@@ -14,14 +13,6 @@ from app.services.errors import PolicyDenied, RuleViolation
 from . import factories as f
 
 NOW = datetime(2026, 11, 25, 9, 0)
-
-
-@pytest.fixture
-def session(app):
-    with app.app_context():
-        yield db.session
-        db.session.rollback()
-        db.session.remove()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
 from app.models import Booking, CustomerOrg, DeviceEvent, DeviceStatus, Instrument, IotRejection, IotTerminal, ServiceUser, UsageRecord
 from app.services import iot
 from iot_bridge.decoders import Reading, Rejected
@@ -17,14 +16,6 @@ from . import factories as f
 T0 = datetime(2026, 11, 24, 1, 0)  # naive UTC, 09:00 in Beijing
 NOW = datetime(2026, 11, 25, 2, 0)
 _n = itertools.count(1)
-
-
-@pytest.fixture
-def session(app):
-    with app.app_context():
-        yield db.session
-        db.session.rollback()
-        db.session.remove()
 
 
 @pytest.fixture
