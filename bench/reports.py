@@ -150,7 +150,20 @@ def _peak_rss(url, name, queue):
     app = _app(url)
     with app.app_context():
         registry.render(registry.get(name), _context(app))
-    queue.put(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    queue.put(_high_water_mb(resource))
+
+
+def _high_water_mb(resource):
+    """This process's peak resident memory. Linux keeps ru_maxrss across fork + exec, so a spawned
+    child would report its parent's peak (the data generation); VmHWM belongs to the new image."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def measure(url, name, rounds):

@@ -83,15 +83,3 @@ def test_only_the_school_may_mark_and_never_without_csrf(app, login_as, upload_u
     assert school.post("/reports/uploaded", data={"unit": upload_unit["college"]}).status_code == 400  # no CSRF token
     assert school.get("/reports/uploaded").status_code == 405  # a GET changes nothing
     assert fingerprints(app, upload_unit["lab"]) == before
-
-
-def test_the_progress_script_is_served_and_wired(login_as):
-    client = login_as("lab_admin")
-    page = client.get("/reports/").get_data(as_text=True)
-    assert 'id="report-form"' in page and 'id="report-progress"' in page
-    assert "正在根据记录汇总数据并生成工作簿：已用 %s 秒…" in page
-    script = client.get("/static/reports.js")
-    try:
-        assert script.status_code == 200 and b"getReader" in script.data
-    finally:
-        script.close()  # a static file is streamed from disk

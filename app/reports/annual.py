@@ -201,12 +201,14 @@ ADDITIVE = ["effective_hours", "external_hours", "samples", "income_inside", "in
 @report("annual", _("Annual operation report of shared research facilities and instruments"))
 def annual(ctx):
     frame = annual_frame(ctx)
+    ctx.progress(0.7)
     columns = _columns()
     rows = [_display_row(i, r["college_name"], r["lab_name"], r["asset_number"], r["name"], r,
                          (r["users_inside"], r["users_outside"]))
             for i, r in enumerate(frame.to_dict("records"), start=1)]
     totals = frame[ADDITIVE].apply(lambda c: c.map(Decimal)).sum() if len(frame) else pd.Series({c: 0 for c in ADDITIVE})
     above = _distinct_users_above(ctx)
+    ctx.progress(0.95)
     everyone = above.get("all", (0, 0))
     total_row = _display_row(None, gettext("Total"), "", "", "", totals, everyone)
     college_rows = []

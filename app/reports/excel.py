@@ -102,7 +102,20 @@ def _lines(value, width) -> int:
     return sum(max(1, -(-_text_width(line) // usable)) for line in value.splitlines() or [""])
 
 
-def write_workbook(sheets) -> bytes:
+PROGRESS_EVERY = 2000  # rows between two progress reports
+
+
+def write_workbook(sheets, progress=None) -> bytes:
+    """The workbook's bytes. `progress(rows written, rows in all, sheet name)`, when given, hears
+    of each sheet and of every PROGRESS_EVERY rows (a long export shows how far it got)."""
+    total = sum(len(sheet.frame) for sheet in sheets) or 1
+    done = [0]
+
+    def tell(rows, sheet_name):
+        done[0] += rows
+        if progress is not None:
+            progress(done[0], total, sheet_name)
+
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="xlsxwriter", engine_kwargs={"options": {"constant_memory": True}}) as writer:
         book = writer.book
@@ -115,11 +128,12 @@ def write_workbook(sheets) -> bytes:
         money_fmt = book.add_format({"border": 1, "valign": "top", "num_format": "#,##0.00", "font_name": "SimSun"})
         footer_fmt = book.add_format({"font_name": "SimSun", "font_size": 11, "text_wrap": True, "valign": "top"})
         for sheet in sheets:
-            _write_sheet(writer, sheet, title_fmt, label_fmt, head_fmt, cell_fmt, money_fmt, footer_fmt)
+            tell(0, sheet.name)
+            _write_sheet(writer, sheet, title_fmt, label_fmt, head_fmt, cell_fmt, money_fmt, footer_fmt, tell)
     return buffer.getvalue()
 
 
-def _write_sheet(writer, sheet, title_fmt, label_fmt, head_fmt, cell_fmt, money_fmt, footer_fmt):
+def _write_sheet(writer, sheet, title_fmt, label_fmt, head_fmt, cell_fmt, money_fmt, footer_fmt, tell):
     frame = _escaped(sheet.frame)
     columns = list(frame.columns)
     ws = writer.book.add_worksheet(sheet.name[:31])
@@ -174,6 +188,9 @@ def _write_sheet(writer, sheet, title_fmt, label_fmt, head_fmt, cell_fmt, money_
             lines = max(_lines(values[c], widths[c]) for c in wrapping)
             if lines > 1:
                 ws.set_row(r, LINE_HEIGHT * lines + 4)
+        if (r - header_row) % PROGRESS_EVERY == 0:
+            tell(PROGRESS_EVERY, sheet.name)
+    tell(len(frame) % PROGRESS_EVERY, sheet.name)
     total_width = sum(widths) or 10
     if frame.empty:
         note = sheet.empty_note or gettext("No data for this period.")

@@ -35,6 +35,12 @@ class ReportContext:
     unit: Unit  # the unit the report is filed by (the school root for the whole school)
     unit_ids: tuple | None  # units in scope; None = every unit
     today: date = field(default_factory=date.today)
+    on_progress: Callable | None = None  # hears the share of the queries done (0–1), for the console
+
+    def progress(self, share: float):
+        """A report tells how far its queries got (a long export shows it)."""
+        if self.on_progress is not None:
+            self.on_progress(share)
 
     def in_scope(self, column):
         """WHERE clause keeping rows whose unit column is in scope (True for the whole school)."""

@@ -288,4 +288,8 @@ def subsidy(ctx):
     else:
         grade_line = gettext("Assessment grade %(grade)s: %(ratio)s", grade=str(ASSESSMENT_GRADE.label(grade)),
                              ratio=f"{(ratio * 100).normalize():f}%")
-    return [_unit_subsidy_sheet(ctx, ratio, grade_line), _user_subsidy_sheet(ctx), _cost_sheet(ctx)]
+    unit_sheet = _unit_subsidy_sheet(ctx, ratio, grade_line)
+    ctx.progress(0.4)
+    user_sheet = _user_subsidy_sheet(ctx)
+    ctx.progress(0.6)
+    return [unit_sheet, user_sheet, _cost_sheet(ctx)]

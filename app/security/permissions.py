@@ -34,7 +34,8 @@ PUBLIC_VIEW = "PublicFeesView"
 REPORTS_VIEW = "ReportsView"
 YEAR_COST_VIEW, ASSESSMENT_VIEW = "InstrumentYearCostView", "AssessmentView"
 TYPICAL_CASE_VIEW = "TypicalCaseView"
-REPORT_PAGES = (("can_index", REPORTS_VIEW), ("can_download", REPORTS_VIEW))
+REPORT_PAGES = (("can_index", REPORTS_VIEW), ("can_download", REPORTS_VIEW), ("can_export", REPORTS_VIEW),
+                ("can_export_status", REPORTS_VIEW), ("can_export_file", REPORTS_VIEW))
 CAN_MARK_UPLOADED = "can_mark_uploaded"  # the school's: it uploads the file to the province
 FEE_STANDARD_VIEW, FEE_ITEM_VIEW = "FeeStandardView", "FeeItemView"
 FEE_PRICE_VIEW, FEE_COMPONENT_VIEW = "FeePriceView", "FeeComponentView"
