@@ -3,11 +3,11 @@ import sqlalchemy as sa
 from flask_appbuilder import Model
 from sqlalchemy.orm import relationship
 
-from .base import MONEY, utcnow
+from .base import MONEY, OwnedByInstrument, utcnow
 from .choices import CUSTOMER_CATEGORY, FEE_ACTION, FEE_COMPONENT, FEE_STATE
 
 
-class FeeStandard(Model):
+class FeeStandard(OwnedByInstrument, Model):
     __tablename__ = "fee_standard"
     id = sa.Column(sa.Integer, primary_key=True)
     instrument_id = sa.Column(sa.Integer, sa.ForeignKey("instrument.id", ondelete="CASCADE"), nullable=False, index=True)
@@ -35,15 +35,6 @@ class FeeStandard(Model):
     def __repr__(self):
         return f"{self.instrument} v{self.version}"
 
-    @classmethod
-    def scope_clause(cls, unit_ids):
-        from .instrument import Instrument
-
-        return cls.instrument_id.in_(sa.select(Instrument.id).where(Instrument.unit_id.in_(unit_ids)))
-
-    def scope_owner_unit_id(self):
-        instrument = self.instrument
-        return None if instrument is None else (instrument.unit.id if instrument.unit is not None else instrument.unit_id)
 
 
 class FeeItem(Model):

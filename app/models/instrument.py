@@ -3,7 +3,7 @@ import sqlalchemy as sa
 from flask_appbuilder import Model
 from sqlalchemy.orm import relationship
 
-from .base import MONEY, utcnow
+from .base import MONEY, OwnedByInstrument, utcnow
 from .choices import (
     FILING_STATE,
     FUNDING_SOURCE,
@@ -112,7 +112,7 @@ class Instrument(Model):
         return cls.unit_id.in_(unit_ids)
 
 
-class UnsuitableFiling(Model):
+class UnsuitableFiling(OwnedByInstrument, Model):
     """不适合开放共享备案 (Art. 14; notice annex 2)."""
 
     __tablename__ = "unsuitable_filing"
@@ -127,16 +127,6 @@ class UnsuitableFiling(Model):
     created_at = sa.Column(sa.DateTime, default=utcnow, nullable=False)
     decided_at = sa.Column(sa.DateTime)
     decided_by_id = sa.Column(sa.Integer, sa.ForeignKey("ab_user.id"))
-
-    @classmethod
-    def scope_clause(cls, unit_ids):
-        return cls.instrument_id.in_(sa.select(Instrument.id).where(Instrument.unit_id.in_(unit_ids)))
-
-    def scope_owner_unit_id(self):
-        instrument = self.instrument
-        if instrument is None:
-            return None
-        return instrument.unit.id if instrument.unit is not None else instrument.unit_id
 
     def __repr__(self):
         return str(self.instrument)

@@ -3,7 +3,7 @@ import sqlalchemy as sa
 from flask_appbuilder import Model
 from sqlalchemy.orm import relationship
 
-from .base import MONEY, utcnow
+from .base import MONEY, OwnedByInstrument, utcnow
 from .choices import (
     BOOKING_MODE,
     BOOKING_STATE,
@@ -165,7 +165,7 @@ class Evaluation(Model):
     __table_args__ = (sa.CheckConstraint("score BETWEEN 1 AND 5", name="score_one_to_five"),)
 
 
-class InstrumentYearCost(Model):
+class InstrumentYearCost(OwnedByInstrument, Model):
     """Art. 15's cost basis of one instrument and year, entered by its lab: the materials consumed
     by sharing services and the year's utilities and running total (water, power, gas…), from
     which the sharing share of use is pro-rated."""
@@ -184,16 +184,6 @@ class InstrumentYearCost(Model):
         sa.CheckConstraint("materials_cost >= 0", name="materials_cost_non_negative"),
         sa.CheckConstraint("utilities_total >= 0", name="utilities_total_non_negative"),
     )
-
-    @classmethod
-    def scope_clause(cls, unit_ids):
-        from .instrument import Instrument
-
-        return cls.instrument_id.in_(sa.select(Instrument.id).where(Instrument.unit_id.in_(unit_ids)))
-
-    def scope_owner_unit_id(self):
-        instrument = self.instrument
-        return None if instrument is None else (instrument.unit.id if instrument.unit is not None else instrument.unit_id)
 
 
 class TypicalCase(Model):

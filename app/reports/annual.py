@@ -23,7 +23,7 @@ from sqlalchemy.orm import aliased
 
 from app.models import Booking, Charge, CustomerOrg, Evaluation, Instrument, ServiceUser, TypicalCase, Unit, UsageRecord
 
-from .excel import Sheet, wan_yuan
+from .excel import Sheet, sign_off, wan_yuan
 from .registry import report
 
 ZERO = sa.literal(0)
@@ -222,14 +222,14 @@ def annual(ctx):
     main = Sheet(name=gettext("Per instrument"), title=gettext("Annual operation report %(year)s: instruments", year=ctx.year),
                  frame=pd.DataFrame(rows + ([total_row] if rows else []), columns=columns),
                  header_fields=[(gettext("Filing unit"), ctx.unit.name), (gettext("Report year"), ctx.year)],
-                 landscape=True, money_columns=money, number_formats=percent,
+                 landscape=True, money_columns=money, number_formats=percent, footer_lines=[sign_off()],
                  empty_note=gettext("No instrument in service in %(year)s.", year=ctx.year))
     unit_columns = [columns[0], columns[1]] + columns[5:]
     unit_frame = pd.DataFrame([(r[0], r[1], *r[5:]) for r in college_rows + ([total_row] if college_rows else [])],
                               columns=unit_columns)
     units = Sheet(name=gettext("Unit totals"), title=gettext("Annual operation report %(year)s: unit totals", year=ctx.year),
                   frame=unit_frame, header_fields=[(gettext("Filing unit"), ctx.unit.name)], landscape=True,
-                  money_columns=money, number_formats=percent,
+                  money_columns=money, number_formats=percent, footer_lines=[sign_off()],
                   empty_note=gettext("No instrument in service in %(year)s.", year=ctx.year))
     return [main, units, _cases_sheet(ctx)]
 
@@ -250,4 +250,5 @@ def _cases_sheet(ctx):
     frame = pd.DataFrame([(i, *(v or "" for v in r)) for i, r in enumerate(rows, start=1)], columns=columns)
     return Sheet(name=gettext("Typical cases"), title=gettext("Typical cases of sharing service %(year)s", year=ctx.year),
                  frame=frame, header_fields=[(gettext("Filing unit"), ctx.unit.name)], landscape=True,
-                 column_widths={columns[3]: 24, columns[5]: 20, columns[6]: 50}, empty_note=gettext("No typical case written for %(year)s.", year=ctx.year))
+                 column_widths={columns[3]: 24, columns[5]: 20, columns[6]: 50}, footer_lines=[sign_off()],
+                 empty_note=gettext("No typical case written for %(year)s.", year=ctx.year))

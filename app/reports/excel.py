@@ -23,6 +23,12 @@ def wan_yuan(yuan):
     return (Decimal(yuan) / Decimal(10000)).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
+def sign_off():
+    """The filler's, the reviewer's and the seal's lines that close a filing (as on the province's forms)."""
+    return gettext("Filled in by: %(blank)s    Reviewed by: %(blank)s    Unit (official seal): %(blank)s    Date: %(blank)s",
+                   blank=BLANK)
+
+
 def long_date(day):
     """2026年11月25日 (in Chinese; the msgid is ISO-like)."""
     return gettext("%(year)s-%(month)s-%(day)s", year=day.year, month=day.month, day=day.day)

@@ -15,7 +15,7 @@ from app.services import record_checks as rules
 from app.services.catalogue_entry import standards_in_force
 
 from .annual import usage_of_year
-from .excel import Sheet, wan_yuan
+from .excel import Sheet, sign_off, wan_yuan
 from .registry import report
 
 
@@ -93,5 +93,5 @@ def provincial(ctx):
                        (gettext("Records changed since the last upload"), changed)],
         landscape=True, money_columns=(columns[9],),
         column_widths={columns[16]: 30, columns[17]: 30, columns[19]: 40, columns[20]: 30},
-        empty_note=gettext("No instrument is or must be on the provincial platform."),
+        empty_note=gettext("No instrument is or must be on the provincial platform."), footer_lines=[sign_off()],
     )]

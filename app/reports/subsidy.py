@@ -33,7 +33,7 @@ from app.models.choices import ASSESSMENT_GRADE, CUSTOMER_CATEGORY
 from app.services import subsidies
 
 from .annual import _units, income_of_year, usage_of_year
-from .excel import Sheet
+from .excel import Sheet, sign_off
 from .registry import report, school_root
 
 SUBSIDISED = ("enterprise", "student_startup")
@@ -149,7 +149,7 @@ def _unit_subsidy_sheet(ctx, ratio, grade_line):
         header_fields=[(gettext("Filing unit"), ctx.unit.name), (gettext("Report year"), ctx.year),
                        (gettext("Subsidy ratio"), grade_line)],
         footer_lines=[gettext("Caps: 50,000 yuan per instrument and year; 2,000,000 yuan per managing unit and year, "
-                              "provincial laboratories and major facilities counted separately."), *pool_lines],
+                              "provincial laboratories and major facilities counted separately."), *pool_lines, sign_off()],
         landscape=True, money_columns=tuple(columns[7:10]), column_widths={columns[5]: 24, columns[10]: 24},
         empty_note=gettext("No income from non-affiliated enterprises or student start-ups in %(year)s.", year=ctx.year),
     )
@@ -205,7 +205,7 @@ def _user_subsidy_sheet(ctx):
         footer_lines=[gettext("Ordinary enterprises 50 percent, student start-ups and student teams or individuals 85 percent of the "
                               "testing fees paid for instruments on the provincial platform; at most 100,000 yuan per "
                               "user and year. The cap counts the fees paid to this school only: fees paid to other "
-                              "units count towards it as well.")],
+                              "units count towards it as well."), sign_off()],
         landscape=True, money_columns=(columns[5], columns[7]), number_formats={columns[6]: "0%"},
         column_widths={columns[8]: 24},
         empty_note=gettext("No testing fees from enterprises or student start-ups in %(year)s.", year=ctx.year),
@@ -273,6 +273,7 @@ def _cost_sheet(ctx):
                     "may fund performance pay (Art. 15).", net=f"{net_total:,.2f}", ceiling=f"{ceiling:,.2f}"),
             gettext("Cost compensation = materials consumed + the year's utilities total × sharing's share of use "
                     "(external service hours ÷ effective running hours)."),
+            sign_off(),
         ],
         landscape=True, money_columns=tuple(columns[8:14]), number_formats={columns[7]: "0.00%"},
         column_widths={columns[14]: 20},
