@@ -52,36 +52,43 @@ def usage_of_year(ctx):
     ).subquery("usage_of_year")
 
 
-def _users_per_instrument(ctx):
-    """Distinct users inside / outside per instrument: the year's distinct (instrument, user) pairs,
-    taken from the usage table alone (two integers per key: the cheapest grouping there is), then
-    told apart by a hash join with the few on-campus users."""
+def _usage_and_users(ctx):
+    """usage_of_year's figures and the distinct users inside / outside per instrument, in one
+    pass: grouped by instrument over the index (instrument, user, start), which holds every column
+    needed, the rows arrive in order and the distinct users of an instrument are adjacent."""
     start, end = _year_bounds(ctx)
-    pairs = (
-        sa.select(UsageRecord.instrument_id, UsageRecord.user_id)
-        .where(UsageRecord.started_at >= start, UsageRecord.started_at < end, UsageRecord.user_id.isnot(None))
-        .group_by(UsageRecord.instrument_id, UsageRecord.user_id)
-    ).subquery("user_pairs")
-    campus = (sa.select(ServiceUser.id).join(CustomerOrg, CustomerOrg.id == ServiceUser.org_id)
-              .where(_inside())).subquery("campus_users")
+    hours = sa.func.coalesce(UsageRecord.hours, 0)
+    iot = sa.func.sum(sa.case((UsageRecord.source == "iot", hours), else_=0))
+    manual = sa.func.sum(sa.case((UsageRecord.source == "manual", hours), else_=0))
+    users = sa.func.count(sa.distinct(UsageRecord.user_id))
+    inside = sa.func.count(sa.distinct(sa.case((UsageRecord.user_id.in_(_campus_users()), UsageRecord.user_id))))
     return (
-        sa.select(pairs.c.instrument_id, sa.func.count(campus.c.id).label("users_inside"),
-                  (sa.func.count() - sa.func.count(campus.c.id)).label("users_outside"))
-        .select_from(pairs)
-        .outerjoin(campus, campus.c.id == pairs.c.user_id)
-        .group_by(pairs.c.instrument_id)
-    ).subquery("users_of_year")
+        sa.select(UsageRecord.instrument_id,
+                  sa.case((iot > 0, iot), else_=manual).label("effective_hours"),
+                  sa.func.sum(sa.case((UsageRecord.service_type == "external", hours), else_=0)).label("external_hours"),
+                  sa.func.sum(sa.func.coalesce(UsageRecord.samples, 0)).label("samples"),
+                  inside.label("users_inside"), (users - inside).label("users_outside"))
+        .where(UsageRecord.started_at >= start, UsageRecord.started_at < end)
+        .group_by(UsageRecord.instrument_id)
+    ).subquery("usage_of_year")
+
+
+def _campus_users():
+    """The on-campus service users: a few hundred ids, which PostgreSQL hashes once and tests each
+    row against (cheaper than joining every row to its user and organisation)."""
+    return sa.select(ServiceUser.id).join(CustomerOrg, CustomerOrg.id == ServiceUser.org_id).where(_inside())
 
 
 def income_of_year(ctx):
+    """Charges invoiced in the year per instrument, inside and outside the school (credit notes
+    carry negative totals, so they net out)."""
     start, end = _year_bounds(ctx)
+    inside = UsageRecord.user_id.in_(_campus_users())
     return (
         sa.select(UsageRecord.instrument_id,
-                  sa.func.sum(sa.case((_inside(), Charge.total), else_=0)).label("income_inside"),
-                  sa.func.sum(sa.case((_inside(), 0), else_=Charge.total)).label("income_outside"))
+                  sa.func.sum(sa.case((inside, Charge.total), else_=0)).label("income_inside"),
+                  sa.func.sum(sa.case((inside, 0), else_=Charge.total)).label("income_outside"))
         .join(UsageRecord, UsageRecord.id == Charge.usage_id)
-        .outerjoin(ServiceUser, ServiceUser.id == UsageRecord.user_id)
-        .outerjoin(CustomerOrg, CustomerOrg.id == ServiceUser.org_id)
         .where(Charge.state != "pending", Charge.invoice_date >= start.date(), Charge.invoice_date < end.date())
         .group_by(UsageRecord.instrument_id)
     ).subquery("income_of_year")
@@ -141,7 +148,7 @@ def _distinct_users_above(ctx):
 
 def annual_frame(ctx) -> pd.DataFrame:
     """One row per instrument in scope that was in service or used in the year (numbers raw)."""
-    usage, users, income, evaluations = usage_of_year(ctx), _users_per_instrument(ctx), income_of_year(ctx), _evaluations(ctx)
+    usage, income, evaluations = _usage_and_users(ctx), income_of_year(ctx), _evaluations(ctx)
     lab, college = _units()
     query = (
         sa.select(Instrument.id, sa.func.coalesce(college.id, lab.id).label("college_id"),
@@ -150,8 +157,8 @@ def annual_frame(ctx) -> pd.DataFrame:
                   sa.func.coalesce(usage.c.effective_hours, 0).label("effective_hours"),
                   sa.func.coalesce(usage.c.external_hours, 0).label("external_hours"),
                   sa.func.coalesce(usage.c.samples, 0).label("samples"),
-                  sa.func.coalesce(users.c.users_inside, 0).label("users_inside"),
-                  sa.func.coalesce(users.c.users_outside, 0).label("users_outside"),
+                  sa.func.coalesce(usage.c.users_inside, 0).label("users_inside"),
+                  sa.func.coalesce(usage.c.users_outside, 0).label("users_outside"),
                   sa.func.coalesce(income.c.income_inside, 0).label("income_inside"),
                   sa.func.coalesce(income.c.income_outside, 0).label("income_outside"),
                   sa.func.coalesce(evaluations.c.score_sum, 0).label("score_sum"),
@@ -159,7 +166,6 @@ def annual_frame(ctx) -> pd.DataFrame:
         .join(lab, lab.id == Instrument.unit_id)
         .outerjoin(college, college.id == lab.parent_id)
         .outerjoin(usage, usage.c.instrument_id == Instrument.id)
-        .outerjoin(users, users.c.instrument_id == Instrument.id)
         .outerjoin(income, income.c.instrument_id == Instrument.id)
         .outerjoin(evaluations, evaluations.c.instrument_id == Instrument.id)
         .where(ctx.in_scope(Instrument.unit_id),
