@@ -54,8 +54,8 @@ def usage_of_year(ctx):
 
 def _usage_and_users(ctx):
     """usage_of_year's figures and the distinct users inside / outside per instrument, in one
-    pass: grouped by instrument over the index (instrument, user, start), which holds every column
-    needed, the rows arrive in order and the distinct users of an instrument are adjacent."""
+    pass: grouped by instrument over the index (instrument, start), which on PostgreSQL holds every
+    column needed, so the rows arrive in instrument order and nothing is hashed."""
     start, end = _year_bounds(ctx)
     hours = sa.func.coalesce(UsageRecord.hours, 0)
     iot = sa.func.sum(sa.case((UsageRecord.source == "iot", hours), else_=0))

@@ -1,6 +1,7 @@
-"""An index that serves a year's usage figures per instrument in order: instrument, user, start,
-and on PostgreSQL the hours, samples, source and service type as included columns, so the annual
-report reads it alone (an index-only scan) and counts distinct users without hashing every row.
+"""The usage index by instrument and start carries, on PostgreSQL, the user, hours, samples, source
+and service type as included columns: the annual report then reads a year's figures per
+instrument (hours, samples, distinct users) from the index alone, in instrument order, instead of
+hashing every usage row. SQLite keeps the plain index (it has no included columns).
 
 Revision ID: 0010_usage_year_index
 Revises: 0009_report_export
@@ -12,11 +13,19 @@ down_revision = "0009_report_export"
 branch_labels = None
 depends_on = None
 
+INCLUDED = ["user_id", "hours", "samples", "source", "service_type"]
+
 
 def upgrade():
-    op.create_index("ix_usage_instrument_user_started", "usage_record", ["instrument_id", "user_id", "started_at"],
-                    postgresql_include=["hours", "samples", "source", "service_type"])
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    op.drop_index("ix_usage_instrument_started", table_name="usage_record")
+    op.create_index("ix_usage_instrument_started", "usage_record", ["instrument_id", "started_at"],
+                    postgresql_include=INCLUDED)
 
 
 def downgrade():
-    op.drop_index("ix_usage_instrument_user_started", table_name="usage_record")
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    op.drop_index("ix_usage_instrument_started", table_name="usage_record")
+    op.create_index("ix_usage_instrument_started", "usage_record", ["instrument_id", "started_at"])
