@@ -180,7 +180,7 @@ def build_catalogue(app, args):
     # (timed: it is what the first public request of each day and process costs)
     from app.services import catalogue_entry
 
-    refresh_planner_statistics(db.engine)
+    refresh_planner_statistics(db.engine, db.session)
     t0 = time.perf_counter()
     with db.engine.begin() as conn:
         entries = catalogue_entry.refresh(conn, date.today())
@@ -191,7 +191,7 @@ def build_catalogue(app, args):
     quiet_refresh_seconds = time.perf_counter() - t0
     if entries != len(published) or unchanged:
         raise RuntimeError(f"the catalogue refresh wrote {entries} entries (expected {len(published)}), then {unchanged}")
-    refresh_planner_statistics(db.engine)
+    refresh_planner_statistics(db.engine, db.session)
     return {
         "units": 1 + len(colleges) + len(labs),
         "colleges": len(colleges),

@@ -128,7 +128,7 @@ def prepare(url, args):
                   (costed.tolist(), [YEAR] * len(costed), np.round(gen.uniform(100, 5000, len(costed)), 2).tolist(),
                    np.round(gen.uniform(1000, 30000, len(costed)), 2).tolist()))
             conn.execute(Assessment.__table__.insert().values(unit_id=_school.id, year=YEAR, grade="good"))
-        refresh_planner_statistics(db.engine)
+        refresh_planner_statistics(db.engine, db.session)
         db.engine.dispose()
     return time.perf_counter() - started
 
