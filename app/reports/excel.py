@@ -139,6 +139,34 @@ def write_workbook(sheets, progress=None) -> bytes:
     return buffer.getvalue()
 
 
+def _column_writer(ws, name, values, sheet, number_fmts, money_fmt, cell_fmt):
+    """How one column's cells are written, decided once from its values: numbers as numbers with
+    the column's format, text as text (xlsxwriter's generic write() runs regexes on every value),
+    and the missing-value test only where the column has gaps."""
+    present = [v for v in values if not _missing(v)]
+    kinds = {type(v) for v in present}
+    if name in sheet.money_columns or name in number_fmts:
+        write, convert, fmt = ws.write_number, float, (money_fmt if name in sheet.money_columns else number_fmts[name])
+    elif kinds <= {str}:
+        write, convert, fmt = ws.write_string, None, cell_fmt
+    elif kinds <= NUMBER_TYPES:
+        write, convert, fmt = ws.write_number, float, cell_fmt
+    else:
+        write, convert, fmt = ws.write, None, cell_fmt
+    if len(present) == len(values):
+        if convert is None:
+            return lambda r, c, v: write(r, c, v, fmt)
+        return lambda r, c, v: write(r, c, convert(v), fmt)
+    blank = ws.write_blank
+
+    def write_or_blank(r, c, v):
+        if _missing(v):
+            blank(r, c, None, cell_fmt)
+        else:
+            write(r, c, v if convert is None else convert(v), fmt)
+    return write_or_blank
+
+
 def _write_sheet(writer, sheet, title_fmt, label_fmt, head_fmt, cell_fmt, money_fmt, footer_fmt, tell):
     frame = _escaped(sheet.frame)
     columns = list(frame.columns)
@@ -171,25 +199,10 @@ def _write_sheet(writer, sheet, title_fmt, label_fmt, head_fmt, cell_fmt, money_
     # one writer per column, chosen once from the column's values (a report can hold hundreds of
     # thousands of cells; xlsxwriter's generic write() inspects every value with regexes)
     data = [frame[c].tolist() for c in columns]
-    writers = []
-    for name, values in zip(columns, data):
-        kinds = {type(v) for v in values if not _missing(v)}
-        if name in sheet.money_columns or name in number_fmts:
-            fmt = money_fmt if name in sheet.money_columns else number_fmts[name]
-            writers.append(lambda r, c, v, fmt=fmt: ws.write_number(r, c, float(v), fmt))
-        elif kinds <= {str}:
-            writers.append(lambda r, c, v: ws.write_string(r, c, v, cell_fmt))
-        elif kinds <= NUMBER_TYPES:
-            writers.append(lambda r, c, v: ws.write_number(r, c, float(v), cell_fmt))
-        else:
-            writers.append(lambda r, c, v: ws.write(r, c, v, cell_fmt))
-    write_blank = ws.write_blank
+    writers = [_column_writer(ws, name, values, sheet, number_fmts, money_fmt, cell_fmt) for name, values in zip(columns, data)]
     for r, values in enumerate(zip(*data) if columns else (), start=header_row + 1):
         for c, value in enumerate(values):
-            if _missing(value):
-                write_blank(r, c, None, cell_fmt)
-            else:
-                writers[c](r, c, value)
+            writers[c](r, c, value)
         if wrapping:
             lines = max(_lines(values[c], widths[c]) for c in wrapping)
             if lines > 1:
