@@ -146,8 +146,8 @@ def _distinct_users_above(ctx):
     return {("all" if row.key is None else row.key): (row.users_inside, row.users_outside) for row in rows}
 
 
-def annual_frame(ctx) -> pd.DataFrame:
-    """One row per instrument in scope that was in service or used in the year (numbers raw)."""
+def annual_rows(ctx) -> list:
+    """One row (a mapping) per instrument in scope that was in service or used in the year (numbers raw)."""
     usage, income, evaluations = _usage_and_users(ctx), income_of_year(ctx), _evaluations(ctx)
     lab, college = _units()
     query = (
@@ -172,11 +172,7 @@ def annual_frame(ctx) -> pd.DataFrame:
                sa.or_(Instrument.run_status != "scrapped", usage.c.instrument_id.isnot(None)))
         .order_by(college.code, lab.code, Instrument.asset_number)
     )
-    frame = pd.DataFrame(ctx.session.execute(query).mappings().all(),
-                         columns=["id", "college_id", "college_name", "lab_name", "asset_number", "name",
-                                  "effective_hours", "external_hours", "samples", "users_inside", "users_outside",
-                                  "income_inside", "income_outside", "score_sum", "score_count"])
-    return frame
+    return ctx.session.execute(query).mappings().all()
 
 
 def _rate(external, effective):
@@ -206,23 +202,23 @@ ADDITIVE = ["effective_hours", "external_hours", "samples", "income_inside", "in
 
 @report("annual", _("Annual operation report of shared research facilities and instruments"))
 def annual(ctx):
-    frame = annual_frame(ctx)
+    records = annual_rows(ctx)
     ctx.progress(0.7)
     columns = _columns()
-    rows = [_display_row(i, r["college_name"], r["lab_name"], r["asset_number"], r["name"], r,
-                         (r["users_inside"], r["users_outside"]))
-            for i, r in enumerate(frame.to_dict("records"), start=1)]
-    totals = frame[ADDITIVE].apply(lambda c: c.map(Decimal)).sum() if len(frame) else pd.Series({c: 0 for c in ADDITIVE})
+    # one pass: the display rows, and the additive figures summed per college and in total
+    rows, by_college, totals = [], {}, dict.fromkeys(ADDITIVE, Decimal(0))
+    for i, r in enumerate(records, start=1):
+        rows.append(_display_row(i, r["college_name"], r["lab_name"], r["asset_number"], r["name"], r,
+                                 (r["users_inside"], r["users_outside"])))
+        name, sums = by_college.setdefault(r["college_id"], (r["college_name"], dict.fromkeys(ADDITIVE, Decimal(0))))
+        for key in ADDITIVE:
+            sums[key] += r[key]
+            totals[key] += r[key]
     above = _distinct_users_above(ctx)
     ctx.progress(0.95)
-    everyone = above.get("all", (0, 0))
-    total_row = _display_row(None, gettext("Total"), "", "", "", totals, everyone)
-    college_rows = []
-    if len(frame):
-        for (college_id, college_name), group in frame.groupby(["college_id", "college_name"], sort=False):
-            sums = group[ADDITIVE].apply(lambda c: c.map(Decimal)).sum()
-            college_rows.append(_display_row(len(college_rows) + 1, college_name, "", "", "", sums,
-                                             above.get(college_id, (0, 0))))
+    total_row = _display_row(None, gettext("Total"), "", "", "", totals, above.get("all", (0, 0)))
+    college_rows = [_display_row(n, name, "", "", "", sums, above.get(college_id, (0, 0)))
+                    for n, (college_id, (name, sums)) in enumerate(by_college.items(), start=1)]
     money = (columns[11], columns[12])
     percent = {columns[7]: "0.00%"}
     main = Sheet(name=gettext("Per instrument"), title=gettext("Annual operation report %(year)s: instruments", year=ctx.year),
