@@ -46,6 +46,8 @@ class Sheet:
     empty_note: str = ""  # what an empty table says (a year with no data is a valid, empty report)
     column_widths: dict = field(default_factory=dict)  # column -> width in characters (long texts wrap)
     number_formats: dict = field(default_factory=dict)  # column -> Excel number format ("0.00%")
+    pages_wide: int = 1  # a table too wide for one A4 page spans this many, its first columns repeated
+    repeat_columns: int = 0  # how many leading columns each page repeats (with pages_wide > 1)
 
 
 def escape_formula(value):
@@ -231,7 +233,9 @@ def _write_sheet(writer, sheet, title_fmt, label_fmt, head_fmt, cell_fmt, money_
         ws.set_landscape()
     else:
         ws.set_portrait()
-    ws.fit_to_pages(1, 0)
+    ws.fit_to_pages(sheet.pages_wide, 0)
+    if sheet.repeat_columns:
+        ws.repeat_columns(0, sheet.repeat_columns - 1)
     ws.set_margins(left=0.5, right=0.5, top=0.7, bottom=0.7)
     ws.center_horizontally()
 

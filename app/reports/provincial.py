@@ -91,7 +91,7 @@ def provincial(ctx):
         name=gettext("Upload"), title=gettext("Provincial sharing platform upload file"), frame=frame,
         header_fields=[(gettext("Filing unit"), ctx.unit.name), (gettext("Report year"), ctx.year),
                        (gettext("Records changed since the last upload"), changed)],
-        landscape=True, money_columns=(columns[9],),
+        landscape=True, money_columns=(columns[9],), pages_wide=3, repeat_columns=4,  # 30 columns: three pages wide
         column_widths={columns[16]: 30, columns[17]: 30, columns[19]: 40, columns[20]: 30},
         empty_note=gettext("No instrument is or must be on the provincial platform."), footer_lines=[sign_off()],
     )]
