@@ -7,7 +7,6 @@ import re
 import tempfile
 
 import pytest
-import sqlalchemy as sa
 
 from app import create_app
 from app.extensions import db
@@ -108,7 +107,6 @@ def session_csrf_token(client):
     """A valid token for this client's session, for pages the caller may not open."""
     import hashlib
 
-    from flask import current_app
     from itsdangerous import URLSafeTimedSerializer
 
     with client.session_transaction() as sess:

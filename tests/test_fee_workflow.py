@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from app.models import ChangeLog, FeePrice, FeeStandard, Instrument
+from app.models import ChangeLog, FeePrice, Instrument
 from app.security.roles import COLLEGE_ADMIN, LAB_ADMIN
 from app.services import fees
 from app.services.errors import PolicyDenied, RuleViolation

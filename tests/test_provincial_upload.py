@@ -1,8 +1,6 @@
 """Marking the provincial upload as done (issue 5): the school's POST (CSRF, scoped to the chosen
 unit) fingerprints the records of the upload file, so 上次上传后有变更 clears until a record changes
 again; nobody else may do it, and a refused request changes nothing."""
-from datetime import date
-
 import pytest
 import sqlalchemy as sa
 

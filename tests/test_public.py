@@ -4,7 +4,7 @@ from datetime import date
 import pytest
 
 from app.extensions import db
-from app.models import FeeStandard, Instrument
+from app.models import Instrument
 
 from . import factories as f
 

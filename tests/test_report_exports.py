@@ -7,7 +7,6 @@ from datetime import timedelta
 from urllib.parse import unquote
 
 import openpyxl
-import pytest
 import sqlalchemy as sa
 
 from app.extensions import db

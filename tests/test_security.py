@@ -1,13 +1,10 @@
 """Security base (issue 2, item 6): secret key, cookies, login rate limit, password hashing."""
 import importlib
-import os
-
-import pytest
 
 from app import create_app
 from app.extensions import db
 
-from .conftest import PASSWORD, csrf_token, login
+from .conftest import PASSWORD, csrf_token
 
 
 def test_session_cookie_is_httponly_and_lax(uni, app):

@@ -24,7 +24,9 @@ from sqlalchemy.orm import aliased
 from app.models import Booking, Charge, CustomerOrg, Evaluation, Instrument, ServiceUser, TypicalCase, Unit, UsageRecord
 
 from .excel import Sheet, sign_off, wan_yuan
+from . import units
 from .registry import report
+from .units import instruments_in_scope
 
 ZERO = sa.literal(0)
 
@@ -149,10 +151,8 @@ def _distinct_users_above(ctx):
 def annual_rows(ctx) -> list:
     """One row (a mapping) per instrument in scope that was in service or used in the year (numbers raw)."""
     usage, income, evaluations = _usage_and_users(ctx), income_of_year(ctx), _evaluations(ctx)
-    lab, college = _units()
-    query = (
-        sa.select(Instrument.id, sa.func.coalesce(college.id, lab.id).label("college_id"),
-                  sa.func.coalesce(college.name, lab.name).label("college_name"), lab.name.label("lab_name"),
+    query = instruments_in_scope(
+        sa.select(Instrument.id, units.college_id().label("college_id"), units.college_name(), units.lab_name(),
                   Instrument.asset_number, Instrument.name,
                   sa.func.coalesce(usage.c.effective_hours, 0).label("effective_hours"),
                   sa.func.coalesce(usage.c.external_hours, 0).label("external_hours"),
@@ -162,16 +162,11 @@ def annual_rows(ctx) -> list:
                   sa.func.coalesce(income.c.income_inside, 0).label("income_inside"),
                   sa.func.coalesce(income.c.income_outside, 0).label("income_outside"),
                   sa.func.coalesce(evaluations.c.score_sum, 0).label("score_sum"),
-                  sa.func.coalesce(evaluations.c.score_count, 0).label("score_count"))
-        .join(lab, lab.id == Instrument.unit_id)
-        .outerjoin(college, college.id == lab.parent_id)
-        .outerjoin(usage, usage.c.instrument_id == Instrument.id)
-        .outerjoin(income, income.c.instrument_id == Instrument.id)
-        .outerjoin(evaluations, evaluations.c.instrument_id == Instrument.id)
-        .where(ctx.in_scope(Instrument.unit_id),
-               sa.or_(Instrument.run_status != "scrapped", usage.c.instrument_id.isnot(None)))
-        .order_by(college.code, lab.code, Instrument.asset_number)
-    )
+                  sa.func.coalesce(evaluations.c.score_count, 0).label("score_count")), ctx)
+    query = (query.outerjoin(usage, usage.c.instrument_id == Instrument.id)
+             .outerjoin(income, income.c.instrument_id == Instrument.id)
+             .outerjoin(evaluations, evaluations.c.instrument_id == Instrument.id)
+             .where(sa.or_(Instrument.run_status != "scrapped", usage.c.instrument_id.isnot(None))))
     return ctx.session.execute(query).mappings().all()
 
 

@@ -7,16 +7,17 @@ from __future__ import annotations
 import pandas as pd
 import sqlalchemy as sa
 from flask_babel import gettext, lazy_gettext as _
-from sqlalchemy.orm import aliased
 
-from app.models import FeeItem, FeePrice, Instrument, Person, Unit
+from app.models import FeeItem, FeePrice, Instrument, Person
 from app.models.choices import CUSTOMER_CATEGORY, FUNDING_SOURCE, INSTRUMENT_KIND, SHARING_STATUS
 from app.services import record_checks as rules
 from app.services.catalogue_entry import standards_in_force
 
 from .annual import usage_of_year
 from .excel import Sheet, sign_off, wan_yuan
+from . import units
 from .registry import report
+from .units import instruments_in_scope
 
 
 def _fee_texts(ctx, on, instrument_ids):
@@ -44,21 +45,15 @@ def _fee_texts(ctx, on, instrument_ids):
 def provincial(ctx):
     on = min(ctx.today, ctx.last_day)
     usage = usage_of_year(ctx)
-    lab, college = aliased(Unit), aliased(Unit)
     record = [Instrument.__table__.c[c] for c in rules.NATIONAL_RECORD_COLUMNS]
-    query = (
+    query = instruments_in_scope(
         sa.select(*record, Instrument.id, Instrument.networked, Instrument.provincial_ref, Instrument.sync_fingerprint,
-                  Person.name.label("responsible_name"), lab.name.label("lab_name"),
-                  sa.func.coalesce(college.name, lab.name).label("college_name"),
+                  Person.name.label("responsible_name"), units.lab_name(), units.college_name(),
                   sa.func.coalesce(usage.c.effective_hours, 0).label("running_hours"),
                   sa.func.coalesce(usage.c.external_hours, 0).label("service_hours"))
-        .join(lab, lab.id == Instrument.unit_id)
-        .outerjoin(college, college.id == lab.parent_id)
         .outerjoin(Person, Person.id == Instrument.responsible_person_id)
         .outerjoin(usage, usage.c.instrument_id == Instrument.id)
-        .where(ctx.in_scope(Instrument.unit_id), sa.or_(Instrument.networked, rules.must_network()))
-        .order_by(college.code, lab.code, Instrument.asset_number)
-    )
+        .where(sa.or_(Instrument.networked, rules.must_network())), ctx)
     records = [dict(r._mapping) for r in ctx.session.execute(query)]
     ids = sa.select(Instrument.id).where(ctx.in_scope(Instrument.unit_id)).subquery()
     fees = _fee_texts(ctx, on, ids)

@@ -11,15 +11,16 @@ from datetime import datetime
 import pandas as pd
 import sqlalchemy as sa
 from flask_babel import gettext, lazy_gettext as _
-from sqlalchemy.orm import aliased
 
-from app.models import InnovationPlatform, Instrument, Unit
+from app.models import InnovationPlatform, Instrument
 from app.services import record_checks as rules
 from app.services.catalogue_entry import standards_in_force
 from app.services.workdays import load_calendar
 
 from .excel import BLANK, Sheet, long_date, wan_yuan
+from . import units
 from .registry import report
+from .units import instruments_in_scope
 
 PROVINCIAL_PLATFORM_KINDS = ("provincial_lab", "key_lab", "tech_innovation_center", "field_station", "clinical_center")
 
@@ -46,22 +47,16 @@ def _percent(part, whole):
 
 def instrument_records(ctx, as_of):
     """Every instrument in scope as a record dict: the national record fields, the rule inputs, its unit and terminal."""
-    lab, college = aliased(Unit), aliased(Unit)
     in_force = standards_in_force(as_of).subquery()
     columns = [Instrument.__table__.c[c] for c in rules.NATIONAL_RECORD_COLUMNS] + [
         Instrument.id, Instrument.networked, Instrument.run_status, Instrument.acceptance_date,
         Instrument.contact_verified_on, Instrument.sync_fingerprint, Instrument.updated_at, Instrument.responsible_person_id,
         Instrument.unit_id, Instrument.iot_terminal_id,
     ]
-    query = (
-        sa.select(*columns, lab.name.label("lab_name"), sa.func.coalesce(college.name, lab.name).label("college_name"),
+    query = instruments_in_scope(
+        sa.select(*columns, units.lab_name(), units.college_name(),
                   in_force.c.standard_id.isnot(None).label("has_fee_standard"), rules.must_network().label("must_network"))
-        .join(lab, lab.id == Instrument.unit_id)
-        .outerjoin(college, college.id == lab.parent_id)
-        .outerjoin(in_force, in_force.c.instrument_id == Instrument.id)
-        .where(ctx.in_scope(Instrument.unit_id))
-        .order_by(college.code, lab.code, Instrument.asset_number)
-    )
+        .outerjoin(in_force, in_force.c.instrument_id == Instrument.id), ctx)
     return [dict(r._mapping) for r in ctx.session.execute(query)]
 
 

@@ -32,9 +32,11 @@ from app.models import (Assessment, Charge, CustomerOrg, InnovationPlatform, Ins
 from app.models.choices import ASSESSMENT_GRADE, CUSTOMER_CATEGORY
 from app.services import subsidies
 
-from .annual import _units, income_of_year, usage_of_year
+from . import units
+from .annual import income_of_year, usage_of_year
 from .excel import Sheet, sign_off
 from .registry import report, school_root
+from .units import instruments_in_scope
 
 SUBSIDISED = ("enterprise", "student_startup")
 SCHOOL_POOL = "unit"
@@ -71,20 +73,14 @@ def _eligible_income(ctx):
         .where(_invoiced_in_year(ctx), eligible)
         .group_by(UsageRecord.instrument_id)
     ).subquery("eligible_income")
-    lab, college = _units()
-    query = (
-        sa.select(Instrument.id, Instrument.unit_id, Instrument.kind, Instrument.networked,
-                  sa.func.coalesce(college.name, lab.name).label("college_name"), lab.name.label("lab_name"),
-                  Instrument.asset_number, Instrument.name, InnovationPlatform.id.label("platform_id"),
+    query = instruments_in_scope(
+        sa.select(Instrument.id, Instrument.unit_id, Instrument.kind, Instrument.networked, units.college_name(),
+                  units.lab_name(), Instrument.asset_number, Instrument.name, InnovationPlatform.id.label("platform_id"),
                   InnovationPlatform.kind.label("platform_kind"), InnovationPlatform.name.label("platform_name"),
                   income.c.eligible_income)
         .join(income, income.c.instrument_id == Instrument.id)
-        .join(lab, lab.id == Instrument.unit_id)
-        .outerjoin(college, college.id == lab.parent_id)
         .outerjoin(InnovationPlatform, InnovationPlatform.id == Instrument.platform_id)
-        .where(income.c.eligible_income != 0)
-        .order_by(college.code, lab.code, Instrument.asset_number)
-    )
+        .where(income.c.eligible_income != 0), None)  # school-wide: the caps bind there
     return ctx.session.execute(query).mappings().all()
 
 
@@ -218,23 +214,16 @@ def _user_subsidy_sheet(ctx):
 def _cost_rows(ctx):
     usage, income = usage_of_year(ctx), income_of_year(ctx)
     cost = (sa.select(InstrumentYearCost).where(InstrumentYearCost.year == ctx.year)).subquery("cost_of_year")
-    lab, college = _units()
-    query = (
-        sa.select(sa.func.coalesce(college.name, lab.name).label("college_name"), lab.name.label("lab_name"),
-                  Instrument.asset_number, Instrument.name,
+    query = instruments_in_scope(
+        sa.select(units.college_name(), units.lab_name(), Instrument.asset_number, Instrument.name,
                   sa.func.coalesce(usage.c.effective_hours, 0).label("effective_hours"),
                   sa.func.coalesce(usage.c.external_hours, 0).label("external_hours"),
                   sa.func.coalesce(income.c.income_outside, 0).label("income"),
                   cost.c.materials_cost, cost.c.utilities_total)
-        .join(lab, lab.id == Instrument.unit_id)
-        .outerjoin(college, college.id == lab.parent_id)
         .outerjoin(usage, usage.c.instrument_id == Instrument.id)
         .outerjoin(income, income.c.instrument_id == Instrument.id)
         .outerjoin(cost, cost.c.instrument_id == Instrument.id)
-        .where(ctx.in_scope(Instrument.unit_id),
-               sa.or_(cost.c.id.isnot(None), usage.c.external_hours > 0, income.c.income_outside != 0))
-        .order_by(college.code, lab.code, Instrument.asset_number)
-    )
+        .where(sa.or_(cost.c.id.isnot(None), usage.c.external_hours > 0, income.c.income_outside != 0)), ctx)
     return ctx.session.execute(query).mappings().all()
 
 
