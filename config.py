@@ -39,10 +39,11 @@ class Config:
     FAB_CREATE_DB = False  # schema comes from Alembic migrations only
     # permissions are written by `flask --app app sync-roles`, never as a side effect of start-up
     FAB_UPDATE_PERMS = False
-    FAB_SECURITY_MANAGER_CLASS = "app.security.manager.PlatformSecurityManager"
+    FAB_SECURITY_MANAGER_CLASS = "app.views.accounts.PlatformSecurityManager"
     FAB_INDEX_VIEW = "app.views.home.HomeView"
     FAB_API_SWAGGER_UI = False
     FAB_PASSWORD_HASH_METHOD = "scrypt"
+    FAB_BASE_TEMPLATE = "platform_layout.html"  # FAB's layout plus the site's icon
 
     BABEL_DEFAULT_LOCALE = "zh"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -56,6 +57,8 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "") == "1"
     REMEMBER_COOKIE_HTTPONLY = True
+    # the largest request body accepted (bytes); a larger one is answered 413 in Chinese
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(16 * 1024 * 1024)))
     AUTH_RATE_LIMITED = True
     AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per minute")
     RATELIMIT_ENABLED = True

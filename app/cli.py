@@ -2,13 +2,16 @@
 import click
 from flask_babel import gettext
 
+from .extensions import db
+from .reports import registry
+from .security.roles import sync_roles
+from .seed.demo import seed_demo
+
 
 def register_cli(app):
     @app.cli.command("sync-roles")
     def sync_roles_command():
         """Create or update every role to exactly the permissions declared in code."""
-        from .security.roles import sync_roles
-
         counts = sync_roles()
         for role, n in counts.items():
             click.echo(f"{role}: {n}")
@@ -17,8 +20,6 @@ def register_cli(app):
     @click.option("--instruments", default=420, show_default=True, help="How many instruments to generate.")
     def seed_demo_command(instruments):
         """Seed the fictitious demo university (idempotent)."""
-        from .seed.demo import seed_demo
-
         created = seed_demo(instruments=instruments)
         click.echo(gettext("Demo data ready: %(summary)s", summary=created))
 
@@ -33,9 +34,6 @@ def register_report_cli(app):
     @click.option("--output", type=click.Path(dir_okay=False, writable=True), required=True, help="The .xlsx file to write.")
     def report_command(name, year, unit_code, output):
         """Write a report as an Excel workbook (SPEC §5): annex1 annex2 annex3 annual provincial subsidy assessment fees."""
-        from .extensions import db
-        from .reports import registry
-
         names = ", ".join(r.name for r in registry.available())
         try:
             rep = registry.get(name)

@@ -33,7 +33,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from . import decoders, storer
+from . import decoders, settings, storer
 from .logs import emit as _log, setup_logging
 
 BATCHES_WITH_STORER = 2  # one being stored, the next one waiting: receiving overlaps storing
@@ -53,6 +53,7 @@ class Bridge:
         self.next_attempt = 0.0  # monotonic time of the next connection attempt (0: connected or now)
         self.backoff = 1.0
         self.counters = Counter()
+        self.report_asked = False  # SIGUSR1: log where the bridge stands, at the next turn
         self.client = self._client()
 
     # -- MQTT ---------------------------------------------------------------------------------
@@ -102,6 +103,7 @@ class Bridge:
         if not self.stopping:  # after SIGTERM nothing new: it stays unacknowledged in the session
             # arrival as a Unix time (the storer makes it a datetime)
             self.inbox.append((message, time.time(), self.connection))
+            self.counters["received"] += 1
 
     def connect(self):
         """Remember where to connect; the loop connects (and reconnects) itself."""
@@ -212,9 +214,10 @@ class Bridge:
                     with_storer.append(batch)
                 if self.stopping and not with_storer and not self.inbox:
                     break
-                if time.monotonic() - last_report > 60:
-                    _log(logging.INFO, "progress", **dict(self.counters))
-                    last_report = time.monotonic()
+                if time.monotonic() - last_report > 60 or self.report_asked:
+                    _log(logging.INFO, "progress", waiting=len(self.inbox),
+                         with_storer=sum(len(b) for b in with_storer), **dict(self.counters))
+                    last_report, self.report_asked = time.monotonic(), False
         except StorerGone:
             _log(logging.ERROR, "storer process died; unacknowledged messages stay with the broker",
                  exit_code=self.storer.exitcode, **dict(self.counters))
@@ -236,6 +239,10 @@ class Bridge:
             self.client.loop_write()
             time.sleep(0.01)
 
+    def ask_report(self, *_args):
+        """SIGUSR1: log the counters and what is received but not yet committed."""
+        self.report_asked = True
+
     def stop(self, *_args):
         """SIGTERM/SIGINT: finish and acknowledge what has arrived, then leave."""
         if not self.stopping:
@@ -244,11 +251,10 @@ class Bridge:
 
 
 def main(argv=None):
-    from . import settings
-
     args = settings.parse(argv)
     setup_logging(args.log_level)
     bridge = Bridge(args)
     signal.signal(signal.SIGTERM, bridge.stop)
     signal.signal(signal.SIGINT, bridge.stop)
+    signal.signal(signal.SIGUSR1, bridge.ask_report)
     return bridge.run()

@@ -26,12 +26,16 @@ from . import decoders
 from .logs import emit, setup_logging
 
 
+# The receiver imports this module too, to start the storing process; the application's models and
+# services are imported in the storing process only (below), so the receiver stays a small process.
+
+
 def make_engine(url):
     engine = sa.create_engine(url, pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
-        from app import _tune_sqlite
+        from app.extensions import tune_sqlite
 
-        _tune_sqlite(engine)
+        tune_sqlite(engine)
     return engine
 
 

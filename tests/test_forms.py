@@ -24,6 +24,8 @@ BAD_INSTRUMENT = [
     ("acceptance_date", {"purchase_date": "2024-05-01", "acceptance_date": "2024-04-30"}, "验收日期不能早于购置日期"),
     ("class_code", {"class_code": "999999"}, "分类代码不存在"),
     ("contact_phone", {"contact_phone": "12345"}, "请输入手机号码或带区号的固定电话"),
+    # the old pattern accepted any 1[3-9] prefix; no operator assigns 154
+    ("contact_phone", {"contact_phone": "15412345678"}, "请输入手机号码或带区号的固定电话"),
     ("contact_email", {"contact_email": "not-an-email"}, "请输入有效的电子邮箱"),
     ("asset_number", {"asset_number": "ZC-DUPLICATE"}, "该资产编号已登记"),
 ]
@@ -48,17 +50,20 @@ def test_instrument_form_refuses_bad_values(app, uni, login_as, field, change, m
     assert 'value="坏数据仪器"' in html
 
 
-def test_valid_instrument_is_saved(app, uni, login_as):
-    """Positive control for the bad-input cases above."""
+@pytest.mark.parametrize("phone", ["0731-88880000", "0731-88988715-123", "0731-88988715转123", "13800138000"])
+def test_valid_instrument_is_saved(app, uni, login_as, phone):
+    """Positive control for the bad-input cases above; a landline keeps its extension."""
     client = login_as("lab_admin")
     token = csrf_token(client, "/instrumentview/add")
     before = count(app, Instrument)
-    resp = client.post("/instrumentview/add", data={**instrument_form(uni.l11, asset_number="ZC-GOOD-0001", name="合格仪器"), "csrf_token": token})
+    form = instrument_form(uni.l11, asset_number="ZC-GOOD-0001", name="合格仪器", contact_phone=phone)
+    resp = client.post("/instrumentview/add", data={**form, "csrf_token": token})
     assert resp.status_code == 302, resp.get_data(as_text=True)[-2000:]
     assert count(app, Instrument) == before + 1
     with app.app_context():
         item = db.session.execute(sa.select(Instrument).filter_by(asset_number="ZC-GOOD-0001")).scalar_one()
         assert item.unit_id == uni.l11 and str(item.original_value) == "400000.00"
+        assert item.contact_phone == phone
         db.session.delete(item)
         db.session.commit()
         db.session.remove()
@@ -67,6 +72,10 @@ def test_valid_instrument_is_saved(app, uni, login_as):
 @pytest.mark.parametrize("field,value,message", [
     ("mobile", "1380013800", "请输入11位大陆手机号码"),
     ("mobile", "23800138000", "请输入11位大陆手机号码"),
+    # 154… and 140… pass the old 1[3-9] pattern; no operator assigns them
+    ("mobile", "15412345678", "请输入11位大陆手机号码"),
+    ("mobile", "14012345678", "请输入11位大陆手机号码"),
+    ("mobile", "0731-88880000", "请输入11位大陆手机号码"),
     ("email", "zhang@", "请输入有效的电子邮箱"),
 ])
 def test_person_form_refuses_bad_contacts(app, uni, login_as, field, value, message):
@@ -110,10 +119,12 @@ def test_unit_placement_rules(app, uni, login_as, level, parent, message):
 
 
 def test_unit_cannot_move_under_its_own_descendant(app, uni, login_as):
+    """The cycle rule, not the level rule, answers: a college under its own lab would break both,
+    and the message must name the real mistake."""
     client = login_as("school_admin")
     token = csrf_token(client, f"/unitview/edit/{uni.c1}")
     resp = client.post(f"/unitview/edit/{uni.c1}", data={"csrf_token": token, "code": "C1", "name": "化学学院", "level": "college", "parent": uni.l11})
-    assert "实验室须隶属于学院" in field_error(resp.get_data(as_text=True), "parent") or "单位不能隶属于自身" in resp.get_data(as_text=True)
+    assert "单位不能隶属于自身或其下级单位" in field_error(resp.get_data(as_text=True), "parent")
     with app.app_context():
         assert db.session.get(Unit, uni.c1).parent_id == uni.school
         db.session.remove()

@@ -87,6 +87,19 @@ class BridgeProcess:
             time.sleep(0.05)
         raise AssertionError(f"bridge never logged {event!r}: {self.lines[-5:]}")
 
+    def progress(self, check, timeout=20):
+        """Ask the bridge where it stands (SIGUSR1) until its "progress" line satisfies `check`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            seen = len(self.lines)
+            self.process.send_signal(signal.SIGUSR1)
+            while len(self.lines) == seen and time.monotonic() < deadline and self.process.poll() is None:
+                time.sleep(0.02)
+            report = next((e for e in reversed(self.lines) if e.get("event") == "progress"), None)
+            if report is not None and check(report):
+                return report
+        raise AssertionError(f"bridge progress never matched: {self.lines[-3:]}")
+
     def kill(self):
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(10)
@@ -220,15 +233,17 @@ def test_kill_9_before_the_commit_loses_nothing_and_doubles_nothing(ctx, broker,
                          "--max-latency-ms", "60000", "--batch-size", "100000").start()
     messages = alternating(tids, 10)
     publish(publisher(broker.url), messages)
-    time.sleep(1.5)
+    # the bridge says it holds all 200 in its batch, and the database shows none of them
+    held = slow.progress(lambda report: report.get("waiting") == len(messages))
+    assert held.get("stored", 0) == 0
     assert events_of(tids) == 0  # received, not committed
     slow.kill()
     bridge = BridgeProcess(broker.url, database_url, client_id, "--protocol", protocol).start()  # same session
     assert wait_until(lambda: events_of(tids) >= len(messages))
-    time.sleep(0.5)
+    stats = bridge.terminate()  # whatever it still held is committed now: nothing more can arrive
     assert events_of(tids) == len(messages) == 200
+    assert stats["stored"] == 200
     assert count(UsageRecord, UsageRecord.instrument_id.in_(sa.select(Instrument.id).where(Instrument.iot_terminal_id.in_(tids)))) == 100
-    bridge.terminate()
 
 
 def test_ten_thousand_messages_while_stopped_are_stored_exactly_once(ctx, broker, database_url, terminals):
@@ -317,7 +332,11 @@ def test_a_database_outage_delays_but_loses_nothing(ctx, broker, database_url, t
         proxy.cut()
         publish(publisher(broker.url), [status_message(tid, "running", 10, 10) for tid in tids])
         bridge.wait_for("database unavailable; batch kept for retry", timeout=30)
-        time.sleep(2)
+        # it keeps retrying (a second refusal logged) and stays up, and nothing was written meanwhile
+        deadline = time.monotonic() + 30
+        while sum(e.get("event") == "database unavailable; batch kept for retry" for e in bridge.lines) < 2:
+            assert time.monotonic() < deadline, bridge.lines[-3:]
+            time.sleep(0.05)
         assert bridge.process.poll() is None and events_of(tids) == 6
         proxy.restore()
         assert wait_until(lambda: events_of(tids) == 9, timeout=30)

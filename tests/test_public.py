@@ -4,7 +4,7 @@ from datetime import date
 import pytest
 
 from app.extensions import db
-from app.models import Instrument
+from app.models import Instrument, Unit
 
 from . import factories as f
 
@@ -25,6 +25,8 @@ def published(app, uni):
         f.fee_standard(unsuitable, state="published")
         future = f.instrument(lab, name="明年才生效的仪器", asset_number="ZC-PUBLIC-4")
         f.fee_standard(future, state="published", effective_from=date(2999, 1, 1))
+        mixed_case = f.instrument(lab, name="NMR 谱仪（大小写）", model="AVANCE NEO 600", asset_number="ZC-PUBLIC-5")
+        f.fee_standard(mixed_case, state="published", effective_from=date(2026, 1, 1))
         db.session.commit()
         ids = {"shown": shown.id, "draft": draft_only.id, "unsuitable": unsuitable.id, "future": future.id}
         db.session.remove()
@@ -72,9 +74,44 @@ def test_malformed_queries_answer_400_in_chinese(client, published, args):
     assert "返回首页" in resp.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("sort", ["name", "-name", "price", "-price", "college", "-college"])
-def test_sorting(client, published, sort):
-    assert client.get(f"/public/fees?sort={sort}").status_code == 200
+@pytest.mark.parametrize("args", ["model=avan", "model=AVANCE", "model=Avance neo", "q=nmr", "q=NMR 谱仪", "q=Nmr"])
+def test_search_ignores_case_on_both_databases(client, published, args):
+    """SQLite's LIKE ignores ASCII case and PostgreSQL's does not: the catalogue must behave alike."""
+    html = client.get(f"/public/fees?{args}").get_data(as_text=True)
+    assert "NMR 谱仪（大小写）" in html
+
+
+@pytest.fixture(scope="module")
+def sortable(app, uni):
+    """Three published instruments whose names, prices and colleges order differently: A (化学, 300),
+    B (物理, 100), C (化学, 200). ASCII names, so the order does not depend on a collation."""
+    with app.app_context():
+        names = {}
+        for name, unit_id, price in (("SORTA 光谱仪", uni.l11, "300"), ("SORTB 光谱仪", uni.l21, "100"),
+                                     ("SORTC 光谱仪", uni.l12, "200")):
+            item = f.instrument(db.session.get(Unit, unit_id), name=name, asset_number=f"ZC-SORT-{name[4]}")
+            f.fee_standard(item, state="published", effective_from=date(2026, 1, 1),
+                           items=[f.standard_item(name="机时", unit="小时", cost=price, prices=[("campus", 0, None, price, None)])])
+            names[name[4]] = name
+        db.session.commit()
+        db.session.remove()
+    return names
+
+
+def _listed(client, sortable, sort):
+    html = client.get(f"/public/fees?q=SORT&sort={sort}").get_data(as_text=True)
+    positions = {key: html.index(name) for key, name in sortable.items()}
+    return "".join(sorted(positions, key=positions.get))
+
+
+@pytest.mark.parametrize("sort,expected", [("name", "ABC"), ("-name", "CBA"), ("price", "BCA"), ("-price", "ACB")])
+def test_sorting_orders_the_rows(client, sortable, sort, expected):
+    assert _listed(client, sortable, sort) == expected
+
+
+def test_sorting_by_college_groups_and_reverses(client, sortable):
+    """A and C share a college (listed by id within it); -college puts the other college first."""
+    assert {_listed(client, sortable, "college"), _listed(client, sortable, "-college")} == {"ACB", "BAC"}
 
 
 def test_signed_in_users_see_the_same_pages(login_as, published):

@@ -3,8 +3,9 @@ import sqlalchemy as sa
 from flask_appbuilder import Model
 from sqlalchemy.orm import relationship
 
-from .base import MONEY, OwnedByInstrument, utcnow
+from .base import MONEY, utcnow
 from .choices import CUSTOMER_CATEGORY, FEE_ACTION, FEE_COMPONENT, FEE_STATE
+from .instrument import Instrument, OwnedByInstrument
 
 
 class FeeStandard(OwnedByInstrument, Model):
@@ -132,8 +133,6 @@ FEE_RANK = {"draft": 1, "college_review": 2, "school_review": 3, "published": 4}
 
 
 def _attach_fee_status():
-    from .instrument import Instrument
-
     rank = sa.case(*((FeeStandard.state == state, n) for state, n in FEE_RANK.items()), else_=0)
     Instrument.fee_rank = sa.orm.column_property(
         sa.select(sa.func.coalesce(sa.func.max(rank), 0)).where(FeeStandard.instrument_id == Instrument.id)

@@ -1,9 +1,10 @@
 """Instruments and facilities, their classification and the not-for-sharing filings."""
 import sqlalchemy as sa
 from flask_appbuilder import Model
+from flask_babel import gettext
 from sqlalchemy.orm import relationship
 
-from .base import MONEY, OwnedByInstrument, utcnow
+from .base import MONEY, utcnow
 from .choices import (
     FILING_STATE,
     FUNDING_SOURCE,
@@ -100,8 +101,6 @@ class Instrument(Model):
 
     def fee_status(self):
         """none / draft / in review / published with its effective date (models/fees.py adds the columns)."""
-        from flask_babel import gettext
-
         rank = getattr(self, "fee_rank", 0) or 0
         if rank == 4:
             return gettext("Published (from %(date)s)", date=self.fee_published_from.isoformat())
@@ -110,6 +109,22 @@ class Instrument(Model):
     @classmethod
     def scope_clause(cls, unit_ids):
         return cls.unit_id.in_(unit_ids)
+
+
+class OwnedByInstrument:
+    """Scope of a record that belongs to an instrument (a fee standard, a filing, a yearly cost):
+    the instrument's unit decides who reaches it and who may write it."""
+
+    @classmethod
+    def scope_clause(cls, unit_ids):
+        return cls.instrument_id.in_(sa.select(Instrument.id).where(Instrument.unit_id.in_(unit_ids)))
+
+    def scope_owner_unit_id(self):
+        # the relationship wins over the FK column: a form sets `unit`, `unit_id` follows at flush
+        instrument = self.instrument
+        if instrument is None:
+            return None
+        return instrument.unit.id if instrument.unit is not None else instrument.unit_id
 
 
 class UnsuitableFiling(OwnedByInstrument, Model):

@@ -5,21 +5,11 @@ from sqlalchemy.orm import relationship
 
 from .base import utcnow
 from .choices import DEVICE_STATE
+from .instrument import Instrument
 
 
 def _terminals_of_units(column, unit_ids):
-    from .instrument import Instrument
-
     return column.in_(sa.select(Instrument.iot_terminal_id).where(Instrument.unit_id.in_(unit_ids)))
-
-
-def _shown(state, seen_at):
-    """(state shown, last heard) with the configured offline window (IOT_OFFLINE_AFTER_MINUTES)."""
-    from flask import current_app
-
-    from app.services.iot import offline_window, shown_state
-
-    return shown_state(state, seen_at, utcnow(), offline_window(current_app.config)), seen_at
 
 
 class IotTerminal(Model):
@@ -52,8 +42,8 @@ class IotTerminal(Model):
         return self.bound_instrument.unit_id if self.bound_instrument is not None else None
 
     def device_status(self):
-        """(state shown, last heard), as the instrument list shows it."""
-        return (None, None) if self.status is None else _shown(self.status.state, self.status.received_at)
+        """(last state reported, last heard); the lists apply the offline window (views/formatting.py)."""
+        return (None, None) if self.status is None else (self.status.state, self.status.received_at)
 
 
 class DeviceStatus(Model):
@@ -112,8 +102,6 @@ class IotRejection(Model):
 # query (a correlated primary-key lookup per row), so it costs no extra statement. Deferred,
 # so that other queries of instruments do not pay for it; the list views undefer it.
 def _attach_device_status():
-    from .instrument import Instrument
-
     for name, column in (("device_state", DeviceStatus.state), ("device_seen_at", DeviceStatus.received_at)):
         setattr(Instrument, name, sa.orm.column_property(
             sa.select(column).where(DeviceStatus.terminal_id == Instrument.iot_terminal_id)
@@ -121,10 +109,9 @@ def _attach_device_status():
             deferred=True,
         ))
 
-
     def device_status(self):
-        """(state shown, last heard) with the offline window applied."""
-        return _shown(self.device_state, self.device_seen_at)
+        """(last state reported, last heard); the lists apply the offline window (views/formatting.py)."""
+        return self.device_state, self.device_seen_at
 
     Instrument.device_status = device_status
 

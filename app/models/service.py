@@ -3,7 +3,7 @@ import sqlalchemy as sa
 from flask_appbuilder import Model
 from sqlalchemy.orm import relationship
 
-from .base import MONEY, OwnedByInstrument, utcnow
+from .base import MONEY, utcnow
 from .choices import (
     BOOKING_MODE,
     BOOKING_STATE,
@@ -13,6 +13,7 @@ from .choices import (
     USAGE_DIRECTION,
     USAGE_SOURCE,
 )
+from .instrument import OwnedByInstrument
 
 
 class CustomerOrg(Model):

@@ -22,6 +22,7 @@ from flask_babel import gettext, lazy_gettext as _
 from sqlalchemy.orm import aliased
 
 from app.models import Booking, Charge, CustomerOrg, Evaluation, Instrument, ServiceUser, TypicalCase, Unit, UsageRecord
+from app.models.aggregates import exact_sum
 
 from .excel import Sheet, sign_off, wan_yuan
 from . import units
@@ -42,12 +43,12 @@ def _inside():
 def usage_of_year(ctx):
     start, end = _year_bounds(ctx)
     hours = sa.func.coalesce(UsageRecord.hours, 0)
-    iot = sa.func.sum(sa.case((UsageRecord.source == "iot", hours), else_=0))
-    manual = sa.func.sum(sa.case((UsageRecord.source == "manual", hours), else_=0))
+    iot = exact_sum(sa.case((UsageRecord.source == "iot", hours), else_=0))
+    manual = exact_sum(sa.case((UsageRecord.source == "manual", hours), else_=0))
     return (
         sa.select(UsageRecord.instrument_id,
                   sa.case((iot > 0, iot), else_=manual).label("effective_hours"),
-                  sa.func.sum(sa.case((UsageRecord.service_type == "external", hours), else_=0)).label("external_hours"),
+                  exact_sum(sa.case((UsageRecord.service_type == "external", hours), else_=0)).label("external_hours"),
                   sa.func.sum(sa.func.coalesce(UsageRecord.samples, 0)).label("samples"))
         .where(UsageRecord.started_at >= start, UsageRecord.started_at < end)
         .group_by(UsageRecord.instrument_id)
@@ -60,14 +61,14 @@ def _usage_and_users(ctx):
     column needed, so the rows arrive in instrument order and nothing is hashed."""
     start, end = _year_bounds(ctx)
     hours = sa.func.coalesce(UsageRecord.hours, 0)
-    iot = sa.func.sum(sa.case((UsageRecord.source == "iot", hours), else_=0))
-    manual = sa.func.sum(sa.case((UsageRecord.source == "manual", hours), else_=0))
+    iot = exact_sum(sa.case((UsageRecord.source == "iot", hours), else_=0))
+    manual = exact_sum(sa.case((UsageRecord.source == "manual", hours), else_=0))
     users = sa.func.count(sa.distinct(UsageRecord.user_id))
     inside = sa.func.count(sa.distinct(sa.case((UsageRecord.user_id.in_(_campus_users()), UsageRecord.user_id))))
     return (
         sa.select(UsageRecord.instrument_id,
                   sa.case((iot > 0, iot), else_=manual).label("effective_hours"),
-                  sa.func.sum(sa.case((UsageRecord.service_type == "external", hours), else_=0)).label("external_hours"),
+                  exact_sum(sa.case((UsageRecord.service_type == "external", hours), else_=0)).label("external_hours"),
                   sa.func.sum(sa.func.coalesce(UsageRecord.samples, 0)).label("samples"),
                   inside.label("users_inside"), (users - inside).label("users_outside"))
         .where(UsageRecord.started_at >= start, UsageRecord.started_at < end)
@@ -88,8 +89,8 @@ def income_of_year(ctx):
     inside = UsageRecord.user_id.in_(_campus_users())
     return (
         sa.select(UsageRecord.instrument_id,
-                  sa.func.sum(sa.case((inside, Charge.total), else_=0)).label("income_inside"),
-                  sa.func.sum(sa.case((inside, 0), else_=Charge.total)).label("income_outside"))
+                  exact_sum(sa.case((inside, Charge.total), else_=0)).label("income_inside"),
+                  exact_sum(sa.case((inside, 0), else_=Charge.total)).label("income_outside"))
         .join(UsageRecord, UsageRecord.id == Charge.usage_id)
         .where(Charge.state != "pending", Charge.invoice_date >= start.date(), Charge.invoice_date < end.date())
         .group_by(UsageRecord.instrument_id)

@@ -18,6 +18,7 @@ from flask import current_app
 from flask_babel import gettext, lazy_gettext as _
 
 from app.models import Assessment, Booking, CheckRecord, Instrument, Person, TrainingSession, Unit, UsageRecord
+from app.models.aggregates import exact_sum
 from app.models.choices import ASSESSMENT_GRADE
 from app.models.people import training_attendee
 from app.services import assessment as rules_service
@@ -87,9 +88,9 @@ def _usage_counts(ctx, owner):
     query = (
         sa.select(Instrument.unit_id,
                   sa.func.count(sa.case((in_service, 1))).label("in_service"),
-                  sa.func.sum(sa.case((in_service, sa.func.coalesce(usage.c.effective_hours, 0)), else_=0)).label("in_service_hours"),
-                  sa.func.sum(sa.func.coalesce(usage.c.effective_hours, 0)).label("effective_hours"),
-                  sa.func.sum(sa.func.coalesce(usage.c.external_hours, 0)).label("external_hours"),
+                  exact_sum(sa.case((in_service, sa.func.coalesce(usage.c.effective_hours, 0)), else_=0)).label("in_service_hours"),
+                  exact_sum(sa.func.coalesce(usage.c.effective_hours, 0)).label("effective_hours"),
+                  exact_sum(sa.func.coalesce(usage.c.external_hours, 0)).label("external_hours"),
                   sa.func.count(sa.case((Instrument.iot_terminal_id.isnot(None), 1))).label("with_terminal"),
                   sa.func.count(sa.case((sa.and_(Instrument.iot_terminal_id.isnot(None), reporting.c.instrument_id.isnot(None)), 1)))
                   .label("terminal_reporting"))

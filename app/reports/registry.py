@@ -1,7 +1,8 @@
 """Every report the console and `flask --app app report NAME` can produce, registered by decorator.
 
-A report is a function `(ReportContext) -> [Sheet]`; the one writer (excel.py) renders the
-sheets. The context carries the scope: the unit the report is for and every unit id below it
+A report is a function `(ReportContext) -> [Sheet]`, registered with `@report(name, title)` here;
+the package (`app/reports/__init__.py`) imports every report module once, so importing
+`app.reports` registers them all. The one writer (excel.py) renders the sheets. The context carries the scope: the unit the report is for and every unit id below it
 (None = the whole school), resolved by the caller (the console from the signed-in user's
 scope, the CLI from --unit), so a report never sees anything outside it.
 """
@@ -14,6 +15,8 @@ from typing import Callable
 import sqlalchemy as sa
 
 from app.models import Person, Unit
+
+from .excel import write_workbook
 
 # SPEC §5's names, in the order the console lists them
 ORDER = ("annex1", "annex2", "annex3", "annual", "provincial", "subsidy", "assessment", "fees")
@@ -81,19 +84,13 @@ def report(name, title):
 
 
 def available():
-    _load()
     return [_REPORTS[n] for n in ORDER if n in _REPORTS]
 
 
 def get(name) -> Report:
-    _load()
     if name not in _REPORTS:
         raise UnknownReport(name)
     return _REPORTS[name]
-
-
-def _load():
-    from . import annual, assessment, fees, filings, provincial, selfcheck, subsidy  # noqa: F401  (registration by import)
 
 
 def unit_subtree(session, unit: Unit) -> tuple | None:
@@ -137,6 +134,4 @@ def build(rep: Report, ctx: ReportContext) -> list:
 
 
 def render(rep: Report, ctx: ReportContext) -> bytes:
-    from .excel import write_workbook
-
     return write_workbook(build(rep, ctx))

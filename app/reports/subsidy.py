@@ -29,6 +29,7 @@ from flask_babel import gettext, lazy_gettext as _
 
 from app.models import (Assessment, Charge, CustomerOrg, InnovationPlatform, Instrument, InstrumentYearCost,
                         ServiceUser, UsageRecord)
+from app.models.aggregates import exact_sum
 from app.models.choices import ASSESSMENT_GRADE, CUSTOMER_CATEGORY
 from app.services import subsidies
 
@@ -66,7 +67,7 @@ def _eligible_income(ctx):
     """Every instrument of the school with income from subsidised customers in the year."""
     eligible = sa.and_(CustomerOrg.category.in_(SUBSIDISED), CustomerOrg.affiliated.is_(False))
     income = (
-        sa.select(UsageRecord.instrument_id, sa.func.sum(Charge.total).label("eligible_income"))
+        sa.select(UsageRecord.instrument_id, exact_sum(Charge.total).label("eligible_income"))
         .join(UsageRecord, UsageRecord.id == Charge.usage_id)
         .join(ServiceUser, ServiceUser.id == UsageRecord.user_id)
         .join(CustomerOrg, CustomerOrg.id == ServiceUser.org_id)
@@ -158,8 +159,8 @@ def _user_fees(ctx):
     in_scope = ctx.in_scope(Instrument.unit_id)
     query = (
         sa.select(CustomerOrg.id, CustomerOrg.name, CustomerOrg.category, CustomerOrg.credit_code,
-                  CustomerOrg.affiliated, sa.func.sum(Charge.total).label("fees"),
-                  sa.func.sum(sa.case((in_scope, Charge.total), else_=0)).label("fees_in_scope"))
+                  CustomerOrg.affiliated, exact_sum(Charge.total).label("fees"),
+                  exact_sum(sa.case((in_scope, Charge.total), else_=0)).label("fees_in_scope"))
         .join(UsageRecord, UsageRecord.id == Charge.usage_id)
         .join(Instrument, Instrument.id == UsageRecord.instrument_id)
         .join(ServiceUser, ServiceUser.id == UsageRecord.user_id)

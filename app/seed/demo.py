@@ -20,6 +20,7 @@ from flask import current_app
 
 from app.extensions import db
 from app.models import Unit
+from app.security.roles import sync_roles
 
 from .accounts import ensure_accounts, existing_demo_units
 from .catalog import SCHOOL_CODE
@@ -53,8 +54,6 @@ class _DemoBuilder(UnitsPeopleMixin, InstrumentsMixin, FeesMixin, TrainingsMixin
 
 def seed_demo(instruments: int = 420) -> str:
     """Seed the demo university once; afterwards only make sure the demo accounts exist."""
-    from app.security.roles import sync_roles
-
     appbuilder = current_app.appbuilder
     sm = appbuilder.sm
     session = db.session

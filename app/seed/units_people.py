@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from app.models import CustomerOrg, InnovationPlatform, Person, ServiceUser, Unit
-from app.services.credit_code import make_credit_code
+from app.services.identifiers import make_credit_code
 
 from .base import BuilderBase
 from .catalog import (

@@ -10,6 +10,8 @@ from decimal import Decimal
 from flask_babel import gettext, lazy_gettext as _
 import sqlalchemy as sa
 
+from app.models import FeeStandard
+
 MSG_UNIT = _("State the billing unit (hour, sample, run, element, day…).")
 MSG_ITEM_NAME = _("Name the item.")
 MSG_NO_ITEMS = _("A fee standard needs at least one item.")
@@ -86,8 +88,6 @@ def _period_end(version, later_start=None):
 
 def check_period(session, standard):
     """Its period is ordered and overlaps no other live version of the same instrument."""
-    from app.models import FeeStandard
-
     start, end = standard.effective_from, standard.effective_to
     if start is None:
         return {}

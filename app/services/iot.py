@@ -18,6 +18,8 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.models import Booking, DeviceEvent, DeviceStatus, Instrument, IotRejection, IotTerminal, UsageRecord
 
@@ -47,12 +49,10 @@ def _insert(session):
     """The dialect's INSERT, which knows ON CONFLICT (PostgreSQL and SQLite alike)."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - the two supported databases
-        raise RuntimeError(f"unsupported database {dialect}")
-    return insert
+        return postgresql_insert
+    if dialect == "sqlite":
+        return sqlite_insert
+    raise RuntimeError(f"unsupported database {dialect}")  # pragma: no cover - the two supported databases
 
 
 def _insert_ignoring_duplicates(session, model, rows, returning="id"):

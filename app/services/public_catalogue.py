@@ -58,13 +58,20 @@ class Query:
         return q
 
 
+def _contains_any_case(column, text):
+    """Substring match ignoring case on both databases (SQLite's LIKE ignores ASCII case, PostgreSQL's
+    does not): ILIKE on PostgreSQL, which the trigram indexes serve; lower() LIKE lower() on SQLite."""
+    escaped = text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return column.ilike(f"%{escaped}%", escape="/")
+
+
 def _filters(query: Query):
     """The WHERE clauses of a validated query, all on the instrument table (the count needs no join)."""
     clauses = [Instrument.public_standard_id.is_not(None)]
     if query.text:
-        clauses.append(Instrument.name.contains(query.text, autoescape=True))
+        clauses.append(_contains_any_case(Instrument.name, query.text))
     if query.model:
-        clauses.append(Instrument.model.contains(query.model, autoescape=True))
+        clauses.append(_contains_any_case(Instrument.model, query.model))
     if query.college:
         clauses.append(Instrument.unit_id.in_(sa.select(Unit.id).where(Unit.parent_id == query.college)))
     if query.class_code:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from datetime import date, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
 
 from app.models import Instrument, UnsuitableFiling
+
+from . import identifiers
 
 MUST_NETWORK_MIN_VALUE = Decimal("300000")  # Art. 2-3: single-set original value
 JOIN_WITHIN_WORKING_DAYS = 30  # Art. 14: after installation acceptance
@@ -26,9 +27,6 @@ CONTACT_REVIEW_DAYS = 92  # a contact not confirmed within a quarter (the quarte
 REQUIRED_FIELDS = ("name", "model", "original_value", "purchase_date", "technical_indicators", "location",
                    "responsible_person", "contact", "fee_standard", "service_scope")
 
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
-LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}(-\d{1,6})?$")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 
 
 def must_network():
@@ -67,9 +65,9 @@ def contact_problems(phone, email, verified_on, as_of: date) -> list:
     email = (email or "").strip()
     if not phone and not email:
         problems.append("no_contact")
-    if phone and not (MOBILE.match(phone) or LANDLINE.match(phone)):
+    if phone and not identifiers.is_phone(phone):
         problems.append("phone_malformed")
-    if email and not EMAIL.match(email):
+    if email and not identifiers.is_email(email):
         problems.append("email_malformed")
     if verified_on is None or verified_on < as_of - timedelta(days=CONTACT_REVIEW_DAYS):
         problems.append("unverified")

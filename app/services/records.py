@@ -1,18 +1,13 @@
 """Field rules for instruments, people and units (notice §(三)2: complete, valid records)."""
-import re
-
 from flask_babel import lazy_gettext as _
 import sqlalchemy as sa
-from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import event
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.models import Instrument, InstrumentClass, Unit
 
+from . import identifiers
 from .errors import RuleViolation
-
-MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
-# a published contact may be a mobile or a landline with area code, e.g. 0731-88880000
-PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8}(-\d{1,6})?)$")
 
 MSG_MOBILE = _("Enter an 11-digit mainland mobile number, e.g. 13800138000.")
 MSG_PHONE = _("Enter a mobile number or a landline with area code, e.g. 0731-88880000.")
@@ -27,23 +22,20 @@ MSG_LEVEL = _("A laboratory sits under a college, and a college under the school
 
 
 def check_mobile(value):
-    if value and not MOBILE_RE.match(value.strip()):
+    if value and not identifiers.is_mobile(value):
         return MSG_MOBILE
     return None
 
 
 def check_phone(value):
-    if value and not PHONE_RE.match(value.strip()):
+    """A published contact: a mobile or a landline with area code (and perhaps an extension)."""
+    if value and not identifiers.is_phone(value):
         return MSG_PHONE
     return None
 
 
 def check_email(value):
-    if not value:
-        return None
-    try:
-        validate_email(value.strip(), check_deliverability=False)
-    except EmailNotValidError:
+    if value and not identifiers.is_email(value):
         return MSG_EMAIL
     return None
 
@@ -109,15 +101,17 @@ _PARENT_LEVEL = {"school": None, "college": "school", "lab": "college"}
 
 
 def validate_unit_placement(session, unit, parent):
-    """Level order (school > college > lab) and no cycles."""
+    """No cycles, then the level order (school > college > lab). The cycle is checked first: a
+    unit placed under itself or its own sub-unit breaks the level order too, and the message
+    should name the real mistake."""
     if parent is None:
         if unit.level != "school":
             raise RuleViolation({"parent": MSG_LEVEL})
         return
-    if _PARENT_LEVEL.get(unit.level) != parent.level:
-        raise RuleViolation({"parent": MSG_LEVEL})
     if unit.id is not None and parent.path and unit.path and parent.path.startswith(unit.path):
         raise RuleViolation({"parent": MSG_CYCLE})
+    if _PARENT_LEVEL.get(unit.level) != parent.level:
+        raise RuleViolation({"parent": MSG_LEVEL})
 
 
 def refresh_unit_paths(connection, unit_id):
@@ -156,8 +150,6 @@ def _unit_updated(mapper, connection, target):
 
 
 def install():
-    from sqlalchemy import event
-
     if not event.contains(Unit, "after_insert", _unit_inserted):
         event.listen(Unit, "after_insert", _unit_inserted)
         event.listen(Unit, "after_update", _unit_updated)

@@ -9,14 +9,21 @@ ERRORS = {
     403: (_("Access denied"), _("Your role does not allow this page or action.")),
     404: (_("Not found"), _("The page or record does not exist, or is outside your scope.")),
     405: (_("Not allowed"), _("This address cannot be used this way; use the buttons on the page.")),
+    413: (_("Too large"), _("What was sent is larger than the platform accepts (%(size)s at most). Nothing was saved.")),
     429: (_("Too many attempts"), _("Too many attempts in a short time. Wait a minute and try again.")),
     500: (_("Server error"), _("Something went wrong on our side. The error has been logged.")),
 }
 CSRF_MESSAGE = _("The form has expired or did not come from this site. Reload the page and submit again.")
 
 
+def _size_text(size):
+    return f"{size // (1024 * 1024)} MB" if size >= 1024 * 1024 else f"{max(size // 1024, 1)} KB"
+
+
 def _render(code, message=None):
     title, default = ERRORS[code]
+    if code == 413:
+        default = str(default) % {"size": _size_text(current_app.config["MAX_CONTENT_LENGTH"])}
     text = str(message or default)
     if request.path.startswith("/api/"):
         return jsonify(message=text), code

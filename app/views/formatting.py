@@ -1,8 +1,13 @@
 """Display formats: money in 元 with thousands separators (万元 where forms use it), ISO dates."""
 from decimal import Decimal
 
+from flask import current_app
 from flask_babel import gettext, to_user_timezone
 from markupsafe import Markup, escape
+
+from app.models.base import utcnow
+from app.models.choices import DEVICE_STATE
+from app.services.iot import offline_window, shown_state
 
 
 def yuan(value):
@@ -44,11 +49,17 @@ def multiline(value):
 _BADGE = {"running": "success", "idle": "info", "off": "default", "fault": "danger", "offline": "warning"}
 
 
-def device_badge(status):
-    """(state, last heard) → a coloured badge and the local time it was last heard; blank without a terminal."""
-    from app.models.choices import DEVICE_STATE
+def offline_after():
+    """The configured window after which a silent terminal shows as offline (IOT_OFFLINE_AFTER_MINUTES)."""
+    return offline_window(current_app.config)
 
-    state, seen_at = status if status else (None, None)
+
+def device_badge(status):
+    """(state reported, last heard) → a coloured badge of the state shown now (a terminal silent
+    for longer than the offline window is offline) and the local time it was last heard; blank
+    without a terminal."""
+    reported, seen_at = status if status else (None, None)
+    state = shown_state(reported, seen_at, utcnow(), offline_after())
     if state is None:
         return ""
     seen = gettext("last seen %(time)s", time=to_user_timezone(seen_at).strftime("%m-%d %H:%M")) if seen_at else ""

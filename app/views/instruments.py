@@ -1,6 +1,6 @@
 """Instruments and facilities, and the not-suitable-for-sharing filings."""
 from flask_babel import lazy_gettext as _
-from wtforms import SelectField, StringField
+from wtforms import SelectField, StringField, ValidationError
 from wtforms.validators import Optional
 
 from app.extensions import db
@@ -83,16 +83,12 @@ _FIELDSETS = [
 
 
 def _class_code_rule(form, field):
-    from wtforms import ValidationError
-
     message = records.check_class_code(db.session, field.data)
     if message:
         raise ValidationError(str(message))
 
 
 def _asset_number_rule(form, field):
-    from wtforms import ValidationError
-
     message = records.check_asset_number(db.session, field.data, getattr(form, "_id", None))
     if message:
         raise ValidationError(str(message))

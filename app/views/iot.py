@@ -1,16 +1,16 @@
 """IoT in the console: the terminal-status filter of instrument lists (the badge itself is a
 list column, computed in the list's own query; see models/iot.py)."""
-from flask import current_app
 from flask_appbuilder.models.filters import BaseFilter
 from flask_babel import lazy_gettext as _
 
+from app.models import IotRejection, IotTerminal
 from app.models.base import utcnow
-from app.models.choices import DEVICE_STATE
+from app.models.choices import DEVICE_STATE, REJECTION_REASON, TERMINAL_ADAPTER
 from app.services import iot
 
-
-def offline_after():
-    return iot.offline_window(current_app.config)
+from . import formatting
+from .base import ScopedModelView, interface
+from .formatting import offline_after
 
 
 class FilterShownDeviceState(BaseFilter):
@@ -33,11 +33,6 @@ def add_device_state_filter(view, column="device_state"):
 
 
 # -- terminals and refused messages ------------------------------------------------------------
-from app.models import IotRejection, IotTerminal  # noqa: E402
-from app.models.choices import REJECTION_REASON, TERMINAL_ADAPTER  # noqa: E402
-
-from . import formatting  # noqa: E402
-from .base import ScopedModelView, interface  # noqa: E402
 
 TERMINAL_LABELS = {
     "terminal_id": _("IoT terminal id"),

@@ -1,19 +1,17 @@
 """Units (the tree) and innovation platforms."""
 from flask_babel import lazy_gettext as _
+from wtforms import ValidationError
 
+from app.extensions import db
 from app.models import InnovationPlatform, Unit
 from app.models.choices import PLATFORM_KIND, PLATFORM_LEVEL, UNIT_LEVEL
 from app.services import records
+from app.services.errors import RuleViolation
 
 from .base import ScopedModelApi, ScopedModelView, interface
 
 
 def _parent_rule(form, field):
-    from wtforms import ValidationError
-
-    from app.extensions import db
-    from app.services.errors import RuleViolation
-
     unit = Unit(level=form.level.data)
     editing = getattr(form, "_id", None)
     if editing:

@@ -14,16 +14,12 @@ from app.reports.excel import content_disposition, write_workbook
 from app.reports.fees import fee_schedule
 from app.services.errors import RuleViolation
 
-from app.models.base import utcnow
-from app.services.iot import shown_state
-
 from . import formatting
-from .iot import offline_after
 
 
 def _device_status(row):
-    """(state shown, last heard) of a catalogue row, with the console's offline window."""
-    return shown_state(row.device_state, row.device_seen_at, utcnow(), offline_after()), row.device_seen_at
+    """(state reported, last heard) of a catalogue row; the badge applies the offline window."""
+    return row.device_state, row.device_seen_at
 
 
 def _parsed_query():

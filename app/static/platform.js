@@ -1,0 +1,19 @@
+/* Behaviour our templates declare with data attributes, instead of inline handlers (the CSP runs
+   no inline script of ours): a form with data-confirm asks before it is sent; a button with
+   data-print prints the page. */
+(function () {
+  "use strict";
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+    }
+  });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-print]") : null;
+    if (button) {
+      event.preventDefault();
+      window.print();
+    }
+  });
+}());
