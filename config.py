@@ -7,6 +7,10 @@ from flask_appbuilder.const import AUTH_DB
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH", BASE_DIR / "instance"))
+# the task queue (app/tasks.py) and the login-rate counters on Redis; unset = a SQLite queue in
+# instance/tasks.db and counters in each process
+REDIS_URL = os.environ.get("REDIS_URL", "")
+TASK_QUEUE_NAME = os.environ.get("TASK_QUEUE_NAME", "platform")
 
 
 def _secret_key() -> str:
@@ -62,7 +66,7 @@ class Config:
     AUTH_RATE_LIMITED = True
     AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per minute")
     RATELIMIT_ENABLED = True
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", REDIS_URL or "memory://")
 
     # Domain settings
     PAGE_SIZE = 25

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make run`: the web app, the IoT bridge and the demo terminal simulator, plus an embedded
-# MQTT broker (amqtt, MQTT 3.1.1) when MQTT_URL is unset. Ctrl-C stops all of them.
+# `make run`: the web app, the task consumer (report exports, scheduled jobs), the IoT bridge and
+# the demo terminal simulator, plus an embedded MQTT broker (amqtt, MQTT 3.1.1) when MQTT_URL is
+# unset. Ctrl-C stops all of them.
 set -euo pipefail
 BIN=${BIN:-.venv/bin}
 BROKER_BIN=${BROKER_BIN:-.venv-broker/bin}
@@ -41,6 +42,11 @@ YAML
   echo "Embedded MQTT broker on ${MQTT_URL} (log: $INSTANCE/amqtt.log)"
 fi
 
+# the task queue: SQLite under $INSTANCE unless REDIS_URL is set (app/tasks.py)
+"$BIN/huey_consumer" app.tasks.huey --workers 2 --worker-type thread --delay 0.1 --max-delay 2 \
+  > "$INSTANCE/tasks.log" 2>&1 &
+children+=($!)
+echo "Task consumer running (log: $INSTANCE/tasks.log)"
 "$BIN/python" -m iot_bridge --protocol "$protocol" --client-id "demo-bridge-$(hostname)" 2> "$INSTANCE/iot_bridge.log" &
 children+=($!)
 "$BIN/python" -m iot_bridge.simulate --from-database 2> "$INSTANCE/simulator.log" &

@@ -6,14 +6,24 @@ import os
 import re
 import tempfile
 
-import pytest
+# Before the application is imported: the suite keeps its instance folder (secret key, the task
+# queue's SQLite file) and its Redis queue name to itself, away from a developer's `make run`.
+os.environ.setdefault("INSTANCE_PATH", tempfile.mkdtemp(prefix="platform-instance-"))
+os.environ.setdefault("TASK_QUEUE_NAME", f"platform-test-{os.getpid()}")
 
-from app import create_app
-from app.extensions import db
-from app.security.roles import COLLEGE_ADMIN, LAB_ADMIN, SCHOOL_ADMIN, SERVICE_USER, sync_roles
+import pytest  # noqa: E402
 
-from . import factories as f
-from .dbreset import reset_database  # noqa: F401  (tests import it from here too)
+from app import create_app  # noqa: E402
+from app import tasks  # noqa: E402
+from app.extensions import db  # noqa: E402
+from app.security.roles import COLLEGE_ADMIN, LAB_ADMIN, SCHOOL_ADMIN, SERVICE_USER, sync_roles  # noqa: E402
+
+from . import factories as f  # noqa: E402
+from .dbreset import reset_database  # noqa: E402,F401  (tests import it from here too)
+
+# Tasks run at once, in the caller's process (each in an application context of its own); the one
+# end-to-end test of a real consumer process switches this off (tests/test_task_queue.py).
+tasks.huey.immediate = True
 
 PASSWORD = "test-1234"
 

@@ -67,7 +67,7 @@ def test_an_ended_standard_leaves_the_catalogue(session, lab):
     assert entry(session, inst) == (None, None)
 
 
-def test_the_day_a_version_takes_effect_the_daily_refresh_switches_to_it(session, lab):
+def test_the_day_a_version_takes_effect_the_scheduled_refresh_switches_to_it(session, lab):
     inst = f.instrument(lab, name="条目仪器戊")
     tomorrow = TODAY + timedelta(days=1)
     old = f.fee_standard(inst, state="published", effective_from=TODAY - timedelta(days=100), items=priced("80"))
@@ -77,13 +77,10 @@ def test_the_day_a_version_takes_effect_the_daily_refresh_switches_to_it(session
     assert entry(session, inst) == (old.id, Decimal("80.00"))  # today the old version is in force
 
     try:
-        catalogue_entry.ensure_current(session, tomorrow)  # the first request of the next day (commits)
+        assert catalogue_entry.refresh_all(session, tomorrow) >= 1  # the scheduled run of the next day (commits)
         assert entry(session, inst) == (new.id, Decimal("60.00"))
-        # the rest of that day it sends nothing
-        catalogue_entry.refresh(session.connection(), TODAY, [inst.id])
-        catalogue_entry.ensure_current(session, tomorrow)
-        assert entry(session, inst) == (old.id, Decimal("80.00"))
-        catalogue_entry.ensure_current(session, TODAY)  # and a new day refreshes everything again
+        assert catalogue_entry.refresh_all(session, tomorrow) == 0  # run again: nothing left to change
+        assert catalogue_entry.refresh_all(session, TODAY) >= 1  # as of today the old version is back
         assert entry(session, inst) == (old.id, Decimal("80.00"))
     finally:  # the refresh committed: take the instrument (and, by cascade, its standards) away
         session.rollback()

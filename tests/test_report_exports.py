@@ -1,17 +1,19 @@
 """Report exports in the background (issue 5: the console shows progress while a long export
-runs): started by a POST with CSRF, followed by polling, downloaded once done; only the asker
-sees an export; a refused request starts nothing; a failure and a lost process say so."""
+runs; issue 11: on the task queue): started by a POST with CSRF, followed by polling, downloaded
+once done; only the asker sees an export; a refused request starts nothing; a failure is retried,
+then says so and reaches the school's failure screen; a lost worker or a missing consumer says so.
+Tasks run at once here (conftest); tests/test_task_queue.py runs a real consumer."""
 import io
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import unquote
 
 import openpyxl
 import sqlalchemy as sa
 
+from app import tasks
 from app.extensions import db
-from app.models import ReportExport
-from app.models.base import utcnow
+from app.models import ReportExport, TaskFailure
 from app.reports import exports
 
 from .conftest import csrf_token, session_csrf_token
@@ -82,29 +84,59 @@ def test_refused_requests_start_nothing(app, login_as, uni):
     assert exports_count(app) == before
 
 
-def test_a_failed_export_and_a_lost_one_say_so(app, login_as, uni):
+def test_a_failed_export_is_retried_then_says_so_and_the_school_sees_it(app, login_as, uni):
     lab = login_as("lab_admin")
     with app.app_context():
         account = app.appbuilder.sm.find_user("lab_admin").id
-        broken = ReportExport(account_id=account, report="nonsense", year=YEAR, unit_id=uni.l11, state="running", percent=0)
-        lost = ReportExport(account_id=account, report="annual", year=YEAR, unit_id=uni.l11, state="running", percent=40,
-                            created_at=utcnow() - timedelta(hours=2))
-        db.session.add_all([broken, lost])
+        broken = ReportExport(account_id=account, report="nonsense", year=YEAR, unit_id=uni.l11, state="queued", percent=0)
+        db.session.add(broken)
         db.session.commit()
-        ids = broken.id, lost.id
-        with app.test_request_context():
-            texts = exports._texts()
+        export_id = broken.id
         db.session.remove()
-    exports._run(app, ids[0], texts)  # what the thread runs: an unknown report fails
     try:
-        failed = lab.get(f"/reports/exports/{ids[0]}").get_json()
+        with app.app_context():  # as from a request of the console
+            tasks.build_export(export_id)  # an unknown report: the first run fails, the queue will try again
+        retrying = lab.get(f"/reports/exports/{export_id}").get_json()
+        assert retrying["state"] == "queued" and "正在重试" in retrying["stage"]
+        (retry,) = tasks.huey.read_schedule(datetime(2100, 1, 1))  # what the queue scheduled
+        with app.app_context():
+            tasks.huey.execute(retry, timestamp=retry.eta)  # its time has come: the second and last run fails too
+        failed = lab.get(f"/reports/exports/{export_id}").get_json()
         assert failed["state"] == "failed" and "工作簿生成失败" in failed["stage"]
-        assert lab.get(f"/reports/exports/{ids[0]}/file").status_code == 404
-        assert lab.get(f"/reports/exports/{ids[1]}").get_json()["state"] == "failed"  # its process is gone
+        assert lab.get(f"/reports/exports/{export_id}/file").status_code == 404
+        with app.app_context():
+            runs = db.session.execute(sa.select(TaskFailure.retries_left, TaskFailure.error)
+                                      .where(TaskFailure.task.like("%build_export"))).all()
+            db.session.remove()
+        assert [r.retries_left for r in runs] == [1, 0] and all("UnknownReport" in r.error for r in runs)
+        # the school sees both runs; a lab does not reach the screen
+        page = login_as("school_admin").get("/taskfailureview/list/")
+        assert page.status_code == 200 and page.get_data(as_text=True).count("UnknownReport") == 2
+        assert lab.get("/taskfailureview/list/").status_code in (302, 403)
     finally:
         with app.app_context():
-            db.session.execute(sa.delete(ReportExport).where(ReportExport.id.in_(ids)))
+            db.session.execute(sa.delete(ReportExport).where(ReportExport.id == export_id))
+            db.session.execute(sa.delete(TaskFailure))
             db.session.commit()
+            db.session.remove()
+
+
+def test_a_lost_worker_and_a_missing_consumer_say_so(session):
+    now = datetime(2026, 12, 2, 10, 0)
+    running = ReportExport(state="running", percent=40, stage="x", created_at=now - timedelta(minutes=5),
+                           heartbeat_at=now - timedelta(seconds=10))
+    assert exports.status(running, now)["state"] == "running"
+    running.heartbeat_at = now - timedelta(minutes=2)  # its worker stopped beating
+    lost = exports.status(running, now)
+    assert lost["state"] == "failed" and "后台任务进程在生成" in lost["stage"]
+    queued = ReportExport(state="queued", percent=0, stage="等待", created_at=now - timedelta(seconds=5))
+    assert exports.status(queued, now)["stage"] == "等待"
+    queued.created_at = now - timedelta(seconds=40)
+    waiting = exports.status(queued, now)
+    assert waiting["state"] == "queued" and "40 秒" in waiting["stage"]
+    queued.created_at = now - timedelta(minutes=11)
+    gone = exports.status(queued, now)
+    assert gone["state"] == "failed" and "后台任务进程没有运行" in gone["stage"]
 
 
 def test_progress_is_reported_while_writing():

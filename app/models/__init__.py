@@ -18,4 +18,4 @@ from .service import (  # noqa: F401
 from .iot import DeviceEvent, DeviceStatus, IotRejection, IotTerminal  # noqa: F401
 from .compliance import Assessment, ChangeLog, CheckRecord, PurchaseReview, WorkdayOverride  # noqa: F401
 from .user import PlatformUser  # noqa: F401
-from .exports import ReportExport  # noqa: F401
+from .exports import ReportExport, TaskFailure  # noqa: F401

@@ -34,6 +34,7 @@ PUBLIC_VIEW = "PublicFeesView"
 REPORTS_VIEW = "ReportsView"
 YEAR_COST_VIEW, ASSESSMENT_VIEW = "InstrumentYearCostView", "AssessmentView"
 TYPICAL_CASE_VIEW = "TypicalCaseView"
+TASK_FAILURE_VIEW = "TaskFailureView"
 REPORT_PAGES = (("can_index", REPORTS_VIEW), ("can_download", REPORTS_VIEW), ("can_export", REPORTS_VIEW),
                 ("can_export_status", REPORTS_VIEW), ("can_export_file", REPORTS_VIEW))
 CAN_MARK_UPLOADED = "can_mark_uploaded"  # the school's: it uploads the file to the province
@@ -61,6 +62,8 @@ MENU_REPORT_DOWNLOADS = "Report downloads"
 MENU_YEAR_COSTS = "Annual cost basis"
 MENU_TYPICAL_CASES = "Typical cases"
 MENU_ASSESSMENTS = "Annual assessments"
+MENU_SECURITY = "Security"  # FAB's own category (users, roles); the school's only
+MENU_TASK_FAILURES = "Background task failures"
 
 # what anonymous visitors (and so everyone) may open: the published fee schedules
 PUBLIC_PAGES = [("can_fees", PUBLIC_VIEW), ("can_instrument", PUBLIC_VIEW), ("can_download", PUBLIC_VIEW),

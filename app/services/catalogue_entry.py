@@ -8,9 +8,9 @@ standard version on each request.
 It is recomputed from the source tables, never edited:
 - after every flush that adds, changes or deletes a fee standard, adds an instrument, or changes
   an instrument's sharing or run status (so screens, API, CLI, scripts and tests all keep it);
-- once a day per process (`ensure_current`), for versions whose effective date arrives or ends
-  without anything being saved that day; a new process starts with one such refresh, which
-  also fills a freshly migrated database.
+- every hour and when the task consumer starts (`refresh_all`, a periodic task in app/tasks.py),
+  for versions whose effective date arrives or ends without anything being saved that day; the
+  run at the top of the hour after midnight makes the day's changes public.
 A published standard's prices are immutable (services/fees.py), so its lowest price never goes stale.
 """
 from datetime import date
@@ -23,7 +23,6 @@ from app.models import FeeItem, FeePrice, FeeStandard, Instrument
 
 _STATUS_FIELDS = ("sharing_status", "run_status")
 _PENDING = "catalogue_entry_pending"
-_current_on = None  # the day this process last refreshed every entry
 
 
 def listable():
@@ -84,14 +83,11 @@ def refresh(connection, on: date, instrument_ids=None):
     return len(changes)
 
 
-def ensure_current(session, on: date):
-    """Refresh every entry once per process and day (a no-op, without SQL, the rest of the day)."""
-    global _current_on
-    if _current_on == on:
-        return
-    refresh(session.connection(), on)
+def refresh_all(session, on: date) -> int:
+    """Every entry as of the day `on`, committed (the scheduled task); returns how many changed."""
+    changed = refresh(session.connection(), on)
     session.commit()
-    _current_on = on
+    return changed
 
 
 # -- after each flush ------------------------------------------------------------------------

@@ -5,7 +5,6 @@ fee standard in force today: services/catalogue_entry.py keeps it), and of those
 basis, no justification, no asset number.
 """
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _
@@ -15,7 +14,6 @@ from sqlalchemy.orm import aliased, joinedload
 from app.models import DeviceStatus, FeeItem, FeePrice, FeeStandard, Instrument, InstrumentClass, Person, Unit
 from app.models.choices import CUSTOMER_CATEGORY
 
-from . import catalogue_entry
 from .errors import RuleViolation
 
 PAGE_SIZE = 20
@@ -89,16 +87,14 @@ def _filters(query: Query):
     return clauses
 
 
-def matching_instrument_ids(session, query: Query, on: date):
+def matching_instrument_ids(query: Query):
     """A SELECT of every instrument id the query matches (all pages): for the download."""
-    catalogue_entry.ensure_current(session, on)
     return sa.select(Instrument.id).where(*_filters(query))
 
 
-def search(session, query: Query, on: date):
+def search(session, query: Query):
     """(total, rows) for one catalogue page; each row carries the instrument, its college, its
     lowest published price and its terminal's last status — two statements whatever the page and its depth."""
-    catalogue_entry.ensure_current(session, on)
     clauses = _filters(query)
     total = session.execute(sa.select(sa.func.count()).select_from(Instrument).where(*clauses)).scalar()
     lab = aliased(Unit)
@@ -148,9 +144,8 @@ class PublicInstrument:
     contact_name: str
 
 
-def instrument_page(session, instrument_id: int, on: date):
+def instrument_page(session, instrument_id: int):
     """The public page of one instrument, or None when it is not in the catalogue."""
-    catalogue_entry.ensure_current(session, on)
     lab = aliased(Unit)
     college = aliased(Unit)
     row = session.execute(

@@ -11,6 +11,7 @@ from .iot import IotRejectionView, IotTerminalView
 from .public import PublicFeesView
 from .reports import ReportsView
 from .annual_records import AssessmentView, InstrumentYearCostView, TypicalCaseView
+from .system import TaskFailureView
 
 
 def register(appbuilder):
@@ -48,6 +49,9 @@ def register(appbuilder):
                         category=P.MENU_REPORTS)
     appbuilder.add_view(AssessmentView, P.MENU_ASSESSMENTS, label=_("Annual assessments"), icon="fa-award",
                         category=P.MENU_REPORTS)
+    # the school's (it holds every permission): background work that failed
+    appbuilder.add_view(TaskFailureView, P.MENU_TASK_FAILURES, label=_("Background task failures"),
+                        icon="fa-exclamation-triangle", category=P.MENU_SECURITY)
     appbuilder.add_view(PublicFeesView, P.MENU_PUBLIC_FEES, label=_("Fee schedules"), icon="fa-yen-sign")
     for api in (UnitApi, InnovationPlatformApi, InstrumentApi, PersonApi, TrainingSessionApi, UnsuitableFilingApi):
         appbuilder.add_api(api)

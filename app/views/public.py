@@ -38,7 +38,7 @@ class PublicFeesView(BaseView):
     @has_access
     def fees(self):
         query = _parsed_query()
-        total, rows = catalogue.search(db.session, query, date.today())
+        total, rows = catalogue.search(db.session, query)
         pages = max(1, -(-total // catalogue.PAGE_SIZE))
         return self.render_template(
             "public/fees.html", title=_("Published fee schedules"), query=query, total=total, rows=rows,
@@ -52,7 +52,7 @@ class PublicFeesView(BaseView):
         """The schedule the search shows (all pages) as an A4 workbook, through the one Excel writer."""
         query = _parsed_query()
         today = date.today()
-        sheet = fee_schedule(db.session, today, instrument_ids=catalogue.matching_instrument_ids(db.session, query, today))
+        sheet = fee_schedule(db.session, today, instrument_ids=catalogue.matching_instrument_ids(query))
         filename = _("Fee schedule %(date)s.xlsx", date=today.isoformat())
         return Response(
             write_workbook([sheet]),
@@ -63,7 +63,7 @@ class PublicFeesView(BaseView):
     @expose("/instruments/<int:instrument_id>")
     @has_access
     def instrument(self, instrument_id):
-        page = catalogue.instrument_page(db.session, instrument_id, date.today())
+        page = catalogue.instrument_page(db.session, instrument_id)
         if page is None:
             abort(404)
         return self.render_template(

@@ -2,19 +2,21 @@
 
 The download is a GET (it changes nothing); the unit must be in the caller's scope, else 404,
 and the report only ever sees that unit's subtree (app/reports/registry.py). The page itself
-starts an export in the background instead (POST, CSRF) and polls its progress; an export is only
-ever visible to the account that started it.
+starts an export on the task queue instead (POST, CSRF; app/tasks.py) and polls its progress; an
+export is only ever visible to the account that started it.
 """
 from datetime import date
 
-from flask import Response, abort, current_app, flash, g, jsonify, redirect, request, url_for
+from flask import Response, abort, flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext
 import sqlalchemy as sa
 
+from app import tasks
 from app.extensions import db
 from app.models import ReportExport, Unit
+from app.models.base import utcnow
 from app.reports import exports, registry
 from app.reports.excel import content_disposition
 from app.security import permissions as P
@@ -106,7 +108,7 @@ class ReportsView(BaseView):
         rep, year, unit = self._requested(request.form)
         if year is None:
             return jsonify(message=self._bad_year()), 400
-        job = exports.start(current_app._get_current_object(), db.session, g.user.id, rep, year, unit)
+        job = tasks.start_export(db.session, g.user.id, rep, year, unit)
         return jsonify(id=job.id, status_url=url_for("ReportsView.export_status", export_id=job.id),
                        file_url=url_for("ReportsView.export_file", export_id=job.id)), 202
 
@@ -119,7 +121,7 @@ class ReportsView(BaseView):
     @expose("/exports/<int:export_id>")
     @has_access
     def export_status(self, export_id):
-        return jsonify(exports.status(self._own_export(export_id)))
+        return jsonify(exports.status(self._own_export(export_id), utcnow()))
 
     @expose("/exports/<int:export_id>/file")
     @has_access

@@ -1,0 +1,127 @@
+"""Background work on a real task queue (Huey): report exports, and the scheduled jobs.
+
+One queue for the site. With REDIS_URL unset it lives in SQLite (`instance/tasks.db`), so `make run`
+needs nothing more and starts its consumer; with REDIS_URL set it lives in Redis, so several
+machines share one queue and one schedule. The consumer is
+
+    huey_consumer app.tasks.huey --workers 2 --worker-type thread
+
+(on several machines, periodic tasks on one of them only: the others add `--no-periodic`).
+
+A task runs in an application context of its own (the consumer builds one app per process), so it
+has its own database session, whatever called it. A failed task is retried; every failed run is
+recorded in `task_failure`, which the school sees in the console (后台任务故障).
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import traceback
+from datetime import date
+
+from flask import current_app, has_app_context
+from huey import RedisHuey, SqliteHuey, crontab
+from huey.signals import SIGNAL_ERROR
+
+import config
+from app import create_app
+from app.extensions import db
+from app.models import TaskFailure
+from app.models.base import utcnow
+from app.reports import exports
+from app.services import catalogue_entry
+
+log = logging.getLogger(__name__)
+
+
+def make_queue():
+    if config.REDIS_URL:
+        return RedisHuey(config.TASK_QUEUE_NAME, url=config.REDIS_URL, utc=True)
+    config.INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey(config.TASK_QUEUE_NAME, filename=str(config.INSTANCE_DIR / "tasks.db"), utc=True)
+
+
+huey = make_queue()
+
+_consumer_app = None
+_consumer_app_lock = threading.Lock()  # the consumer's worker threads build its one app once
+
+
+def _app():
+    global _consumer_app
+    if has_app_context():
+        return current_app._get_current_object()
+    with _consumer_app_lock:
+        if _consumer_app is None:
+            _consumer_app = create_app()
+    return _consumer_app
+
+
+def in_app_context(fn):
+    """Run a task inside an application context of its own: its own database session and `g`."""
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        with _app().app_context():
+            return fn(*args, **kwargs)
+    return run
+
+
+# -- report exports ------------------------------------------------------------------------------
+
+EXPORT_RETRIES = 1
+
+
+@huey.task(retries=EXPORT_RETRIES, retry_delay=5, context=True)
+@in_app_context
+def build_export(export_id, task=None):
+    exports.build(db.session, db.engine, export_id, date.today(), final_attempt=not task or not task.retries)
+
+
+def start_export(session, account_id, rep, year, unit):
+    """Record an export and put it on the queue; returns the (committed) row."""
+    export = exports.create(session, account_id, rep, year, unit)
+    build_export(export.id)
+    return export
+
+
+# -- scheduled work --------------------------------------------------------------------------------
+
+@huey.periodic_task(crontab(minute="0"), retries=3, retry_delay=60)
+@in_app_context
+def refresh_public_catalogue():
+    """Every hour (the run after midnight publishes the day's versions) and at the consumer's start."""
+    changed = catalogue_entry.refresh_all(db.session, date.today())
+    log.info("public catalogue refreshed: %s entries changed", changed)
+
+
+@huey.periodic_task(crontab(minute="30"), retries=3, retry_delay=60)
+@in_app_context
+def remove_old_exports():
+    exports.purge(db.session, utcnow())
+
+
+@huey.on_startup()
+def _refresh_on_start():
+    refresh_public_catalogue()  # enqueued once per worker; the refresh is idempotent
+
+
+# -- failures, for the school ----------------------------------------------------------------------
+
+@huey.signal(SIGNAL_ERROR)
+def record_failure(signal, task, exc=None):
+    """Every failed run, with whether the queue tries it again (retries left)."""
+    try:
+        with _app().app_context():
+            with db.engine.begin() as conn:
+                conn.execute(sa_insert_failure(task, exc))
+    except Exception:  # the database itself may be what failed: the consumer's log still has it
+        log.exception("could not record the failure of task %s", task.id)
+
+
+def sa_insert_failure(task, exc):
+    detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)) if exc is not None else ""
+    return TaskFailure.__table__.insert().values(
+        task=task.name[:100], task_id=str(task.id)[:64], arguments=repr((task.args, task.kwargs))[:500],
+        error=(f"{type(exc).__name__}: {exc}" if exc is not None else "")[:2000], traceback=detail[-8000:],
+        retries_left=task.retries or 0, failed_at=utcnow())
