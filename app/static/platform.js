@@ -1,8 +1,12 @@
 /* Behaviour our templates declare with data attributes, instead of inline handlers (the CSP runs
    no inline script of ours): a form with data-confirm asks before it is sent; a button with
-   data-print prints the page. */
+   data-print prints the page. FAB's date pickers speak Chinese (its own start-up script, which runs
+   when the page is ready, picks up this default). */
 (function () {
   "use strict";
+  if (window.jQuery && jQuery.fn.datepicker && jQuery.fn.datepicker.dates["zh-CN"]) {
+    jQuery.fn.datepicker.defaults.language = "zh-CN";
+  }
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
