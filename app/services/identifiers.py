@@ -14,9 +14,9 @@ from stdnum.exceptions import ValidationError as NumberInvalid
 
 MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
 LANDLINE_TYPES = {PhoneNumberType.FIXED_LINE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
-# a landline's extension as offices write it — 0731-88988715-123, 0731-88988715转123 — which
-# phonenumbers reads as part of the number (and then refuses)
-_EXTENSION = re.compile(r"^(?P<number>.+?)\s*(?:-|转|ext\.?|x)\s*(?P<extension>\d{1,6})$", re.IGNORECASE)
+# a landline's extension as offices write it — 0731-88988715-123, 0731-88988715转123 (转 is U+8F6C) —
+# which phonenumbers reads as part of the number (and then refuses)
+_EXTENSION = re.compile(r"^(?P<number>.+?)\s*(?:-|\u8f6c|ext\.?|x)\s*(?P<extension>\d{1,6})$", re.IGNORECASE)
 
 
 def _mainland_number(text: str):

@@ -44,8 +44,12 @@ READ_MENU = """() => {
 }"""
 
 
-def demo(stack):
-    return sa.create_engine(stack.demo_url)
+@pytest.fixture(scope="module")
+def demo_db(stack):
+    """The demo database, read directly to pick the records a flow works on."""
+    engine = sa.create_engine(stack.demo_url)
+    yield engine
+    engine.dispose()
 
 
 def lab_of(engine, username):
@@ -84,8 +88,8 @@ def _flash(ui):
     return " ".join(ui.page.locator(".alert").all_inner_texts())
 
 
-def test_a_fee_standard_from_draft_to_the_public_page(ui, stack):
-    engine = demo(stack)
+def test_a_fee_standard_from_draft_to_the_public_page(ui, demo_db):
+    engine = demo_db
     instrument_id, name = _instrument_without_fees(engine, lab_of(engine, "lab_admin"))
     page = ui.page
     # the lab drafts it
@@ -188,8 +192,8 @@ def _publish(url, topic, payload):
         client.loop_stop()
 
 
-def test_a_terminal_status_over_mqtt_changes_the_badge(ui, stack):
-    engine = demo(stack)
+def test_a_terminal_status_over_mqtt_changes_the_badge(ui, stack, demo_db):
+    engine = demo_db
     with engine.connect() as conn:
         instrument_id, name, terminal = conn.execute(
             sa.select(Instrument.id, Instrument.name, Instrument.iot_terminal_id)
@@ -214,8 +218,8 @@ def test_a_terminal_status_over_mqtt_changes_the_badge(ui, stack):
     ui.step("badge-after")
 
 
-def test_a_cross_scope_url_answers_the_chinese_404_page(ui, stack):
-    engine = demo(stack)
+def test_a_cross_scope_url_answers_the_chinese_404_page(ui, demo_db):
+    engine = demo_db
     lab_id = lab_of(engine, "lab_admin")
     with engine.connect() as conn:
         foreign = conn.execute(sa.select(Instrument.id).where(Instrument.unit_id != lab_id).order_by(Instrument.id).limit(1)).scalar_one()
