@@ -10,7 +10,6 @@ script error, has a CSP violation or fails to load a resource fails its test.
 import os
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -42,6 +41,8 @@ class Stack:
         self.demo_url, self.folder, self.processes = demo_url, folder, []
         self.broker = None
         self.mqtt_url = os.environ.get("MQTT_URL")
+        # a queue of its own: the suite's other tests run a consumer of the suite's queue meanwhile
+        self.env = {"TASK_QUEUE_NAME": f"{os.environ.get('TASK_QUEUE_NAME', 'platform')}-browser"}
 
     def start(self):
         if not self.mqtt_url:
@@ -51,13 +52,13 @@ class Stack:
             self.broker = PrivateMosquitto(self.folder / "mosquitto")
             self.broker.start()
             self.mqtt_url = self.broker.url
-        self.consumer = task_consumer(self.demo_url, self.folder / "consumer.log").start()
+        self.consumer = task_consumer(self.demo_url, self.folder / "consumer.log", **self.env).start()
         self.processes.append(self.consumer)
         bridge_args = [sys.executable, "-m", "iot_bridge", "--mqtt-url", self.mqtt_url, "--database-url", self.demo_url,
                        "--client-id", f"browser-suite-{os.getpid()}", "--max-latency-ms", "50"]
         self.bridge = Process(bridge_args, environment(self.demo_url), self.folder / "bridge.log").start()
         self.processes.append(self.bridge)
-        self.web = WebServer(self.demo_url, self.folder / "gunicorn.log", workers=2).start()
+        self.web = WebServer(self.demo_url, self.folder / "gunicorn.log", workers=2, **self.env).start()
         self.processes.append(self.web)
         self.url = self.web.url
         self.bridge.wait_for_log('"connected"')
