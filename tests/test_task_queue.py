@@ -11,7 +11,7 @@ import config
 from app import tasks
 
 from .processes import task_consumer
-from .test_report_exports import YEAR, start
+from .test_report_exports import start
 
 
 @pytest.fixture

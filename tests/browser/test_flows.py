@@ -1,7 +1,5 @@
 """The real flows in Chromium, each as the account that does it (issue 11, item 3)."""
-import io
 import json
-import re
 import time
 import uuid
 from datetime import date
@@ -12,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from paho.mqtt.enums import CallbackAPIVersion
 
-from app.models import FeeStandard, Instrument, Unit
+from app.models import FeeStandard, Instrument
 from app.models.user import PlatformUser
 
 # what each demo account's menu holds: category → entries, in the order shown ("" = a top-level entry)
