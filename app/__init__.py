@@ -6,7 +6,7 @@ from pathlib import Path
 from flask import Flask
 from flask_appbuilder import AppBuilder
 
-from . import http, models  # noqa: F401  (models: register tables)
+from . import clock, http, models  # noqa: F401  (models: register tables)
 from .extensions import db, migrate, tune_sqlite
 from .services import catalogue_entry, changelog, fees, records
 
@@ -52,6 +52,8 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
 
 
 def _register_template_helpers(app):
+    app.jinja_env.filters["beijing"] = clock.display  # an instant in a template: {{ value|beijing }}
+
     @app.context_processor
     def helpers():
         return {"change_history": lambda table, pk: changelog.history_for(db.session, table, int(pk))}

@@ -18,17 +18,15 @@ import functools
 import logging
 import threading
 import traceback
-from datetime import date
 
 from flask import current_app, has_app_context
 from huey import RedisHuey, SqliteHuey, crontab
 from huey.signals import SIGNAL_ERROR
 
 import config
-from app import create_app
+from app import clock, create_app
 from app.extensions import db
 from app.models import TaskFailure
-from app.models.base import utcnow
 from app.reports import exports
 from app.services import catalogue_entry
 
@@ -75,7 +73,7 @@ EXPORT_RETRIES = 1
 @huey.task(retries=EXPORT_RETRIES, retry_delay=5, context=True)
 @in_app_context
 def build_export(export_id, task=None):
-    exports.build(db.session, db.engine, export_id, date.today(), final_attempt=not task or not task.retries)
+    exports.build(db.session, db.engine, export_id, clock.today(), final_attempt=not task or not task.retries)
 
 
 def start_export(session, account_id, rep, year, unit):
@@ -91,14 +89,14 @@ def start_export(session, account_id, rep, year, unit):
 @in_app_context
 def refresh_public_catalogue():
     """Every hour (the run after midnight publishes the day's versions) and at the consumer's start."""
-    changed = catalogue_entry.refresh_all(db.session, date.today())
+    changed = catalogue_entry.refresh_all(db.session, clock.today())
     log.info("public catalogue refreshed: %s entries changed", changed)
 
 
 @huey.periodic_task(crontab(minute="30"), retries=3, retry_delay=60)
 @in_app_context
 def remove_old_exports():
-    exports.purge(db.session, utcnow())
+    exports.purge(db.session, clock.now())
 
 
 @huey.on_startup()
@@ -124,4 +122,4 @@ def sa_insert_failure(task, exc):
     return TaskFailure.__table__.insert().values(
         task=task.name[:100], task_id=str(task.id)[:64], arguments=repr((task.args, task.kwargs))[:500],
         error=(f"{type(exc).__name__}: {exc}" if exc is not None else "")[:2000], traceback=detail[-8000:],
-        retries_left=task.retries or 0, failed_at=utcnow())
+        retries_left=task.retries or 0, failed_at=clock.now())

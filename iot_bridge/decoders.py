@@ -23,7 +23,10 @@ MAX_PAYLOAD = 4096  # bytes; a status message is a few dozen
 MAX_TERMINAL_ID = 64  # IotTerminal.terminal_id
 # a timestamp this far ahead of the bridge's clock is a broken terminal clock, not the future
 MAX_CLOCK_AHEAD = timedelta(minutes=10)
-EARLIEST = datetime(2000, 1, 1)  # "1970" and other unset clocks
+EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)  # "1970" and other unset clocks
+# a terminal that sends a time without an offset reports Beijing time (UTC+8 all year; app/clock.py
+# states the rule for the whole platform, this module stays free of the application's imports)
+TERMINAL_ZONE = timezone(timedelta(hours=8))
 
 # rejection reasons (counted per reason and terminal, shown to admins)
 REASONS = ("oversized", "wrong_topic", "not_json", "wrong_type", "unknown_state", "bad_timestamp")
@@ -41,7 +44,7 @@ class Rejected(Exception):
 @dataclass(frozen=True)
 class Reading:
     """One decoded message. `state` is None for a plug's power reading (threshold decides);
-    `reported_at` is naive UTC (the terminal's ts, or the receive time when it sent none)."""
+    `reported_at` is aware UTC (the terminal's ts, or the receive time when it sent none)."""
 
     terminal_id: str
     state: str | None
@@ -117,7 +120,7 @@ def _number(value, terminal_id, field):
 
 
 def _timestamp(value, terminal_id, received_at):
-    """ISO-8601 → naive UTC; absent → the receive time; unset clocks and the future refused."""
+    """ISO-8601 → aware UTC; absent → the receive time; unset clocks and the future refused."""
     if value is None:
         return received_at
     if not isinstance(value, str):
@@ -126,10 +129,9 @@ def _timestamp(value, terminal_id, received_at):
         ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise Rejected("bad_timestamp", terminal_id, value[:60])
-    if ts.tzinfo is not None:
-        ts = ts.astimezone(timezone.utc).replace(tzinfo=None)
-    else:  # a terminal without a zone reports local time (Asia/Shanghai, UTC+8)
-        ts = ts - timedelta(hours=8)
+    if ts.tzinfo is None:  # a terminal without a zone reports Beijing time
+        ts = ts.replace(tzinfo=TERMINAL_ZONE)
+    ts = ts.astimezone(timezone.utc)
     if ts < EARLIEST or ts > received_at + MAX_CLOCK_AHEAD:
         raise Rejected("bad_timestamp", terminal_id, value[:60])
     return ts

@@ -49,21 +49,22 @@ class Storer:
 
     def store(self, batch):
         """Decode and store one batch [(topic, payload, received at as a Unix time)] in one transaction."""
-        from app.models.base import utcnow
+        from app import clock
         from app.services import iot
 
         readings, rejected = [], []
         for topic, payload, received in batch:
             try:
-                received_at = datetime.fromtimestamp(received, timezone.utc).replace(tzinfo=None)
+                received_at = datetime.fromtimestamp(received, timezone.utc)
                 readings.append(decoders.decode(topic, payload, received_at))
             except decoders.Rejected as exc:
                 rejected.append(exc)
                 emit(logging.WARNING, "message refused", reason=exc.reason, terminal_id=exc.terminal_id,
                      topic=topic[:200], detail=exc.detail)
         with Session(self.engine) as session, session.begin():
-            result = iot.store_batch(session, readings, utcnow(), self.threshold_w)
-            iot.record_rejections(session, rejected, utcnow())
+            now = clock.now()
+            result = iot.store_batch(session, readings, now, self.threshold_w)
+            iot.record_rejections(session, rejected, now)
         for tid in result.new_terminals:
             emit(logging.WARNING, "unknown terminal recorded for binding", terminal_id=tid)
         counts = Counter(stored=result.stored, duplicates=result.duplicates, refused=len(rejected),

@@ -1,13 +1,14 @@
 """MQTT payload decoders (issue 4): every contract shape and every bad-payload class."""
 import json
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from iot_bridge import decoders
 from iot_bridge.decoders import Rejected, decode
 
-NOW = datetime(2026, 11, 25, 2, 0, 0)  # naive UTC
+UTC = timezone.utc
+NOW = datetime(2026, 11, 25, 2, 0, 0, tzinfo=UTC)  # when the bridge received it
 
 
 def native(tid="term-0001", **body):
@@ -17,7 +18,7 @@ def native(tid="term-0001", **body):
 def test_native_message_with_every_field():
     r = decode(*native(state="running", ts="2026-11-25T09:59:00+08:00", power_w=812.5, seq=7), NOW)
     assert (r.terminal_id, r.state, r.reported_at, r.power_w, r.seq) == (
-        "term-0001", "running", datetime(2026, 11, 25, 1, 59), 812.5, 7)
+        "term-0001", "running", datetime(2026, 11, 25, 1, 59, tzinfo=UTC), 812.5, 7)
 
 
 def test_native_message_without_optional_fields_uses_the_receive_time():
@@ -26,8 +27,8 @@ def test_native_message_without_optional_fields_uses_the_receive_time():
 
 
 def test_zone_less_timestamps_are_beijing_time_and_z_is_utc():
-    assert decode(*native(state="off", ts="2026-11-25T09:00:00"), NOW).reported_at == datetime(2026, 11, 25, 1, 0)
-    assert decode(*native(state="off", ts="2026-11-25T01:00:00Z"), NOW).reported_at == datetime(2026, 11, 25, 1, 0)
+    assert decode(*native(state="off", ts="2026-11-25T09:00:00"), NOW).reported_at == datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
+    assert decode(*native(state="off", ts="2026-11-25T01:00:00Z"), NOW).reported_at == datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
 
 
 def test_last_will_offline():
@@ -66,7 +67,7 @@ def test_bad_payloads_are_refused_with_their_reason(topic, payload, reason):
 
 
 def test_a_clock_a_few_minutes_ahead_is_accepted():
-    ahead = (NOW + timedelta(minutes=5)).isoformat() + "Z"
+    ahead = (NOW + timedelta(minutes=5)).isoformat()
     assert decode(*native(state="idle", ts=ahead), NOW).reported_at == NOW + timedelta(minutes=5)
 
 
@@ -74,7 +75,7 @@ def test_tasmota_sensor_and_last_will():
     body = {"Time": "2026-11-25T09:30:00", "ENERGY": {"Power": 120, "Voltage": 230}}
     r = decode("tele/plug-7/SENSOR", json.dumps(body).encode(), NOW)
     assert (r.terminal_id, r.state, r.power_w, r.reported_at, r.adapter) == (
-        "plug-7", None, 120.0, datetime(2026, 11, 25, 1, 30), "tasmota")
+        "plug-7", None, 120.0, datetime(2026, 11, 25, 1, 30, tzinfo=UTC), "tasmota")
     assert decode("tele/plug-7/LWT", b"Offline", NOW).state == "offline"
     online = decode("tele/plug-7/LWT", b"Online", NOW)
     assert (online.state, online.power_w) == (None, None)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import DeviceStatus, Instrument
-from app.models.base import utcnow
+from app import clock
 
 from . import factories as f
 
@@ -19,7 +19,7 @@ def statuses(app, uni):
     """Five instruments in lab_admin's lab: running, idle, fault now; running but silent for an
     hour (shows offline); and one without a terminal. Removed afterwards."""
     tag = uuid.uuid4().hex[:6]
-    now = utcnow()
+    now = clock.now()
     cases = {"running": ("running", now), "idle": ("idle", now), "fault": ("fault", now),
              "silent": ("running", now - timedelta(hours=1)), "none": None}
     ids = {}

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import DeviceStatus, Instrument, IotRejection, IotTerminal
-from app.models.base import utcnow
+from app import clock
 
 from . import factories as f
 from .conftest import csrf_token
@@ -19,7 +19,7 @@ def terminals(app, uni):
     """Terminals named by an instrument of lab_admin's lab, of another college's lab, and one unbound."""
     tag = uuid.uuid4().hex[:6]
     names = {"own": f"scr-{tag}-own", "foreign": f"scr-{tag}-foreign", "unbound": f"scr-{tag}-unbound"}
-    now = utcnow()
+    now = clock.now()
     with app.app_context():
         own_lab = db.session.get(Instrument, uni.inst_l11).unit
         foreign_lab = db.session.get(Instrument, uni.inst_l21).unit

@@ -1,7 +1,7 @@
 """Storing decoded readings (issue 4): status upsert, transitions, machine time, idempotence,
 unknown terminals, refused messages. The service the bridge calls, on the real database."""
 import itertools
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -13,8 +13,9 @@ from iot_bridge.decoders import Reading, Rejected
 
 from . import factories as f
 
-T0 = datetime(2026, 11, 24, 1, 0)  # naive UTC, 09:00 in Beijing
-NOW = datetime(2026, 11, 25, 2, 0)
+UTC = timezone.utc
+T0 = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)  # 09:00 in Beijing
+NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 _n = itertools.count(1)
 
 

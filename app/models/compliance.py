@@ -3,7 +3,9 @@ import sqlalchemy as sa
 from flask_appbuilder import Model
 from sqlalchemy.orm import relationship
 
-from .base import MONEY, utcnow
+from app import clock
+
+from .base import MONEY, UtcDateTime
 from .choices import ASSESSMENT_GRADE, CHECK_KIND, REVIEW_STATE
 
 
@@ -17,7 +19,7 @@ class ChangeLog(Model):
     new_value = sa.Column(sa.Text)
     changed_by_id = sa.Column(sa.Integer, sa.ForeignKey("ab_user.id"))
     changed_by = relationship("PlatformUser")
-    changed_at = sa.Column(sa.DateTime, nullable=False, default=utcnow)
+    changed_at = sa.Column(UtcDateTime, nullable=False, default=clock.now)
     __table_args__ = (sa.Index("ix_change_log_record", "table_name", "record_id", "changed_at"),)
 
 

@@ -4,7 +4,9 @@ import sqlalchemy as sa
 from flask_appbuilder import Model
 from sqlalchemy.orm import deferred
 
-from .base import utcnow
+from app import clock
+
+from .base import UtcDateTime
 
 EXPORT_STATES = ("queued", "running", "done", "failed")
 
@@ -21,10 +23,10 @@ class ReportExport(Model):
     stage = sa.Column(sa.String(200))  # what it is doing now, in the asker's language
     file_name = sa.Column(sa.String(255))
     content = deferred(sa.Column(sa.LargeBinary))  # the workbook, kept until it is a day old
-    created_at = sa.Column(sa.DateTime, nullable=False, default=utcnow)
+    created_at = sa.Column(UtcDateTime, nullable=False, default=clock.now)
     # written every few seconds while a worker builds it: a running export not heard of lost its worker
-    heartbeat_at = sa.Column(sa.DateTime)
-    finished_at = sa.Column(sa.DateTime)
+    heartbeat_at = sa.Column(UtcDateTime)
+    finished_at = sa.Column(UtcDateTime)
     __table_args__ = (
         sa.CheckConstraint("state IN ('queued', 'running', 'done', 'failed')", name="ck_report_export_state"),
         sa.CheckConstraint("percent BETWEEN 0 AND 100", name="ck_report_export_percent"),
@@ -43,7 +45,7 @@ class TaskFailure(Model):
     error = sa.Column(sa.Text, nullable=False)
     traceback = sa.Column(sa.Text)
     retries_left = sa.Column(sa.SmallInteger, nullable=False, default=0)
-    failed_at = sa.Column(sa.DateTime, nullable=False, default=utcnow, index=True)
+    failed_at = sa.Column(UtcDateTime, nullable=False, default=clock.now, index=True)
 
     @classmethod
     def scope_clause(cls, unit_ids):

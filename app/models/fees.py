@@ -3,7 +3,9 @@ import sqlalchemy as sa
 from flask_appbuilder import Model
 from sqlalchemy.orm import relationship
 
-from .base import MONEY, utcnow
+from app import clock
+
+from .base import MONEY, UtcDateTime
 from .choices import CUSTOMER_CATEGORY, FEE_ACTION, FEE_COMPONENT, FEE_STATE
 from .instrument import Instrument, OwnedByInstrument
 
@@ -20,8 +22,8 @@ class FeeStandard(OwnedByInstrument, Model):
     pricing_method = sa.Column(sa.Text)
     justification = sa.Column(sa.Text)
     approved_by_id = sa.Column(sa.Integer, sa.ForeignKey("ab_user.id"))
-    approved_at = sa.Column(sa.DateTime)
-    created_at = sa.Column(sa.DateTime, default=utcnow, nullable=False)
+    approved_at = sa.Column(UtcDateTime)
+    created_at = sa.Column(UtcDateTime, default=clock.now, nullable=False)
     __table_args__ = (
         sa.UniqueConstraint("instrument_id", "version", name="uq_fee_standard_version"),
         sa.CheckConstraint("version >= 1", name="fee_version_positive"),
@@ -122,7 +124,7 @@ class FeeStandardEvent(Model):
     to_state = sa.Column(FEE_STATE.column_type(), nullable=False)
     actor_id = sa.Column(sa.Integer, sa.ForeignKey("ab_user.id"))
     actor = relationship("PlatformUser")
-    at = sa.Column(sa.DateTime, nullable=False)
+    at = sa.Column(UtcDateTime, nullable=False)
     comment = sa.Column(sa.Text)
 
 

@@ -4,7 +4,9 @@ from flask_appbuilder import Model
 from flask_babel import gettext
 from sqlalchemy.orm import relationship
 
-from .base import MONEY, utcnow
+from app import clock
+
+from .base import MONEY, UtcDateTime
 from .choices import (
     FILING_STATE,
     FUNDING_SOURCE,
@@ -72,7 +74,7 @@ class Instrument(Model):
     customs_declaration_no = sa.Column(sa.String(64))
     supervision_end = sa.Column(sa.Date)
     iot_terminal_id = sa.Column(sa.String(64), unique=True)
-    updated_at = sa.Column(sa.DateTime, default=utcnow, onupdate=utcnow)
+    updated_at = sa.Column(UtcDateTime, default=clock.now, onupdate=clock.now)
     # The public catalogue's entry, kept by app/services/public_catalogue.py: the published fee
     # standard in force today (only while the instrument is listable) and its lowest price, so
     # that /public/fees is a plain indexed list of this table. No foreign key: instrument ↔
@@ -139,8 +141,8 @@ class UnsuitableFiling(OwnedByInstrument, Model):
     networked_at_filing = sa.Column(sa.Boolean, nullable=False, default=False)
     state = sa.Column(FILING_STATE.column_type(), nullable=False, default="draft")
     remarks = sa.Column(sa.Text)
-    created_at = sa.Column(sa.DateTime, default=utcnow, nullable=False)
-    decided_at = sa.Column(sa.DateTime)
+    created_at = sa.Column(UtcDateTime, default=clock.now, nullable=False)
+    decided_at = sa.Column(UtcDateTime)
     decided_by_id = sa.Column(sa.Integer, sa.ForeignKey("ab_user.id"))
 
     def __repr__(self):

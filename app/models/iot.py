@@ -3,7 +3,9 @@ import sqlalchemy as sa
 from flask_appbuilder import Model
 from sqlalchemy.orm import relationship
 
-from .base import utcnow
+from app import clock
+
+from .base import UtcDateTime
 from .choices import DEVICE_STATE
 from .instrument import Instrument
 
@@ -20,7 +22,7 @@ class IotTerminal(Model):
     instrument = relationship("Instrument")
     adapter = sa.Column(sa.String(20), nullable=False, default="native")
     power_threshold_w = sa.Column(sa.Numeric(8, 1), nullable=False, default=40)
-    first_seen = sa.Column(sa.DateTime, default=utcnow)
+    first_seen = sa.Column(UtcDateTime, default=clock.now)
     # the instrument whose record names this terminal (Instrument.iot_terminal_id is the link the
     # bridge uses) and the terminal's latest status; both loaded with the row
     bound_instrument = relationship(
@@ -54,10 +56,10 @@ class DeviceStatus(Model):
     state = sa.Column(DEVICE_STATE.column_type(), nullable=False)
     power_w = sa.Column(sa.Float)
     seq = sa.Column(sa.BigInteger)
-    reported_at = sa.Column(sa.DateTime, nullable=False)
-    received_at = sa.Column(sa.DateTime, nullable=False, default=utcnow)
+    reported_at = sa.Column(UtcDateTime, nullable=False)
+    received_at = sa.Column(UtcDateTime, nullable=False, default=clock.now)
     # start of the running period in progress (becomes a UsageRecord when it ends)
-    running_since = sa.Column(sa.DateTime)
+    running_since = sa.Column(UtcDateTime)
 
 
 class DeviceEvent(Model):
@@ -66,7 +68,7 @@ class DeviceEvent(Model):
     terminal_id = sa.Column(sa.String(64), nullable=False)
     from_state = sa.Column(sa.String(16))
     to_state = sa.Column(DEVICE_STATE.column_type(), nullable=False)
-    at = sa.Column(sa.DateTime, nullable=False)
+    at = sa.Column(UtcDateTime, nullable=False)
     seq = sa.Column(sa.BigInteger)
     __table_args__ = (
         sa.Index("ix_device_event_terminal_at", "terminal_id", "at"),
@@ -87,8 +89,8 @@ class IotRejection(Model):
     reason = sa.Column(sa.String(20), primary_key=True)
     terminal_id = sa.Column(sa.String(64), primary_key=True, default="")
     count = sa.Column(sa.BigInteger, nullable=False, default=0)
-    first_at = sa.Column(sa.DateTime, nullable=False)
-    last_at = sa.Column(sa.DateTime, nullable=False)
+    first_at = sa.Column(UtcDateTime, nullable=False)
+    last_at = sa.Column(UtcDateTime, nullable=False)
     last_detail = sa.Column(sa.String(200))
     __table_args__ = (
         sa.CheckConstraint(

@@ -3,7 +3,9 @@ import sqlalchemy as sa
 from flask_appbuilder import Model
 from sqlalchemy.orm import relationship
 
-from .base import MONEY, utcnow
+from app import clock
+
+from .base import MONEY, UtcDateTime
 from .choices import (
     BOOKING_MODE,
     BOOKING_STATE,
@@ -70,17 +72,17 @@ class Booking(Model):
     user_id = sa.Column(sa.Integer, sa.ForeignKey("service_user.id"), nullable=False, index=True)
     user = relationship("ServiceUser")
     mode = sa.Column(BOOKING_MODE.column_type(), nullable=False)
-    requested_start = sa.Column(sa.DateTime)
-    requested_end = sa.Column(sa.DateTime)
-    scheduled_start = sa.Column(sa.DateTime)
-    scheduled_end = sa.Column(sa.DateTime)
+    requested_start = sa.Column(UtcDateTime)
+    requested_end = sa.Column(UtcDateTime)
+    scheduled_start = sa.Column(UtcDateTime)
+    scheduled_end = sa.Column(UtcDateTime)
     sample_count = sa.Column(sa.Integer)
     purpose = sa.Column(sa.Text)
     samples = sa.Column(sa.Text)
     state = sa.Column(BOOKING_STATE.column_type(), nullable=False, default="pending")
-    submitted_at = sa.Column(sa.DateTime, nullable=False, default=utcnow)
+    submitted_at = sa.Column(UtcDateTime, nullable=False, default=clock.now)
     respond_by = sa.Column(sa.Date)
-    responded_at = sa.Column(sa.DateTime)
+    responded_at = sa.Column(UtcDateTime)
     response_reason = sa.Column(sa.Text)
     alternative = sa.Column(sa.Text)
     contract_id = sa.Column(sa.Integer, sa.ForeignKey("service_contract.id"))
@@ -103,8 +105,8 @@ class UsageRecord(Model):
     booking = relationship("Booking")
     user_id = sa.Column(sa.Integer, sa.ForeignKey("service_user.id"), index=True)
     user = relationship("ServiceUser")
-    started_at = sa.Column(sa.DateTime, nullable=False)
-    ended_at = sa.Column(sa.DateTime)
+    started_at = sa.Column(UtcDateTime, nullable=False)
+    ended_at = sa.Column(UtcDateTime)
     hours = sa.Column(sa.Numeric(10, 2))
     samples = sa.Column(sa.Integer)
     operator_id = sa.Column(sa.Integer, sa.ForeignKey("person.id"))
@@ -139,7 +141,7 @@ class Charge(Model):
     invoice_number = sa.Column(sa.String(64), unique=True)
     invoice_date = sa.Column(sa.Date)
     credit_of_id = sa.Column(sa.Integer, sa.ForeignKey("charge.id"))
-    created_at = sa.Column(sa.DateTime, nullable=False, default=utcnow)
+    created_at = sa.Column(UtcDateTime, nullable=False, default=clock.now)
     __table_args__ = (
         # a credit note (红冲) carries a negative total; every other charge is >= 0
         sa.CheckConstraint("credit_of_id IS NOT NULL OR total >= 0", name="charge_total_non_negative"),
@@ -166,7 +168,7 @@ class Evaluation(Model):
     score = sa.Column(sa.SmallInteger, nullable=False)
     comment = sa.Column(sa.Text)
     reply = sa.Column(sa.Text)
-    created_at = sa.Column(sa.DateTime, nullable=False, default=utcnow)
+    created_at = sa.Column(UtcDateTime, nullable=False, default=clock.now)
     __table_args__ = (sa.CheckConstraint("score BETWEEN 1 AND 5", name="score_one_to_five"),)
 
 

@@ -13,7 +13,6 @@ A third sheet prints the typical cases labs wrote for the year.
 """
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 
 import pandas as pd
@@ -21,6 +20,7 @@ import sqlalchemy as sa
 from flask_babel import gettext, lazy_gettext as _
 from sqlalchemy.orm import aliased
 
+from app import clock
 from app.models import Booking, Charge, CustomerOrg, Evaluation, Instrument, ServiceUser, TypicalCase, Unit, UsageRecord
 from app.models.aggregates import exact_sum
 
@@ -33,7 +33,8 @@ ZERO = sa.literal(0)
 
 
 def _year_bounds(ctx):
-    return datetime(ctx.year, 1, 1), datetime(ctx.year + 1, 1, 1)
+    """The report year's first and next year's first instant, Beijing time."""
+    return clock.year_bounds(ctx.year)
 
 
 def _inside():
@@ -85,14 +86,13 @@ def _campus_users():
 def income_of_year(ctx):
     """Charges invoiced in the year per instrument, inside and outside the school (credit notes
     carry negative totals, so they net out)."""
-    start, end = _year_bounds(ctx)
     inside = UsageRecord.user_id.in_(_campus_users())
     return (
         sa.select(UsageRecord.instrument_id,
                   exact_sum(sa.case((inside, Charge.total), else_=0)).label("income_inside"),
                   exact_sum(sa.case((inside, 0), else_=Charge.total)).label("income_outside"))
         .join(UsageRecord, UsageRecord.id == Charge.usage_id)
-        .where(Charge.state != "pending", Charge.invoice_date >= start.date(), Charge.invoice_date < end.date())
+        .where(Charge.state != "pending", Charge.invoice_date.between(ctx.first_day, ctx.last_day))
         .group_by(UsageRecord.instrument_id)
     ).subquery("income_of_year")
 

@@ -10,15 +10,16 @@ counts reuse the self-check's record rules.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
 
 import pandas as pd
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext, lazy_gettext as _
 
+from app import clock
 from app.models import Assessment, Booking, CheckRecord, Instrument, Person, TrainingSession, Unit, UsageRecord
 from app.models.aggregates import exact_sum
+from app.models.base import beijing_date
 from app.models.choices import ASSESSMENT_GRADE
 from app.models.people import training_attendee
 from app.services import assessment as rules_service
@@ -80,7 +81,7 @@ def _record_counts(ctx, owner):
 
 def _usage_counts(ctx, owner):
     usage = usage_of_year(ctx)
-    start, end = datetime(ctx.year, 1, 1), datetime(ctx.year + 1, 1, 1)
+    start, end = clock.year_bounds(ctx.year)
     reporting = (sa.select(UsageRecord.instrument_id)
                  .where(UsageRecord.source == "iot", UsageRecord.started_at >= start, UsageRecord.started_at < end)
                  .distinct().subquery("reporting"))
@@ -103,8 +104,9 @@ def _usage_counts(ctx, owner):
 
 
 def _booking_counts(ctx, owner):
-    start, end = datetime(ctx.year, 1, 1), datetime(ctx.year + 1, 1, 1)
-    on_time = sa.and_(Booking.responded_at.isnot(None), sa.func.date(Booking.responded_at) <= Booking.respond_by)
+    start, end = clock.year_bounds(ctx.year)
+    # answered by the end of the Beijing day of the deadline
+    on_time = sa.and_(Booking.responded_at.isnot(None), beijing_date(Booking.responded_at) <= Booking.respond_by)
     query = (
         sa.select(Instrument.unit_id, sa.func.count(Booking.id).label("bookings"),
                   sa.func.count(sa.case((on_time, 1))).label("answered_in_time"))

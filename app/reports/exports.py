@@ -22,8 +22,8 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from flask_babel import gettext
 
+from app import clock
 from app.models import ReportExport, Unit
-from app.models.base import utcnow
 
 from . import registry
 from .excel import write_workbook
@@ -73,7 +73,7 @@ class _Heartbeat:
             try:
                 with self.engine.begin() as conn:
                     conn.execute(sa.update(ReportExport).where(ReportExport.id == self.export_id)
-                                 .values(heartbeat_at=utcnow()))
+                                 .values(heartbeat_at=clock.now()))
             except sa.exc.OperationalError:
                 log.warning("report export %s: heartbeat not recorded", self.export_id, exc_info=True)
 
@@ -100,7 +100,7 @@ def build(session, engine, export_id, today: date, final_attempt=True):
             try:
                 with engine.begin() as conn:  # its own transaction: visible to the polling page at once
                     conn.execute(sa.update(ReportExport).where(ReportExport.id == export_id)
-                                 .values(heartbeat_at=utcnow(), **values))
+                                 .values(heartbeat_at=clock.now(), **values))
             except sa.exc.OperationalError:
                 if force:
                     raise
@@ -125,14 +125,14 @@ def build(session, engine, export_id, today: date, final_attempt=True):
             content = write_workbook(sheets, progress=writing)
         session.rollback()  # the report's read transaction (and its SET LOCAL) ends here
         session.execute(sa.update(ReportExport).where(ReportExport.id == export_id).values(
-            state="done", percent=100, stage=texts["done"], file_name=name, content=content, finished_at=utcnow(),
-            heartbeat_at=utcnow()))
+            state="done", percent=100, stage=texts["done"], file_name=name, content=content, finished_at=clock.now(),
+            heartbeat_at=clock.now()))
         session.commit()
     except Exception:
         log.exception("report export %s failed", export_id)
         session.rollback()
         if final_attempt:
-            update(force=True, state="failed", stage=texts["failed"], finished_at=utcnow())
+            update(force=True, state="failed", stage=texts["failed"], finished_at=clock.now())
         else:
             update(force=True, state="queued", percent=0, stage=texts["retrying"])
         raise

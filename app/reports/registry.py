@@ -14,6 +14,7 @@ from typing import Callable
 
 import sqlalchemy as sa
 
+from app import clock
 from app.models import Person, Unit
 
 from .excel import write_workbook
@@ -37,7 +38,7 @@ class ReportContext:
     year: int
     unit: Unit  # the unit the report is filed by (the school root for the whole school)
     unit_ids: tuple | None  # units in scope; None = every unit
-    today: date = field(default_factory=date.today)
+    today: date = field(default_factory=clock.today)  # the Beijing date the report is made on
     on_progress: Callable | None = None  # hears the share of the queries done (0–1), for the console
 
     def progress(self, share: float):
@@ -112,7 +113,7 @@ def context_for_unit_code(session, year, unit_code=None, today=None) -> ReportCo
             raise UnknownUnit(unit_code)
     else:
         unit = school_root(session)
-    return ReportContext(session, year, unit, unit_subtree(session, unit), today or date.today())
+    return ReportContext(session, year, unit, unit_subtree(session, unit), today or clock.today())
 
 
 def file_name(rep: Report, ctx: ReportContext) -> str:

@@ -6,12 +6,11 @@ past year): the platform keeps the current record, not a snapshot per year.
 """
 from __future__ import annotations
 
-from datetime import datetime
-
 import pandas as pd
 import sqlalchemy as sa
 from flask_babel import gettext, lazy_gettext as _
 
+from app import clock
 from app.models import InnovationPlatform, Instrument
 from app.services import record_checks as rules
 from app.services.catalogue_entry import standards_in_force
@@ -143,7 +142,7 @@ def annex1(ctx):
         if r["run_status"] in ("to_scrap", "scrapped"):
             problems.append(gettext("marked scrapped or to be scrapped while networked"))
         if r["sync_fingerprint"] != rules.national_fingerprint(r) and r["updated_at"] is not None:
-            changed = r["updated_at"].date() if isinstance(r["updated_at"], datetime) else r["updated_at"]
+            changed = clock.local_date(r["updated_at"])  # the Beijing day of the change
             deadline = calendar.add_working_days(changed, rules.UPDATE_WITHIN_WORKING_DAYS)
             if as_of > deadline.day:
                 problems.append(gettext("changed on %(day)s, not uploaded within %(days)s working days",

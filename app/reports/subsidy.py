@@ -19,7 +19,6 @@ Sums are SQL aggregates; Python only applies the caps to those per-instrument an
 """
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
@@ -44,8 +43,7 @@ SCHOOL_POOL = "unit"
 
 
 def _invoiced_in_year(ctx):
-    start, end = datetime(ctx.year, 1, 1).date(), datetime(ctx.year + 1, 1, 1).date()
-    return sa.and_(Charge.state != "pending", Charge.invoice_date >= start, Charge.invoice_date < end)
+    return sa.and_(Charge.state != "pending", Charge.invoice_date.between(ctx.first_day, ctx.last_day))
 
 
 def grade_and_ratio(ctx):

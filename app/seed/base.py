@@ -9,6 +9,8 @@ import random
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from app import clock
+
 from .catalog import GIVEN, MAIL_DOMAIN, MOBILE_PREFIXES, SURNAMES
 
 SEED = 2026
@@ -32,7 +34,8 @@ class BuilderBase:
         return start + timedelta(days=self.rng.randint(0, (end - start).days))
 
     def _datetime_on(self, day: date) -> datetime:
-        return datetime(day.year, day.month, day.day, self.rng.randint(8, 17), self.rng.randint(0, 59))
+        """A moment of the working day (08:00–17:59 Beijing time) on `day`, as an instant."""
+        return clock.aware(datetime(day.year, day.month, day.day, self.rng.randint(8, 17), self.rng.randint(0, 59)))
 
     def _mobile(self) -> str:
         return self.rng.choice(MOBILE_PREFIXES) + f"{self.rng.randint(0, 99999999):08d}"

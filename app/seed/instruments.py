@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from app import clock
 from app.models import Instrument, InstrumentClass, IotTerminal, UnsuitableFiling
 from app.services import catalogue_entry
 
@@ -253,7 +254,7 @@ class InstrumentsMixin(BuilderBase):
         counts["fee_standards_pending"] += sum(1 for s, _items in standards if s["state"] != "published")
         self._insert_fee_standards(standards)
         # bulk inserts bypass the ORM listeners: fill these instruments' public catalogue entries
-        catalogue_entry.refresh(self.session.connection(), date.today(), [s["instrument_id"] for s, _items in standards])
+        catalogue_entry.refresh(self.session.connection(), clock.today(), [s["instrument_id"] for s, _items in standards])
 
     def _filing_category(self, lab):
         r = self.rng.random()

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from app import clock
 from app.models import (Assessment, Booking, Charge, CustomerOrg, Evaluation, Instrument, InstrumentYearCost, ServiceUser,
                         TypicalCase, UsageRecord)
 
@@ -44,7 +45,8 @@ class ServiceYearMixin(BuilderBase):
                 day = HISTORY_FROM + timedelta(days=rng.randint(0, days))
                 if day.weekday() >= 5 and rng.random() < 0.8:
                     continue
-                start = datetime(day.year, day.month, day.day, rng.randint(8, 16), rng.choice((0, 30)))
+                # a slot of the working day, Beijing time
+                start = clock.aware(datetime(day.year, day.month, day.day, rng.randint(8, 16), rng.choice((0, 30))))
                 if start in taken:
                     continue
                 taken.add(start)
@@ -62,7 +64,7 @@ class ServiceYearMixin(BuilderBase):
                     bookings.append({"instrument_id": instrument_id, "user_id": user_id, "mode": "sample",
                                      "state": "completed", "scheduled_start": start, "scheduled_end": row["ended_at"],
                                      "submitted_at": start - timedelta(days=rng.randint(1, 6)),
-                                     "respond_by": (start - timedelta(days=1)).date(),
+                                     "respond_by": clock.local_date(start - timedelta(days=1)),
                                      "responded_at": start - timedelta(hours=20)})
                 if terminal:  # the terminal measured the run, a little longer than registered
                     measured = (hours + Decimal(rng.choice((0, 0.25, 0.5)))).quantize(CENT)
@@ -122,9 +124,10 @@ class ServiceYearMixin(BuilderBase):
             total = (row["hours"] * row["_rate"] + Decimal(row["samples"] or 0) * 20).quantize(CENT)
             if row["service_type"] == "external":
                 total = (total * Decimal("1.3")).quantize(CENT)
-            pending = row["started_at"].date() > HISTORY_TO - timedelta(days=20) or rng.random() < 0.05
+            used_on = clock.local_date(row["started_at"])
+            pending = used_on > HISTORY_TO - timedelta(days=20) or rng.random() < 0.05
             number += 1
-            invoiced = row["started_at"].date() + timedelta(days=rng.randint(1, 25))
+            invoiced = used_on + timedelta(days=rng.randint(1, 25))
             charges.append({"usage_id": uid, "total": total, "state": "pending" if pending else rng.choice(("invoiced", "settled", "settled")),
                             "invoice_number": None if pending else f"HNSF-{invoiced.year}-{number:06d}",
                             "invoice_date": None if pending else invoiced, "credit_of_id": None,

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.models import FeeItem, FeePrice, FeeStandard, Instrument
 
 _STATUS_FIELDS = ("sharing_status", "run_status")
@@ -109,7 +110,7 @@ def _apply(session, flush_context):
         return
     ids = {p.id if isinstance(p, Instrument) else p for p in pending} - {None}
     if ids:
-        refresh(session.connection(), date.today(), ids)
+        refresh(session.connection(), clock.today(), ids)
         for obj in session.identity_map.values():
             if isinstance(obj, Instrument) and obj.id in ids:
                 session.expire(obj, ["public_standard_id", "public_min_price"])

@@ -7,8 +7,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.models import ChangeLog, FeeStandard, Instrument, Person
-from app.models.base import utcnow
 
 TRACKED = (Instrument, Person, FeeStandard)
 IGNORED_FIELDS = {"updated_at", "sync_fingerprint"}
@@ -17,7 +17,9 @@ IGNORED_FIELDS = {"updated_at", "sync_fingerprint"}
 def _text(value):
     if value is None:
         return None
-    if isinstance(value, (date, datetime)):
+    if isinstance(value, datetime):  # an instant, as Beijing time with its offset
+        return clock.local(value).isoformat(timespec="seconds")
+    if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):
         return f"{value:.2f}"
@@ -39,7 +41,7 @@ def _acting_user_id(session):
 
 def _collect(session, flush_context, instances):
     entries = []
-    now = utcnow()
+    now = clock.now()
     user_id = _acting_user_id(session)
     for obj in session.dirty:
         if not isinstance(obj, TRACKED) or not session.is_modified(obj, include_collections=False):

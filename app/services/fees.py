@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.models import FeeItem, FeeItemComponent, FeePrice, FeeStandard, FeeStandardEvent, Instrument, Unit
 
 from . import fee_rules
@@ -182,7 +183,7 @@ def return_to_lab(session, actor, standard, now: datetime, reason: str):
 def retire(session, actor, standard, now: datetime, last_day=None, comment=None):
     _require_state(standard, "published")
     _require_school(actor)
-    standard.effective_to = last_day or now.date()
+    standard.effective_to = last_day or clock.local_date(now)  # the Beijing day it is retired
     _record(session, standard, actor, "retire", "retired", now, comment)
 
 

@@ -68,8 +68,8 @@ def _insert_ignoring_duplicates(session, model, rows, returning="id"):
 # PostgreSQL takes a batch as arrays, one statement for all its rows (unnest): a constant
 # statement text the driver caches, and one set-based write instead of one per row
 _PG_ARRAY_TYPES = {"terminal_id": "varchar", "state": "varchar", "from_state": "varchar", "to_state": "varchar",
-                   "power_w": "float8", "seq": "bigint", "reported_at": "timestamp", "received_at": "timestamp",
-                   "running_since": "timestamp", "at": "timestamp"}
+                   "power_w": "float8", "seq": "bigint", "reported_at": "timestamptz", "received_at": "timestamptz",
+                   "running_since": "timestamptz", "at": "timestamptz"}
 
 
 def _is_postgresql(session):

@@ -22,6 +22,7 @@ from flask_appbuilder.widgets import ListWidget, ShowWidget
 from flask_babel import lazy_gettext as _
 from wtforms.validators import DataRequired
 
+from app import clock
 from app.extensions import db
 from app.models import PlatformUser
 from app.security.roles import role_label
@@ -32,6 +33,12 @@ from .interface import interface
 
 def _blank(value):
     return "" if value is None else value
+
+
+def _server_time(value):
+    """FAB writes its account times (last login, created, changed) in the server's local time, without
+    a zone (ab_user is FAB's table); shown, like every instant, in Beijing time."""
+    return "" if value is None else clock.display(value.astimezone())
 
 
 def _roles_text(roles):
@@ -75,8 +82,8 @@ class PlatformUserView(UserDBModelView):
         "unit": _("The user sees this unit and every unit below it."),
     }
     formatters_columns = {
-        **{name: _blank for name in ("unit", "email", "first_name", "last_name", "last_login", "login_count",
-                                     "fail_login_count", "created_on", "changed_on")},
+        **{name: _blank for name in ("unit", "email", "first_name", "last_name", "login_count", "fail_login_count")},
+        **{name: _server_time for name in ("last_login", "created_on", "changed_on")},
         "roles": _roles_text,
         "active": lambda v: _("Yes") if v else _("No"),
     }

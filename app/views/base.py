@@ -11,12 +11,12 @@ from wtforms import BooleanField, SelectField, ValidationError
 from wtforms.validators import DataRequired, Optional
 
 from app.extensions import db
-from app.models.base import MONEY
+from app.models.base import MONEY, UtcDateTime
 from app.security.scope import SCOPE_FILTER, ScopeFilter, unit_in_scope
 from app.services.errors import RuleViolation
 from app.services.records import MSG_SCOPE
 
-from . import api_messages, formatting
+from . import api_fields, api_messages, formatting  # noqa: F401  (api_fields: instants in Beijing time)
 from .interface import interface
 
 
@@ -142,8 +142,8 @@ class ScopedModelView(_ScopeWiring, ModelView):
                 formatters[column.key] = formatting.yes_no
             elif isinstance(column.type, sa.Numeric) and column.type.scale == MONEY.scale and column.type.precision == MONEY.precision:
                 formatters[column.key] = formatting.yuan
-            elif isinstance(column.type, sa.DateTime):
-                formatters[column.key] = formatting.iso_datetime
+            elif isinstance(column.type, UtcDateTime):
+                formatters[column.key] = formatting.beijing_datetime
             elif isinstance(column.type, sa.Date):
                 formatters[column.key] = formatting.iso_date
         self.formatters_columns = formatters

@@ -4,7 +4,7 @@ Declarations plus thin hooks; the rules and the workflow live in app/services/fe
 fee_rules.py. Only a draft can be written: the hooks refuse early with a clear message and the
 flush guard in the service refuses whatever slips past.
 """
-from datetime import date, datetime
+from datetime import date
 
 from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import expose
@@ -13,6 +13,7 @@ from flask_babel import gettext, lazy_gettext as _
 from wtforms import ValidationError
 from wtforms.validators import DataRequired
 
+from app import clock
 from app.extensions import db
 from app.models import FeeItem, FeeItemComponent, FeePrice, FeeStandard
 from app.models.choices import CUSTOMER_CATEGORY, FEE_ACTION, FEE_COMPONENT, FEE_STATE
@@ -38,7 +39,7 @@ DONE = _("Done: %(step)s.")
 
 
 def _now():
-    return datetime.now().replace(microsecond=0)
+    return clock.now().replace(microsecond=0)
 
 
 class _DraftOnly:

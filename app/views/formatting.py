@@ -1,11 +1,12 @@
-"""Display formats: money in 元 with thousands separators (万元 where forms use it), ISO dates."""
+"""Display formats: money in 元 with thousands separators (万元 where forms use it), ISO dates, instants in
+Beijing time."""
 from decimal import Decimal
 
 from flask import current_app
-from flask_babel import gettext, to_user_timezone
+from flask_babel import gettext
 from markupsafe import Markup, escape
 
-from app.models.base import utcnow
+from app import clock
 from app.models.choices import DEVICE_STATE
 from app.services.iot import offline_window, shown_state
 
@@ -26,13 +27,9 @@ def iso_date(value):
     return value.strftime("%Y-%m-%d") if value else ""
 
 
-def iso_datetime(value):
-    return value.strftime("%Y-%m-%d %H:%M") if value else ""
-
-
-def local_datetime(value):
-    """A stored (naive UTC) time in the platform's time zone."""
-    return to_user_timezone(value).strftime("%Y-%m-%d %H:%M") if value else ""
+def beijing_datetime(value):
+    """An instant as the offices read it: Beijing time (app/clock.py), to the minute."""
+    return clock.display(value)
 
 
 def yes_no(value):
@@ -59,9 +56,9 @@ def device_badge(status):
     for longer than the offline window is offline) and the local time it was last heard; blank
     without a terminal."""
     reported, seen_at = status if status else (None, None)
-    state = shown_state(reported, seen_at, utcnow(), offline_after())
+    state = shown_state(reported, seen_at, clock.now(), offline_after())
     if state is None:
         return ""
-    seen = gettext("last seen %(time)s", time=to_user_timezone(seen_at).strftime("%m-%d %H:%M")) if seen_at else ""
+    seen = gettext("last seen %(time)s", time=clock.display(seen_at, "%m-%d %H:%M")) if seen_at else ""
     return Markup('<span class="label label-{}">{}</span> <small class="text-muted">{}</small>').format(
         _BADGE.get(state, "default"), DEVICE_STATE.label(state), seen)

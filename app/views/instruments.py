@@ -109,7 +109,7 @@ class InstrumentView(ScopedModelView):
         "sharing_status": SHARING_STATUS,
     }
     list_columns = ["asset_number", "name", "model", "unit.name", "original_value", "run_status", "sharing_status",
-                    "networked", "fee_status", "device_status"]
+                    "networked", "fee_status", "device_status", "updated_at"]
     search_columns = [
         "name", "asset_number", "model", "manufacturer", "kind", "unit", "original_value",
         "run_status", "sharing_status", "networked", "bookable", "funding_source", "purchase_date",
@@ -119,7 +119,9 @@ class InstrumentView(ScopedModelView):
     # the inline fee and terminal status, in the page's own query
     list_undefer = ("fee_rank", "fee_published_from", "device_state", "device_seen_at")
     add_columns = edit_columns = _FORM_FIELDS
-    add_fieldsets = edit_fieldsets = show_fieldsets = _FIELDSETS
+    add_fieldsets = edit_fieldsets = _FIELDSETS
+    # when the record last changed (notice §(三)3: updated within 5 working days), shown, never typed
+    show_fieldsets = _FIELDSETS + [(_("Record"), {"fields": ["updated_at"]})]
     base_order = ("id", "desc")
     formatters_columns = {
         "device_status": formatting.device_badge,
@@ -162,7 +164,7 @@ class InstrumentApi(ScopedModelApi):
     ]
     show_columns = ["id"] + [f for f in _FORM_FIELDS if f not in ("unit", "platform", "responsible_person", "class_code")] + [
         "instrument_class.code",
-        "unit.id", "unit.name", "platform.id", "responsible_person.id",
+        "unit.id", "unit.name", "platform.id", "responsible_person.id", "updated_at",
     ]
     # the API takes the classification as the related record's key: {"instrument_class": "010101"}
     add_columns = edit_columns = [f if f != "class_code" else "instrument_class" for f in _FORM_FIELDS]

@@ -3,8 +3,8 @@ list column, computed in the list's own query; see models/iot.py)."""
 from flask_appbuilder.models.filters import BaseFilter
 from flask_babel import lazy_gettext as _
 
+from app import clock
 from app.models import IotRejection, IotTerminal
-from app.models.base import utcnow
 from app.models.choices import DEVICE_STATE, REJECTION_REASON, TERMINAL_ADAPTER
 from app.services import iot
 
@@ -22,7 +22,7 @@ class FilterShownDeviceState(BaseFilter):
     def apply(self, query, value):
         if value not in DEVICE_STATE.codes:
             return query  # an empty or foreign choice filters nothing (the select offers only states)
-        return query.filter(iot.shown_state_clause(value, utcnow(), offline_after()))
+        return query.filter(iot.shown_state_clause(value, clock.now(), offline_after()))
 
 
 def add_device_state_filter(view, column="device_state"):
@@ -62,7 +62,7 @@ class IotTerminalView(ScopedModelView):
     add_columns = ["terminal_id", "adapter", "power_threshold_w"]
     edit_columns = ["adapter", "power_threshold_w"]
     base_order = ("terminal_id", "asc")
-    formatters_columns = {"device_status": formatting.device_badge, "first_seen": formatting.local_datetime}
+    formatters_columns = {"device_status": formatting.device_badge, "first_seen": formatting.beijing_datetime}
 
 
 class IotRejectionView(ScopedModelView):
@@ -79,4 +79,4 @@ class IotRejectionView(ScopedModelView):
     order_columns = ["reason", "terminal_id", "count", "last_at"]
     base_order = ("last_at", "desc")
     base_permissions = ["can_list", "can_show"]
-    formatters_columns = {"first_at": formatting.local_datetime, "last_at": formatting.local_datetime}
+    formatters_columns = {"first_at": formatting.beijing_datetime, "last_at": formatting.beijing_datetime}

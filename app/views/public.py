@@ -1,12 +1,12 @@
 """Public, read-only fee-schedule pages (SPEC §5). Anonymous visitors reach them through the
 Public role's permissions on this view (declared in app/security/roles.py), like everyone else."""
-from datetime import date
 
 from flask import Response, abort, request
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import lazy_gettext as _
 
+from app import clock
 from app.extensions import db
 from app.models.choices import CUSTOMER_CATEGORY
 from app.services import public_catalogue as catalogue
@@ -51,7 +51,7 @@ class PublicFeesView(BaseView):
     def download(self):
         """The schedule the search shows (all pages) as an A4 workbook, through the one Excel writer."""
         query = _parsed_query()
-        today = date.today()
+        today = clock.today()
         sheet = fee_schedule(db.session, today, instrument_ids=catalogue.matching_instrument_ids(query))
         filename = _("Fee schedule %(date)s.xlsx", date=today.isoformat())
         return Response(

@@ -5,7 +5,6 @@ and the report only ever sees that unit's subtree (app/reports/registry.py). The
 starts an export on the task queue instead (POST, CSRF; app/tasks.py) and polls its progress; an
 export is only ever visible to the account that started it.
 """
-from datetime import date
 
 from flask import Response, abort, flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
@@ -13,10 +12,9 @@ from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext
 import sqlalchemy as sa
 
-from app import tasks
+from app import clock, tasks
 from app.extensions import db
 from app.models import ReportExport, Unit
-from app.models.base import utcnow
 from app.reports import exports, registry
 from app.reports.excel import content_disposition
 from app.security import permissions as P
@@ -47,7 +45,7 @@ class ReportsView(BaseView):
     @expose("/")
     @has_access
     def index(self):
-        today = date.today()
+        today = clock.today()
         return self.render_template(
             "reports/index.html", reports=registry.available(), units=_units_in_scope(),
             selected_unit=request.args.get("unit", type=int) or _default_unit_id(),
@@ -78,7 +76,7 @@ class ReportsView(BaseView):
         except registry.UnknownReport:
             abort(404)
         year = values.get("year", type=int)
-        if year is not None and not FIRST_YEAR <= year <= date.today().year + 1:
+        if year is not None and not FIRST_YEAR <= year <= clock.today().year + 1:
             year = None
         unit_id = values.get("unit", type=int) or _default_unit_id()
         if not unit_in_scope(unit_id):
@@ -87,7 +85,7 @@ class ReportsView(BaseView):
 
     @staticmethod
     def _bad_year():
-        return gettext("Choose a year between %(first)s and %(last)s.", first=FIRST_YEAR, last=date.today().year + 1)
+        return gettext("Choose a year between %(first)s and %(last)s.", first=FIRST_YEAR, last=clock.today().year + 1)
 
     @expose("/download")
     @has_access
@@ -96,7 +94,7 @@ class ReportsView(BaseView):
         if year is None:
             flash(self._bad_year(), "danger")
             return redirect(url_for("ReportsView.index"))
-        ctx = registry.ReportContext(db.session, year, unit, registry.unit_subtree(db.session, unit), date.today())
+        ctx = registry.ReportContext(db.session, year, unit, registry.unit_subtree(db.session, unit), clock.today())
         content = registry.render(rep, ctx)
         return Response(content, mimetype=XLSX,
                         headers={"Content-Disposition": content_disposition(registry.file_name(rep, ctx))})
@@ -121,7 +119,7 @@ class ReportsView(BaseView):
     @expose("/exports/<int:export_id>")
     @has_access
     def export_status(self, export_id):
-        return jsonify(exports.status(self._own_export(export_id), utcnow()))
+        return jsonify(exports.status(self._own_export(export_id), clock.now()))
 
     @expose("/exports/<int:export_id>/file")
     @has_access
