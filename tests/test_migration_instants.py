@@ -13,7 +13,7 @@ from app import create_app
 from app.extensions import db
 
 from .conftest import reset_database
-from .test_migrations import _scratch_postgres, POSTGRES_URL
+from .test_migrations import _scratch_postgres, drop_scratch_postgres
 
 UTC = timezone.utc
 
@@ -84,7 +84,4 @@ def test_stored_times_become_the_same_instants(backend, in_beijing):
             db.engine.dispose()
     finally:
         if scratch:
-            admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(sa.text(f"DROP DATABASE IF EXISTS {scratch}"))
-            admin.dispose()
+            drop_scratch_postgres(scratch)

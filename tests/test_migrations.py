@@ -46,6 +46,13 @@ def _scratch_postgres():
     return POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}", name
 
 
+def drop_scratch_postgres(name):
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
+    admin.dispose()
+
+
 @pytest.mark.parametrize("url", list(targets()))
 def test_upgrade_from_empty_then_downgrade_and_again(url):
     scratch = None
@@ -73,10 +80,7 @@ def test_upgrade_from_empty_then_downgrade_and_again(url):
             db.engine.dispose()
     finally:
         if scratch:
-            admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(sa.text(f"DROP DATABASE IF EXISTS {scratch}"))
-            admin.dispose()
+            drop_scratch_postgres(scratch)
 
 
 def _schema_diff():
