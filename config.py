@@ -83,6 +83,14 @@ class Config:
     # Art. 19–21: the school's assessment of its colleges. The measures name the indicators and the
     # four grades, not the weights; these defaults are ours (app/services/assessment.py explains
     # each measure). Weights are relative; a grade needs at least its total score.
+    # Booking (app/services/booking.py): the no-show grace after a slot's start; N no-shows within M
+    # days suspend self-operated booking for D days; an authorisation to operate lapses after this
+    # many months without use. Our defaults; the notice fixes only the 5-working-day response.
+    BOOKING = {
+        "no_show_grace_minutes": int(os.environ.get("NO_SHOW_GRACE_MINUTES", "30")),
+        "no_show_limit": 3, "no_show_window_days": 90, "no_show_suspension_days": 30,
+        "authorisation_lapse_months": int(os.environ.get("AUTHORISATION_LAPSE_MONTHS", "12")),
+    }
     ASSESSMENT_RULES = {
         "indicators": {"organisation": 25, "operation": 30, "sharing": 30, "iot": 15},
         "measures": {

@@ -90,3 +90,36 @@ def fee_standard(instrument, state="draft", version=1, effective_from=None, item
 def standard_item(name="常规测试", unit="样品", cost="100", prices=None):
     return {"name": name, "billing_unit": unit, "cost_basis": cost,
             "prices": prices if prices is not None else [("campus", 0, None, cost, None)]}
+
+
+def customer(name="测试企业", category="enterprise", affiliated=False):
+    from app.models import CustomerOrg
+
+    org = CustomerOrg(name=f"{name}{next(_seq)}", category=category, affiliated=affiliated)
+    db.session.add(org)
+    db.session.flush()
+    return org
+
+
+def service_user(org=None, name="预约用户", account=None, **kw):
+    from app.models import ServiceUser
+
+    u = ServiceUser(name=name, org=org or customer(), account_id=account.id if account is not None else None,
+                    status=kw.pop("status", "active"), **kw)
+    db.session.add(u)
+    db.session.flush()
+    return u
+
+
+def authorisation(user, instrument, granted_on=date(2026, 6, 1), **kw):
+    from app.models import Authorisation
+
+    a = Authorisation(user_id=user.id, instrument_id=instrument.id, granted_on=granted_on,
+                      state=kw.pop("state", "active"), trainer=kw.pop("trainer", "张老师"), **kw)
+    db.session.add(a)
+    db.session.flush()
+    return a
+
+
+def bookable_instrument(unit, name="可预约仪器", **kw):
+    return instrument(unit, name=name, bookable=True, **kw)

@@ -144,6 +144,26 @@ BOOKING_STATE = Choices(
     ("completed", _("Completed")),
     ("no_show", _("No-show")),
 )
+SERVICE_USER_STATUS = Choices(
+    "service_user_status",
+    ("pending", _("Awaiting approval")),
+    ("active", _("Active")),
+    ("rejected", _("Registration refused")),
+    ("disabled", _("Disabled")),
+)
+AUTHORISATION_STATE = Choices(
+    "authorisation_state",
+    ("active", _("Valid")),
+    ("suspended", _("Suspended")),
+    ("revoked", _("Revoked")),
+    ("lapsed", _("Lapsed")),
+)
+CLOSURE_KIND = Choices(
+    "closure_kind",
+    ("maintenance", _("Maintenance")),
+    ("calibration", _("Calibration")),
+    ("other", _("Other closure")),
+)
 USAGE_SOURCE = Choices("usage_source", ("manual", _("Manual")), ("iot", _("IoT terminal")))
 SERVICE_TYPE = Choices("service_type", ("internal", _("Internal")), ("external", _("External")))
 USAGE_DIRECTION = Choices(

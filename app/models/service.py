@@ -11,11 +11,12 @@ from .choices import (
     BOOKING_STATE,
     CHARGE_STATE,
     CUSTOMER_CATEGORY,
+    SERVICE_USER_STATUS,
     SERVICE_TYPE,
     USAGE_DIRECTION,
     USAGE_SOURCE,
 )
-from .instrument import OwnedByInstrument
+from .instrument import Instrument, OwnedByInstrument
 
 
 class CustomerOrg(Model):
@@ -31,17 +32,45 @@ class CustomerOrg(Model):
 
 
 class ServiceUser(Model):
+    """Who books: an outside user (registered, approved by an administrator) or an on-campus
+    researcher (created by an administrator, bound to a lab or research group, with the project
+    account charges go to and the PI who approves them)."""
+
     __tablename__ = "service_user"
     id = sa.Column(sa.Integer, primary_key=True)
     name = sa.Column(sa.String(64), nullable=False)
     org_id = sa.Column(sa.Integer, sa.ForeignKey("customer_org.id"), nullable=False, index=True)
     org = relationship("CustomerOrg", backref="members")
     account_id = sa.Column(sa.Integer, sa.ForeignKey("ab_user.id"), unique=True)
+    account = relationship("PlatformUser", foreign_keys=[account_id])
     mobile = sa.Column(sa.String(20))
     email = sa.Column(sa.String(120))
+    status = sa.Column(SERVICE_USER_STATUS.column_type(), nullable=False, default="active")
+    # on campus: the lab or research group, its project account (经费卡号/项目号) and PI
+    unit_id = sa.Column(sa.Integer, sa.ForeignKey("unit.id"), index=True)
+    unit = relationship("Unit")
+    project_account = sa.Column(sa.String(64))
+    pi_id = sa.Column(sa.Integer, sa.ForeignKey("person.id"))
+    pi = relationship("Person")
+    # self-operated booking suspended after repeated no-shows (app/services/booking.py)
+    suspended_until = sa.Column(sa.Date)
+    suspension_reason = sa.Column(sa.Text)
+    calendar_token = sa.Column(sa.String(64), unique=True)  # the secret of the personal iCalendar feed
+    registered_at = sa.Column(UtcDateTime, default=clock.now)
+    decided_at = sa.Column(UtcDateTime)  # registration approved or refused
+    decided_by_id = sa.Column(sa.Integer, sa.ForeignKey("ab_user.id"))
 
     def __repr__(self):
-        return self.name
+        return f"{self.name}（{self.org.name}）" if self.org is not None else self.name
+
+    @classmethod
+    def scope_clause(cls, unit_ids):
+        """On-campus users by their lab; outside users (no unit) are every administrator's customers."""
+        return sa.or_(cls.unit_id.in_(unit_ids), cls.unit_id.is_(None))
+
+    @classmethod
+    def own_clause(cls, service_user_id):
+        return cls.id == service_user_id
 
 
 class ServiceContract(Model):
@@ -68,23 +97,39 @@ class Booking(Model):
     __tablename__ = "booking"
     id = sa.Column(sa.Integer, primary_key=True)
     instrument_id = sa.Column(sa.Integer, sa.ForeignKey("instrument.id"), nullable=False, index=True)
-    instrument = relationship("Instrument")
+    instrument = relationship("Instrument", foreign_keys=[instrument_id])
     user_id = sa.Column(sa.Integer, sa.ForeignKey("service_user.id"), nullable=False, index=True)
     user = relationship("ServiceUser")
     mode = sa.Column(BOOKING_MODE.column_type(), nullable=False)
+    # a self-operated booking's slot: as asked, then as the lab scheduled it
     requested_start = sa.Column(UtcDateTime)
     requested_end = sa.Column(UtcDateTime)
     scheduled_start = sa.Column(UtcDateTime)
     scheduled_end = sa.Column(UtcDateTime)
+    # sample testing and technical service: the day wished for, the day the lab scheduled
+    requested_date = sa.Column(sa.Date)
+    scheduled_date = sa.Column(sa.Date)
     sample_count = sa.Column(sa.Integer)
     purpose = sa.Column(sa.Text)
-    samples = sa.Column(sa.Text)
+    samples = sa.Column(sa.Text)  # the samples' description: name, state, quantity
+    sample_hazards = sa.Column(sa.Text)
+    sample_disposal = sa.Column(sa.Text)
     state = sa.Column(BOOKING_STATE.column_type(), nullable=False, default="pending")
     submitted_at = sa.Column(UtcDateTime, nullable=False, default=clock.now)
+    # notice §(四)2: answered within 5 Chinese working days of the submission's Beijing date
     respond_by = sa.Column(sa.Date)
+    respond_by_official = sa.Column(sa.Boolean, nullable=False, default=True)  # False: a day on the way lacked official data
     responded_at = sa.Column(UtcDateTime)
+    delayed = sa.Column(sa.Boolean, nullable=False, default=False)  # scheduled later than asked, with a reason
     response_reason = sa.Column(sa.Text)
     alternative = sa.Column(sa.Text)
+    alternative_instrument_id = sa.Column(sa.Integer, sa.ForeignKey("instrument.id"))
+    alternative_instrument = relationship("Instrument", foreign_keys=[alternative_instrument_id])
+    cancelled_at = sa.Column(UtcDateTime)
+    late_cancellation = sa.Column(sa.Boolean, nullable=False, default=False)
+    no_show_at = sa.Column(UtcDateTime)
+    reminded_at = sa.Column(UtcDateTime)  # the day-before reminder went out
+    warned_at = sa.Column(UtcDateTime)  # the lab was warned of the respond-by
     contract_id = sa.Column(sa.Integer, sa.ForeignKey("service_contract.id"))
     contract = relationship("ServiceContract")
     __table_args__ = (
@@ -93,7 +138,38 @@ class Booking(Model):
             "scheduled_end IS NULL OR scheduled_start IS NULL OR scheduled_end > scheduled_start",
             name="booking_schedule_ordered",
         ),
+        sa.CheckConstraint(
+            "requested_end IS NULL OR requested_start IS NULL OR requested_end > requested_start",
+            name="booking_request_ordered",
+        ),
+        # the lab's queue (by respond-by) and an instrument's calendar (by time)
+        sa.Index("ix_booking_state_respond_by", "state", "respond_by"),
+        sa.Index("ix_booking_instrument_slot", "instrument_id", "scheduled_start"),
+        sa.Index("ix_booking_instrument_requested", "instrument_id", "requested_start"),
     )
+
+    # a self-operated booking holds its slot in these states (a refusal or cancellation frees it);
+    # the database keeps two holding slots of one instrument from overlapping (migration 0013)
+    HOLDING = ("pending", "scheduled", "completed", "no_show")
+
+    @property
+    def slot_start(self):
+        return self.scheduled_start or self.requested_start
+
+    @property
+    def slot_end(self):
+        return self.scheduled_end or self.requested_end
+
+    @classmethod
+    def scope_clause(cls, unit_ids):
+        return cls.instrument_id.in_(sa.select(Instrument.id).where(Instrument.unit_id.in_(unit_ids)))
+
+    @classmethod
+    def own_clause(cls, service_user_id):
+        return cls.user_id == service_user_id
+
+    def scope_owner_unit_id(self):
+        return self.instrument.unit_id if self.instrument is not None else None
 
 
 class UsageRecord(Model):

@@ -6,7 +6,6 @@ A standard that has left the draft state is immutable: a change is a new version
 
 Callers (screens, API, CLI, tests) pass an Actor and `now`; nothing here reads the request.
 """
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -19,42 +18,17 @@ from app import clock
 from app.models import FeeItem, FeeItemComponent, FeePrice, FeeStandard, FeeStandardEvent, Instrument, Unit
 
 from . import fee_rules
+from .actors import Actor, instrument_unit_path, require_lab_side  # noqa: F401  (Actor: fees.Actor for callers)
 from .errors import PolicyDenied, RuleViolation
 
 DEFAULT_TOLERANCE = Decimal("0.10")
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Who acts: account id, role names, and the unit it is bound to (level and path)."""
-
-    user_id: int
-    roles: frozenset
-    unit_level: str | None = None
-    unit_path: str | None = None
-
-    @classmethod
-    def of(cls, user):
-        unit = getattr(user, "unit", None)
-        return cls(user.id, frozenset(r.name for r in user.roles), unit.level if unit else None, unit.path if unit else None)
-
-    def covers(self, unit_path: str) -> bool:
-        return bool(self.unit_path) and bool(unit_path) and unit_path.startswith(self.unit_path)
-
-
-DENIED_LAB = _("Only the instrument's own laboratory, college or school administrators can do this.")
 DENIED_COLLEGE = _("Only the administrator of the instrument's college can review this standard.")
 DENIED_SCHOOL = _("Only a school administrator can approve and publish a fee standard.")
 DENIED_STATE = _("This step is not possible in the standard's current state.")
 DENIED_IMMUTABLE = _("A submitted or published fee standard cannot be changed; create a new version instead.")
 NEED_REASON = _("Give the reason for returning the standard.")
-
-
-def _unit_path(session, instrument_id):
-    with session.no_autoflush:
-        return session.execute(
-            sa.select(Unit.path).join(Instrument, Instrument.unit_id == Unit.id).where(Instrument.id == instrument_id)
-        ).scalar()
 
 
 def _instrument_id(standard):
@@ -63,13 +37,12 @@ def _instrument_id(standard):
 
 
 def _require_lab_side(session, actor, instrument_id):
-    if not ({"LabAdmin", "CollegeAdmin", "SchoolAdmin"} & actor.roles) or not actor.covers(_unit_path(session, instrument_id)):
-        raise PolicyDenied("out_of_chain", DENIED_LAB)
+    require_lab_side(session, actor, instrument_id)
 
 
 def _require_college(session, actor, standard):
     # the reviewer is the administrator bound to the college above the lab
-    if "CollegeAdmin" not in actor.roles or actor.unit_level != "college" or not actor.covers(_unit_path(session, _instrument_id(standard))):
+    if "CollegeAdmin" not in actor.roles or actor.unit_level != "college" or not actor.covers(instrument_unit_path(session, _instrument_id(standard))):
         raise PolicyDenied("out_of_chain", DENIED_COLLEGE)
 
 

@@ -1,0 +1,48 @@
+"""Who acts, for the rules: an account's id, roles and the unit it is bound to; and the check that an
+administrator acts on an instrument of its own subtree (the lab, its college, the school)."""
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _
+import sqlalchemy as sa
+
+from app.models import Instrument, Unit
+
+from .errors import PolicyDenied
+
+ADMIN_ROLES = frozenset({"LabAdmin", "CollegeAdmin", "SchoolAdmin"})
+DENIED_LAB = _("Only the instrument's own laboratory, college or school administrators can do this.")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: account id, role names, and the unit it is bound to (level and path)."""
+
+    user_id: int
+    roles: frozenset
+    unit_level: str | None = None
+    unit_path: str | None = None
+
+    @classmethod
+    def of(cls, user):
+        unit = getattr(user, "unit", None)
+        return cls(user.id, frozenset(r.name for r in user.roles), unit.level if unit else None, unit.path if unit else None)
+
+    def covers(self, unit_path: str) -> bool:
+        return bool(self.unit_path) and bool(unit_path) and unit_path.startswith(self.unit_path)
+
+    @property
+    def is_admin(self) -> bool:
+        return bool(ADMIN_ROLES & self.roles)
+
+
+def instrument_unit_path(session, instrument_id):
+    with session.no_autoflush:
+        return session.execute(
+            sa.select(Unit.path).join(Instrument, Instrument.unit_id == Unit.id).where(Instrument.id == instrument_id)
+        ).scalar()
+
+
+def require_lab_side(session, actor: Actor, instrument_id):
+    """The actor administers the instrument's lab, its college or the school."""
+    if not actor.is_admin or not actor.covers(instrument_unit_path(session, instrument_id)):
+        raise PolicyDenied("out_of_chain", DENIED_LAB)

@@ -1,0 +1,301 @@
+"""Booking rules and the response clock (issue 13), on the service: three modes, authorisation,
+opening hours and closures, the database's own overlap rule, answers, cancellations, no-shows, and
+the 5-working-day respond-by across 国庆, 春节, a 调休 Saturday and a year without official data."""
+from datetime import date, datetime, time, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from app import clock
+from app.models import Booking, BookingRule, Closure, DeviceEvent, OpeningHours, PlatformUser, Unit, UsageRecord, WorkdayOverride
+from app.services import booking as svc
+from app.services.actors import Actor
+from app.services.errors import PolicyDenied, RuleViolation
+from app.services.workdays import WorkCalendar, load_calendar
+
+from . import factories as f
+
+UTC = timezone.utc
+SETTINGS = svc.Settings()
+
+
+def bj(*args):
+    """An instant given in Beijing time."""
+    return datetime(*args, tzinfo=clock.BEIJING)
+
+
+NOW = bj(2026, 12, 7, 9, 0)  # a Monday morning, a working day
+
+
+@pytest.fixture
+def lab(session, uni):
+    return session.get(Unit, uni.l11)
+
+
+@pytest.fixture
+def inst(session, lab):
+    return f.bookable_instrument(lab, name="预约测试仪器")
+
+
+@pytest.fixture
+def user(session):
+    return f.service_user(name="自主上机用户")
+
+
+@pytest.fixture
+def authorised(session, user, inst):
+    f.authorisation(user, inst, granted_on=date(2026, 11, 1))
+    return user
+
+
+@pytest.fixture
+def lab_actor(session):
+    return Actor.of(session.execute(sa.select(PlatformUser).filter_by(username="lab_admin")).scalar_one())
+
+
+def submit(session, user, inst, mode="self_operated", now=NOW, **kw):
+    if mode == "self_operated":
+        kw.setdefault("start", bj(2026, 12, 8, 10, 0))
+        kw.setdefault("end", bj(2026, 12, 8, 12, 0))
+    return svc.submit(session, user, inst.id, mode, now, SETTINGS, **kw)
+
+
+def test_a_self_operated_booking_holds_its_slot_and_waits_for_the_lab(session, authorised, inst):
+    booking = submit(session, authorised, inst)
+    assert booking.state == "pending" and booking.respond_by == date(2026, 12, 14) and booking.respond_by_official
+    assert booking.slot_start == bj(2026, 12, 8, 10, 0)
+    with pytest.raises(svc.SlotTaken):  # the same slot, or one overlapping it
+        submit(session, authorised, inst, start=bj(2026, 12, 8, 11, 30), end=bj(2026, 12, 8, 13, 0))
+    touching = submit(session, authorised, inst, start=bj(2026, 12, 8, 12, 0), end=bj(2026, 12, 8, 13, 0))
+    assert touching.state == "pending"  # [10, 12) and [12, 13) do not overlap
+
+
+def test_auto_confirm_answers_at_submission(session, authorised, inst):
+    session.add(BookingRule(instrument_id=inst.id, auto_confirm=True, accepts_self_operated=True, accepts_sample=True,
+                            accepts_service=True, min_slot_minutes=30, max_slot_minutes=480, max_days_ahead=30,
+                            min_hours_ahead=2, cancel_hours_before=24, open_on_holidays=False))
+    session.flush()
+    booking = submit(session, authorised, inst)
+    assert booking.state == "scheduled" and booking.responded_at == NOW and booking.scheduled_end == bj(2026, 12, 8, 12, 0)
+
+
+def test_self_operation_needs_a_valid_authorisation(session, user, inst):
+    with pytest.raises(PolicyDenied) as refused:
+        submit(session, user, inst)
+    assert refused.value.code == "not_authorised" and "未获得该仪器的自主上机资格" in refused.value.message
+    f.authorisation(user, inst, granted_on=date(2025, 1, 1))  # not used since: lapsed after 12 months
+    with pytest.raises(PolicyDenied):
+        submit(session, user, inst)
+    # sample testing and technical service need none
+    assert submit(session, user, inst, "sample", sample_count=3, samples="粉末 3 份").state == "pending"
+    assert submit(session, user, inst, "service", purpose="XRD 物相分析及报告").state == "pending"
+
+
+@pytest.mark.parametrize("state", ["suspended", "revoked"])
+def test_a_suspended_or_revoked_authorisation_does_not_count(session, user, inst, state):
+    f.authorisation(user, inst, granted_on=date(2026, 11, 1), state=state, reason="违规操作")
+    with pytest.raises(PolicyDenied):
+        submit(session, user, inst)
+
+
+@pytest.mark.parametrize("kw,field,message", [
+    (dict(start=bj(2026, 12, 8, 12), end=bj(2026, 12, 8, 10)), "end", "结束时间须晚于开始时间"),
+    (dict(start=bj(2026, 12, 4, 10), end=bj(2026, 12, 4, 11)), "start", "该时间已过"),
+    (dict(start=bj(2026, 12, 7, 10), end=bj(2026, 12, 7, 11)), "start", "请至少提前 2 小时预约"),
+    (dict(start=bj(2027, 1, 20, 10), end=bj(2027, 1, 20, 11)), "start", "最多提前 30 天预约"),
+    (dict(start=bj(2026, 12, 8, 10), end=bj(2026, 12, 8, 10, 15)), "end", "每次至少 30 分钟"),
+    (dict(start=bj(2026, 12, 8, 8, 30), end=bj(2026, 12, 8, 17, 30, 1)), "end", "每次最多 480 分钟"),
+    (dict(start=bj(2026, 12, 8, 7), end=bj(2026, 12, 8, 9)), "start", "不在开放时间内"),
+    (dict(start=bj(2026, 12, 12, 10), end=bj(2026, 12, 12, 11)), "start", "不在开放时间内"),  # a Saturday
+])
+def test_bad_slots_are_refused_beside_the_field(app, session, authorised, inst, kw, field, message):
+    with app.test_request_context():
+        with pytest.raises(RuleViolation) as refused:
+            submit(session, authorised, inst, **kw)
+        assert message in refused.value.errors[field], refused.value.errors
+    assert session.execute(sa.select(sa.func.count()).select_from(Booking).where(Booking.instrument_id == inst.id)).scalar() == 0
+
+
+def test_closures_and_opening_hours_of_the_lab(app, session, authorised, inst):
+    session.add(Closure(instrument_id=inst.id, kind="calibration", starts_at=bj(2026, 12, 9, 0), ends_at=bj(2026, 12, 10, 0),
+                        reason="年度计量校准"))
+    session.add_all([OpeningHours(instrument_id=inst.id, weekday=d, opens=time(9), closes=time(21)) for d in range(5)])
+    session.flush()
+    with app.test_request_context():
+        with pytest.raises(RuleViolation) as closed:
+            submit(session, authorised, inst, start=bj(2026, 12, 9, 10), end=bj(2026, 12, 9, 11))
+        assert "年度计量校准" in closed.value.errors["start"]
+    assert submit(session, authorised, inst, start=bj(2026, 12, 8, 19), end=bj(2026, 12, 8, 21)).state == "pending"
+
+
+def test_holidays_close_and_a_make_up_saturday_opens(session, authorised, inst):
+    calendar = load_calendar(session)
+    on_holiday = dict(start=bj(2026, 10, 2, 10), end=bj(2026, 10, 2, 11))  # 国庆, a Friday
+    with pytest.raises(RuleViolation):
+        submit(session, authorised, inst, now=bj(2026, 9, 28, 9), calendar=calendar, **on_holiday)
+    make_up = submit(session, authorised, inst, now=bj(2026, 10, 8, 9), calendar=calendar,
+                     start=bj(2026, 10, 10, 10), end=bj(2026, 10, 10, 11))  # 调休: Saturday 10 October is worked
+    assert make_up.state == "pending"
+
+
+@pytest.mark.parametrize("kw,field", [(dict(sample_count=0), "sample_count"), (dict(sample_count=-2), "sample_count"),
+                                      (dict(sample_count=None), "sample_count"), (dict(sample_count=True), "sample_count")])
+def test_sample_counts_must_be_positive(session, user, inst, kw, field):
+    with pytest.raises(RuleViolation) as refused:
+        submit(session, user, inst, "sample", **kw)
+    assert field in refused.value.errors
+
+
+@pytest.mark.parametrize("change", [dict(bookable=False), dict(run_status="scrapped"), dict(sharing_status="unsuitable"),
+                                    dict(run_status="under_repair")])
+def test_instruments_that_cannot_be_booked(session, authorised, inst, change):
+    for key, value in change.items():
+        setattr(inst, key, value)
+    session.flush()
+    with pytest.raises(RuleViolation) as refused:
+        submit(session, authorised, inst)
+    assert "instrument_id" in refused.value.errors
+
+
+def test_an_account_awaiting_approval_and_a_suspended_user(session, authorised, inst):
+    authorised.status = "pending"
+    with pytest.raises(PolicyDenied) as waiting:
+        submit(session, authorised, inst)
+    assert waiting.value.code == "account_inactive"
+    authorised.status, authorised.suspended_until, authorised.suspension_reason = "active", date(2026, 12, 31), "爽约 3 次"
+    with pytest.raises(PolicyDenied) as suspended:
+        submit(session, authorised, inst)
+    assert suspended.value.code == "suspended" and "2026-12-31" in suspended.value.message
+
+
+def test_the_database_itself_refuses_overlapping_holding_slots(session, authorised, inst):
+    """Past every check of the service: two holding rows of one instrument never overlap."""
+    session.add(Booking(instrument_id=inst.id, user_id=authorised.id, mode="self_operated", state="scheduled",
+                        scheduled_start=bj(2026, 12, 8, 10), scheduled_end=bj(2026, 12, 8, 12), submitted_at=NOW))
+    session.flush()
+    session.add(Booking(instrument_id=inst.id, user_id=authorised.id, mode="self_operated", state="pending",
+                        requested_start=bj(2026, 12, 8, 11), requested_end=bj(2026, 12, 8, 13), submitted_at=NOW))
+    with pytest.raises(sa.exc.IntegrityError):
+        session.flush()
+    session.rollback()
+
+
+def test_a_refused_or_cancelled_booking_frees_its_slot(session, authorised, inst, lab_actor):
+    first = submit(session, authorised, inst)
+    svc.refuse(session, lab_actor, first, NOW, "设备维护", alternative="12 月 10 日同一时段")
+    assert submit(session, authorised, inst).state == "pending"
+
+
+def test_the_lab_schedules_delays_and_refuses(app, session, authorised, inst, lab_actor):
+    booking = submit(session, authorised, inst)
+    svc.schedule(session, lab_actor, booking, NOW + timedelta(hours=1))
+    assert booking.state == "scheduled" and booking.scheduled_start == bj(2026, 12, 8, 10) and booking.responded_at
+    with pytest.raises(PolicyDenied):
+        svc.schedule(session, lab_actor, booking, NOW)  # already answered
+    with app.test_request_context():
+        with pytest.raises(RuleViolation) as no_reason:
+            svc.delay(session, lab_actor, booking, NOW, " ", start=bj(2026, 12, 9, 10), end=bj(2026, 12, 9, 12))
+        assert "reason" in no_reason.value.errors
+    svc.delay(session, lab_actor, booking, NOW, "技术员出差", start=bj(2026, 12, 9, 14), end=bj(2026, 12, 9, 16))
+    assert booking.delayed and booking.scheduled_start == bj(2026, 12, 9, 14) and booking.response_reason == "技术员出差"
+    other = submit(session, authorised, inst, start=bj(2026, 12, 10, 10), end=bj(2026, 12, 10, 11))
+    with pytest.raises(RuleViolation) as bare:
+        svc.refuse(session, lab_actor, other, NOW, "排期已满")
+    assert "alternative" in bare.value.errors
+    svc.refuse(session, lab_actor, other, NOW, "排期已满", alternative_instrument_id=f.bookable_instrument(inst.unit, name="同类仪器").id)
+    assert other.state == "refused" and other.alternative_instrument_id
+
+
+def test_another_labs_administrator_cannot_answer(session, authorised, inst, uni):
+    other_lab = f.bookable_instrument(session.get(Unit, uni.l21), name="他院仪器")
+    f.authorisation(authorised, other_lab, granted_on=date(2026, 11, 1))
+    booking = submit(session, authorised, other_lab)
+    lab = Actor.of(session.execute(sa.select(PlatformUser).filter_by(username="lab_admin")).scalar_one())
+    with pytest.raises(PolicyDenied) as refused:
+        svc.schedule(session, lab, booking, NOW)
+    assert refused.value.code == "out_of_chain"
+
+
+def test_cancelling_before_and_after_the_deadline(session, authorised, inst, lab_actor):
+    early = submit(session, authorised, inst)
+    svc.schedule(session, lab_actor, early, NOW)
+    svc.cancel(session, early, NOW, user=authorised)
+    assert early.state == "cancelled" and not early.late_cancellation
+    late = submit(session, authorised, inst)
+    svc.schedule(session, lab_actor, late, NOW)
+    svc.cancel(session, late, bj(2026, 12, 8, 9), user=authorised)  # an hour before, deadline 24 h
+    assert late.late_cancellation
+    stranger = f.service_user(name="他人")
+    third = submit(session, authorised, inst)
+    with pytest.raises(PolicyDenied) as not_yours:
+        svc.cancel(session, third, NOW, user=stranger)
+    assert not_yours.value.code == "not_yours"
+
+
+def _scheduled(session, user, inst, lab_actor, start, end):
+    booking = submit(session, user, inst, start=start, end=end)
+    svc.schedule(session, lab_actor, booking, NOW)
+    return booking
+
+
+def test_no_show_without_use_and_the_suspension_rule(session, authorised, inst, lab_actor):
+    slots = [(bj(2026, 12, 8, 9), bj(2026, 12, 8, 10)), (bj(2026, 12, 9, 9), bj(2026, 12, 9, 10)),
+             (bj(2026, 12, 10, 9), bj(2026, 12, 10, 10))]
+    bookings = [_scheduled(session, authorised, inst, lab_actor, *s) for s in slots]
+    used, *missed = bookings
+    session.add(UsageRecord(instrument_id=inst.id, booking_id=used.id, user_id=authorised.id, started_at=bj(2026, 12, 8, 9, 5),
+                            ended_at=bj(2026, 12, 8, 10), source="manual"))
+    session.flush()
+    assert svc.mark_no_shows(session, bj(2026, 12, 8, 9, 20), SETTINGS) == []  # within the grace
+    marked = svc.mark_no_shows(session, bj(2026, 12, 11, 9), SETTINGS)
+    assert marked == missed and used.state == "scheduled" and all(b.state == "no_show" for b in missed)
+    assert authorised.suspended_until is None  # two, the limit is three
+    third = _scheduled(session, authorised, inst, lab_actor, bj(2026, 12, 11, 14), bj(2026, 12, 11, 15))
+    svc.mark_no_shows(session, bj(2026, 12, 11, 16), SETTINGS)
+    assert third.state == "no_show" and authorised.suspended_until == date(2027, 1, 10)
+    with pytest.raises(PolicyDenied) as suspended:
+        submit(session, authorised, inst, now=bj(2026, 12, 12, 9), start=bj(2026, 12, 14, 10), end=bj(2026, 12, 14, 11))
+    assert suspended.value.code == "suspended"
+
+
+def test_terminal_data_decides_a_no_show(session, authorised, lab, lab_actor):
+    inst = f.bookable_instrument(lab, name="带终端仪器", iot_terminal_id=f"ns-{id(lab)}")
+    f.authorisation(authorised, inst, granted_on=date(2026, 11, 1))
+    ran = _scheduled(session, authorised, inst, lab_actor, bj(2026, 12, 8, 9), bj(2026, 12, 8, 10))
+    broken = _scheduled(session, authorised, inst, lab_actor, bj(2026, 12, 9, 9), bj(2026, 12, 9, 10))
+    absent = _scheduled(session, authorised, inst, lab_actor, bj(2026, 12, 10, 9), bj(2026, 12, 10, 10))
+    # the terminal measured a run in the first slot (no use registered), and a fault before the second
+    session.add(UsageRecord(instrument_id=inst.id, started_at=bj(2026, 12, 8, 9, 10), ended_at=bj(2026, 12, 8, 9, 50),
+                            source="iot"))
+    session.add(DeviceEvent(terminal_id=inst.iot_terminal_id, from_state="idle", to_state="fault", at=bj(2026, 12, 9, 8, 40)))
+    session.add(DeviceEvent(terminal_id=inst.iot_terminal_id, from_state="fault", to_state="idle", at=bj(2026, 12, 9, 11)))
+    session.flush()
+    assert svc.mark_no_shows(session, bj(2026, 12, 10, 12), SETTINGS) == [absent]
+    assert ran.state == broken.state == "scheduled"
+
+
+@pytest.mark.parametrize("submitted,expected,official", [
+    (bj(2025, 9, 30, 16), date(2025, 10, 14), True),   # 国庆: 1–8 October off, Saturday 11 October worked
+    (bj(2026, 2, 13, 10), date(2026, 2, 27), True),    # 春节: the make-up Saturday 14 February counts, 15–23 off
+    (bj(2026, 2, 13, 23, 30), date(2026, 2, 27), True),  # 15:30 UTC: still 13 February in Beijing
+    (datetime(2026, 2, 13, 16, 30, tzinfo=UTC), date(2026, 2, 28), True),  # 00:30 on 14 February in Beijing; 28th worked
+    (bj(2027, 3, 1, 10), date(2027, 3, 8), False),     # no official data for 2027
+])
+def test_respond_by_on_the_chinese_calendar(submitted, expected, official):
+    deadline = svc.respond_by(WorkCalendar(), submitted)
+    assert (deadline.day, deadline.official) == (expected, official)
+
+
+def test_an_override_makes_a_year_without_data_official(session):
+    days = [date(2027, 3, 1) + timedelta(days=i) for i in range(1, 8)]
+    session.add_all([WorkdayOverride(day=d, is_workday=d.weekday() < 5, note="2027 年安排（管理员录入）") for d in days])
+    session.flush()
+    deadline = svc.respond_by(load_calendar(session), bj(2027, 3, 1, 10))
+    assert (deadline.day, deadline.official) == (date(2027, 3, 8), True)
+
+
+def test_overdue_is_a_pending_booking_past_its_respond_by(session, authorised, inst):
+    booking = submit(session, authorised, inst)
+    assert not svc.is_overdue(booking, date(2026, 12, 14)) and svc.is_overdue(booking, date(2026, 12, 15))
+    found = session.execute(sa.select(Booking.id).where(svc.overdue_clause(date(2026, 12, 15)), Booking.id == booking.id)).all()
+    assert found
