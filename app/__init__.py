@@ -6,7 +6,7 @@ from pathlib import Path
 from flask import Flask
 from flask_appbuilder import AppBuilder
 
-from . import clock, http, models  # noqa: F401  (models: register tables)
+from . import http, models  # noqa: F401  (models: register tables)
 from .extensions import db, migrate, tune_sqlite
 from .services import catalogue_entry, changelog, fees, records
 
@@ -37,6 +37,7 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
     # the task consumer, scripts) then stays free of FAB's views, forms and templates.
     from .cli import register_cli
     from .views import register
+    from .views import history
     from .views.errors import register_error_pages
 
     with app.app_context():
@@ -44,16 +45,8 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
         appbuilder.init_app(app, db.session)
         register(appbuilder)
 
-    _register_template_helpers(app)
+    history.install(app)
     register_error_pages(app)
     register_cli(app)
     logging.getLogger("flask_appbuilder").setLevel(logging.WARNING)
     return app
-
-
-def _register_template_helpers(app):
-    app.jinja_env.filters["beijing"] = clock.display  # an instant in a template: {{ value|beijing }}
-
-    @app.context_processor
-    def helpers():
-        return {"change_history": lambda table, pk: changelog.history_for(db.session, table, int(pk))}

@@ -81,7 +81,17 @@ def _build_university(application):
     f.user(sm, "school_admin", SCHOOL_ADMIN, school)
     f.user(sm, "college_admin", COLLEGE_ADMIN, c1)
     f.user(sm, "lab_admin", LAB_ADMIN, l11)
-    f.user(sm, "service_user", SERVICE_USER, None)
+    # the customers (SPEC §5): an enterprise's user, a student start-up's, an on-campus researcher of
+    # another lab than lab_admin's (bound to that lab through the ServiceUser row, never the account)
+    for username, name, category, unit in (("service_user", "企业用户", "enterprise", None),
+                                           ("student_user", "学生创业用户", "student_startup", None),
+                                           ("campus_user", "校内用户", "campus", l21)):
+        account = f.user(sm, username, SERVICE_USER, None)
+        org = f.customer(name=f"{name}单位", category=category, affiliated=category == "campus")
+        customer = f.service_user(org, name=name, account=account, unit_id=unit.id if unit else None,
+                                  project_account="KY-2026-001" if unit else None)
+        setattr(u, f"customer_{username}", customer.id)
+    db.session.commit()
     application.config["UNIVERSITY"] = u
 
 

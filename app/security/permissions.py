@@ -35,6 +35,10 @@ REPORTS_VIEW = "ReportsView"
 YEAR_COST_VIEW, ASSESSMENT_VIEW = "InstrumentYearCostView", "AssessmentView"
 TYPICAL_CASE_VIEW = "TypicalCaseView"
 TASK_FAILURE_VIEW = "TaskFailureView"
+BOOKING_API = "BookingApi"
+CAN_ANSWER = "can_answer"  # schedule, delay or refuse a booking (the instrument's lab side)
+CAN_CANCEL = "can_cancel"
+OPENAPI = ("can_get", "OpenApi")  # FAB's OpenAPI document at /api/v1/_openapi
 REPORT_PAGES = (("can_index", REPORTS_VIEW), ("can_download", REPORTS_VIEW), ("can_export", REPORTS_VIEW),
                 ("can_export_status", REPORTS_VIEW), ("can_export_file", REPORTS_VIEW))
 CAN_MARK_UPLOADED = "can_mark_uploaded"  # the school's: it uploads the file to the province

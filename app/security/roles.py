@@ -49,6 +49,10 @@ _IOT_WORK = _grant(P.READ + (P.CAN_EDIT,), P.TERMINAL_VIEW) + _grant(P.READ, P.R
 # decides which step is whose (app/services/fees.py)
 _FEE_WORK = _grant(P.CRUD, *P.FEE_SCREENS) + [(P.CAN_STEP, P.FEE_STANDARD_VIEW)]
 
+# bookings: service users submit, follow and cancel their own; the lab side answers and cancels
+_BOOKING_CUSTOMER = _grant(P.API_READ + (P.CAN_POST, P.CAN_CANCEL), P.BOOKING_API)
+_BOOKING_LAB = _grant(P.API_READ + (P.CAN_ANSWER, P.CAN_CANCEL), P.BOOKING_API)
+
 # SchoolAdmin is FAB's AUTH_ROLE_ADMIN: it holds every permission, kept so by FAB and by sync.
 ROLE_CONFIGS = {
     COLLEGE_ADMIN: P.SELF_SERVICE + P.PUBLIC_PAGES
@@ -59,6 +63,7 @@ ROLE_CONFIGS = {
     + list(P.REPORT_PAGES)
     + _YEAR_WORK
     + _grant(P.READ, P.ASSESSMENT_VIEW)
+    + _BOOKING_LAB + [P.OPENAPI]
     + _ADMIN_MENUS
     + _menus(P.MENU_ASSESSMENTS),
     LAB_ADMIN: P.SELF_SERVICE + P.PUBLIC_PAGES
@@ -70,8 +75,9 @@ ROLE_CONFIGS = {
     + _IOT_WORK
     + list(P.REPORT_PAGES)
     + _YEAR_WORK
+    + _BOOKING_LAB + [P.OPENAPI]
     + _ADMIN_MENUS,
-    SERVICE_USER: P.SELF_SERVICE + P.PUBLIC_PAGES,
+    SERVICE_USER: P.SELF_SERVICE + P.PUBLIC_PAGES + _BOOKING_CUSTOMER + [P.OPENAPI],
     PUBLIC: P.PUBLIC_PAGES,
 }
 

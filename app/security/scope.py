@@ -1,4 +1,6 @@
-"""The one scope filter (SPEC §1): a user bound to unit U reaches U and its descendants only.
+"""The one scope filter (SPEC §1): a user bound to unit U reaches U and its descendants only; a
+service user (bound to no unit) reaches its own records only — its bookings, authorisations,
+contracts, messages — through the model's `own_clause`, and nothing of anyone else's.
 
 Every list, show, edit, delete, REST endpoint, related dropdown, search filter, export and
 custom endpoint goes through `scope_clause_for(model)` — directly or via `ScopeFilter`.
@@ -10,7 +12,7 @@ from flask_login import current_user
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Unit
+from app.models import ServiceUser, Unit
 
 ALL = "all"  # the caller's scope is the whole tree (school root)
 NOTHING = "nothing"  # anonymous, or a user bound to no unit
@@ -67,13 +69,27 @@ def scope_unit_ids():
     return scope if scope in (ALL, NOTHING) else scope[2]
 
 
+def own_service_user_id():
+    """The caller's own ServiceUser row id (a service user's account), cached per request; None for others."""
+    if has_request_context() and "_own_service_user" in g:
+        return g._own_service_user
+    user = _caller()
+    found = None
+    if user is not None:
+        found = db.session.execute(sa.select(ServiceUser.id).where(ServiceUser.account_id == user.id)).scalar()
+    if has_request_context():
+        g._own_service_user = found
+    return found
+
+
 def scope_clause_for(model):
     """A WHERE clause restricting `model` to the caller's scope (None = unrestricted)."""
     unit_ids = scope_unit_ids()
     if unit_ids == ALL:
         return None
     if unit_ids == NOTHING or not unit_ids:
-        return sa.false()
+        own = own_service_user_id() if hasattr(model, "own_clause") else None
+        return sa.false() if own is None else model.own_clause(own)
     return model.scope_clause(unit_ids)
 
 

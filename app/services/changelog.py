@@ -63,6 +63,21 @@ def _collect(session, flush_context, instances):
                     old_value=_text(old), new_value=_text(new), changed_by_id=user_id, changed_at=now,
                 )
             )
+        # a form sets the relation (person.unit), and its key column (unit_id) follows only at the
+        # flush: the change is recorded under the key column, with the related records' ids
+        logged = {e.field for e in entries if e.record_id == obj.id and e.table_name == obj.__tablename__}
+        for relation in state.mapper.relationships:
+            if relation.uselist or len(relation.local_columns) != 1:
+                continue
+            key = next(iter(relation.local_columns)).key
+            hist = state.attrs[relation.key].history
+            if key in logged or not hist.has_changes() or key in IGNORED_FIELDS:
+                continue
+            old = hist.deleted[0].id if hist.deleted and hist.deleted[0] is not None else getattr(obj, key)
+            new = hist.added[0].id if hist.added and hist.added[0] is not None else None
+            if old != new:
+                entries.append(ChangeLog(table_name=obj.__tablename__, record_id=obj.id, field=key, old_value=_text(old),
+                                         new_value=_text(new), changed_by_id=user_id, changed_at=now))
     session.add_all(entries)
 
 

@@ -1,4 +1,5 @@
 """Menu and view registration: declarations only."""
+from flask_appbuilder.api.manager import OpenApi
 from flask_babel import lazy_gettext as _
 
 from app.security import permissions as P
@@ -12,6 +13,7 @@ from .public import PublicFeesView
 from .reports import ReportsView
 from .annual_records import AssessmentView, InstrumentYearCostView, TypicalCaseView
 from .system import TaskFailureView
+from .booking_api import BookingApi
 
 
 def register(appbuilder):
@@ -53,5 +55,9 @@ def register(appbuilder):
     appbuilder.add_view(TaskFailureView, P.MENU_TASK_FAILURES, label=_("Background task failures"),
                         icon="fa-exclamation-triangle", category=P.MENU_SECURITY)
     appbuilder.add_view(PublicFeesView, P.MENU_PUBLIC_FEES, label=_("Fee schedules"), icon="fa-yen-sign")
-    for api in (UnitApi, InnovationPlatformApi, InstrumentApi, PersonApi, TrainingSessionApi, UnsuitableFilingApi):
+    for api in (UnitApi, InnovationPlatformApi, InstrumentApi, PersonApi, TrainingSessionApi, UnsuitableFilingApi,
+                BookingApi):
         appbuilder.add_api(api)
+    # FAB's OpenAPI document (/api/v1/_openapi) of every API above, without its Swagger UI (which
+    # loads its scripts from a CDN)
+    appbuilder.add_api(OpenApi)

@@ -20,3 +20,10 @@ class BeijingDateTime(fields.DateTime):
 
 
 ModelConverter.SQLA_TYPE_MAPPING[UtcDateTime] = BeijingDateTime
+
+
+class BeijingMinute(fields.Field):
+    """A slot's time as SPEC §5 writes it, Beijing time to the minute: 2026-12-08T10:00."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else clock.local(value).strftime("%Y-%m-%dT%H:%M")

@@ -1,0 +1,350 @@
+"""The booking REST API (SPEC §5): `/api/v1/booking/`, scoped exactly like the screens — a lab,
+college or school administrator reaches its subtree's bookings, a service user only its own.
+
+Times are Beijing time: `YYYY-MM-DDTHH:MM` without an offset is taken as Asia/Shanghai, one with an
+offset is converted; answers give Beijing time in that same form. Refusals answer in Chinese:
+422 bad input (beside the field), 403 not allowed (no authorisation, suspended, not one's own),
+409 a taken slot or a booking whose state does not allow the step, 404 outside the scope.
+"""
+from datetime import date
+
+from flask import current_app, g, request
+from flask_appbuilder.api import expose, protect, safe
+from flask_babel import gettext as _msg
+from marshmallow import Schema, fields
+
+from app import clock
+from app.extensions import db
+from app.models import Booking, ServiceUser
+from app.security.scope import own_service_user_id
+from app.services import booking as bookings
+from app.services.actors import Actor
+from app.services.errors import PolicyDenied, RuleViolation
+
+from .api_fields import BeijingMinute
+from .base import ScopedModelApi, interface
+
+FORBIDDEN = {"not_authorised", "suspended", "account_inactive", "out_of_chain", "not_yours", "not_a_customer"}
+CONFLICT = {"slot_taken", "wrong_state"}
+
+
+class BookingSchema(Schema):
+    """What a booking answers (SPEC §5 names)."""
+
+    id = fields.Integer()
+    instrument_id = fields.Integer()
+    user_id = fields.Integer()
+    mode = fields.String()
+    state = fields.String()
+    respond_by = fields.Date()
+    respond_by_official = fields.Boolean()
+    requested_start = BeijingMinute()
+    requested_end = BeijingMinute()
+    scheduled_start = BeijingMinute()
+    scheduled_end = BeijingMinute()
+    requested_date = fields.Date()
+    scheduled_date = fields.Date()
+    sample_count = fields.Integer()
+    purpose = fields.String()
+    samples = fields.String()
+    submitted_at = BeijingMinute()
+    responded_at = BeijingMinute()
+    delayed = fields.Boolean()
+    response_reason = fields.String()
+    alternative = fields.String()
+    alternative_instrument_id = fields.Integer()
+    late_cancellation = fields.Boolean()
+
+
+class BookingListSchema(BookingSchema):
+    """The same fields in a list (a schema of its own name in the OpenAPI document)."""
+
+
+class _BadInput(Exception):
+    def __init__(self, errors):
+        self.errors = errors
+
+
+def _body():
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise _BadInput({"body": str(_msg("The request body must be JSON."))})
+    return data
+
+
+def _instant(data, key, errors):
+    value = data.get(key)
+    if value in (None, ""):
+        return None
+    try:
+        return clock.parse_local(str(value))
+    except ValueError:
+        errors[key] = _msg("Enter a date and time as YYYY-MM-DDTHH:MM (Beijing time).")
+        return None
+
+
+def _day(data, key, errors):
+    value = data.get(key)
+    if value in (None, ""):
+        return None
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        errors[key] = _msg("Enter a date as YYYY-MM-DD.")
+        return None
+
+
+def _integer(data, key, errors):
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        errors[key] = _msg("Enter a whole number.")
+        return None
+    return value
+
+
+def _text(data, key, errors):
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        errors[key] = _msg("Enter text.")
+        return None
+    return value
+
+
+class BookingApi(ScopedModelApi):
+    resource_name = "booking"
+    datamodel = interface(Booking)
+    class_permission_name = "BookingApi"
+    include_route_methods = {"get", "get_list", "info", "post", "schedule", "delay", "refuse", "cancel"}
+    method_permission_name = {"get": "get", "get_list": "get", "info": "info", "post": "post", "schedule": "answer",
+                              "delay": "answer", "refuse": "answer", "cancel": "cancel"}
+    list_columns = show_columns = list(BookingSchema._declared_fields)
+    list_model_schema = BookingListSchema()
+    show_model_schema = BookingSchema()
+    search_columns = ["state", "mode", "instrument", "respond_by", "submitted_at"]
+    order_columns = ["id", "respond_by", "submitted_at", "scheduled_start", "requested_start", "state"]
+    base_order = ("id", "desc")
+    openapi_spec_tag = "Bookings"
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _answer(self, booking, code=200):
+        payload = BookingSchema().dump(booking)
+        return self.response(code, id=booking.id, state=booking.state,
+                             respond_by=payload["respond_by"], result=payload)
+
+    def _refusal(self, error):
+        db.session.rollback()
+        if isinstance(error, _BadInput):
+            return self.response(422, message=error.errors)
+        if isinstance(error, RuleViolation):
+            return self.response(422, message=error.errors)
+        if error.code in CONFLICT:
+            return self.response(409, message=error.message, reason=error.code)
+        if error.code in FORBIDDEN:
+            return self.response(403, message=error.message, reason=error.code)
+        return self.response(422, message=error.message, reason=error.code)
+
+    def _settings(self):
+        return bookings.Settings.of(current_app.config)
+
+    def _booking(self, pk):
+        """The booking if it is in the caller's scope (404 otherwise, as if it did not exist)."""
+        return self.datamodel.get(pk, self._base_filters)
+
+    def _times(self, data, errors):
+        return _instant(data, "start", errors), _instant(data, "end", errors), _day(data, "date", errors)
+
+    # -- submission ---------------------------------------------------------------------------
+    @expose("/", methods=["POST"])
+    @protect()
+    @safe
+    def post(self):
+        """Submit a booking.
+        ---
+        post:
+          summary: Submit a booking (self-operated slot, sample testing or technical service)
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  properties:
+                    instrument_id: {type: integer}
+                    mode: {type: string, enum: [self_operated, sample, service]}
+                    start: {type: string, example: "2026-12-08T10:00", description: "Beijing time without an offset"}
+                    end: {type: string, example: "2026-12-08T12:00"}
+                    date: {type: string, format: date, description: "wished-for day (sample, service)"}
+                    sample_count: {type: integer}
+                    purpose: {type: string}
+                    samples: {type: string}
+          responses:
+            201: {description: "the booking: id, state (pending or scheduled), respond_by"}
+            403: {description: "not authorised to operate, suspended, or the account is not active"}
+            409: {description: "the slot overlaps a booking that holds it"}
+            422: {description: "bad input, with a Chinese message per field"}
+        """
+        try:
+            data, errors = _body(), {}
+            instrument_id, sample_count = _integer(data, "instrument_id", errors), _integer(data, "sample_count", errors)
+            start, end, day = self._times(data, errors)
+            texts = {k: _text(data, k, errors) for k in ("mode", "purpose", "samples", "sample_hazards", "sample_disposal")}
+            if instrument_id is None and "instrument_id" not in errors:
+                errors["instrument_id"] = _msg("This field is required.")
+            if texts["mode"] is None and "mode" not in errors:
+                errors["mode"] = _msg("This field is required.")
+            if errors:
+                raise _BadInput(errors)
+            own = own_service_user_id()
+            if own is None:
+                raise PolicyDenied("not_a_customer", _msg("Only a service user's account can book."))
+            user = db.session.get(ServiceUser, own)
+            if texts["mode"] == "sample" and day is None and start is not None:
+                day = clock.local_date(start)  # a wished-for day given as a time
+            booking = bookings.submit(
+                db.session, user, instrument_id, texts["mode"], clock.now(), self._settings(),
+                start=start if texts["mode"] == "self_operated" else None,
+                end=end if texts["mode"] == "self_operated" else None,
+                day=day if texts["mode"] != "self_operated" else None, sample_count=sample_count,
+                purpose=texts["purpose"], samples=texts["samples"], hazards=texts["sample_hazards"],
+                disposal=texts["sample_disposal"])
+            db.session.commit()
+        except (_BadInput, RuleViolation, PolicyDenied) as error:
+            return self._refusal(error)
+        return self._answer(booking, 201)
+
+    # -- the lab's answers and cancellation ------------------------------------------------------
+    def _act(self, pk, step):
+        booking = self._booking(pk)
+        if booking is None:
+            return self.response_404()
+        try:
+            data, errors = _body() if request.data else {}, {}
+            actor, now = Actor.of(g.user), clock.now()
+            if step == "cancel":
+                own = own_service_user_id()
+                if own is not None and not actor.is_admin:
+                    bookings.cancel(db.session, booking, now, user=db.session.get(ServiceUser, own))
+                else:
+                    bookings.cancel(db.session, booking, now, actor=actor)
+            elif step == "refuse":
+                reason, alternative = _text(data, "reason", errors), _text(data, "alternative", errors)
+                other = _integer(data, "alternative_instrument_id", errors)
+                if errors:
+                    raise _BadInput(errors)
+                bookings.refuse(db.session, actor, booking, now, reason, alternative, other)
+            else:
+                start, end, day = self._times(data, errors)
+                reason = _text(data, "reason", errors)
+                if errors:
+                    raise _BadInput(errors)
+                if step == "schedule":
+                    bookings.schedule(db.session, actor, booking, now, start=start, end=end, day=day)
+                else:
+                    bookings.delay(db.session, actor, booking, now, reason, start=start, end=end, day=day)
+            db.session.commit()
+        except (_BadInput, RuleViolation, PolicyDenied) as error:
+            return self._refusal(error)
+        return self._answer(booking)
+
+    @expose("/<int:pk>/schedule", methods=["POST"])
+    @protect()
+    @safe
+    def schedule(self, pk):
+        """Schedule a pending booking.
+        ---
+        post:
+          summary: The lab schedules a pending booking, at the time asked or the one given
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer}}
+          requestBody:
+            content:
+              application/json:
+                schema:
+                  type: object
+                  properties:
+                    start: {type: string, example: "2026-12-08T10:00"}
+                    end: {type: string}
+                    date: {type: string, format: date}
+          responses:
+            200: {description: the booking}
+            403: {description: not the instrument's lab, college or school}
+            404: {description: outside the scope}
+            409: {description: the slot is taken, or the booking is not pending}
+            422: {description: bad input}
+        """
+        return self._act(pk, "schedule")
+
+    @expose("/<int:pk>/delay", methods=["POST"])
+    @protect()
+    @safe
+    def delay(self, pk):
+        """Give a later time, with the reason.
+        ---
+        post:
+          summary: The lab delays a booking to a new slot or day, with a reason
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer}}
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  properties:
+                    start: {type: string}
+                    end: {type: string}
+                    date: {type: string, format: date}
+                    reason: {type: string}
+          responses:
+            200: {description: the booking}
+            409: {description: the slot is taken, or the state does not allow it}
+            422: {description: no reason, or bad times}
+        """
+        return self._act(pk, "delay")
+
+    @expose("/<int:pk>/refuse", methods=["POST"])
+    @protect()
+    @safe
+    def refuse(self, pk):
+        """Refuse, with the reason and an alternative.
+        ---
+        post:
+          summary: The lab refuses a booking, giving the reason and an alternative offered
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer}}
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  properties:
+                    reason: {type: string}
+                    alternative: {type: string}
+                    alternative_instrument_id: {type: integer}
+          responses:
+            200: {description: the booking}
+            422: {description: a reason or an alternative is missing}
+        """
+        return self._act(pk, "refuse")
+
+    @expose("/<int:pk>/cancel", methods=["POST"])
+    @protect()
+    @safe
+    def cancel(self, pk):
+        """Cancel a booking.
+        ---
+        post:
+          summary: Its user (late after the instrument's deadline) or its lab cancels a booking
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer}}
+          responses:
+            200: {description: the booking}
+            403: {description: someone else's booking}
+            409: {description: already answered this way or ended}
+        """
+        return self._act(pk, "cancel")
