@@ -89,7 +89,7 @@ def _build_university(application):
         account = f.user(sm, username, SERVICE_USER, None)
         org = f.customer(name=f"{name}单位", category=category, affiliated=category == "campus")
         customer = f.service_user(org, name=name, account=account, unit_id=unit.id if unit else None,
-                                  project_account="KY-2026-001" if unit else None)
+                                  project_account="2026001001" if unit else None)
         setattr(u, f"customer_{username}", customer.id)
     db.session.commit()
     application.config["UNIVERSITY"] = u

@@ -90,4 +90,4 @@ def test_anonymous_reaches_only_the_public_pages(app, uni):
             continue
         if client.get(url).status_code == 200:
             public.add(rule.rule)
-    assert public == {"/", "/login/", "/public/fees", "/public/fees.xlsx"}
+    assert public == {"/", "/login/", "/public/fees", "/public/fees.xlsx", "/register/"}

@@ -30,6 +30,11 @@ class CustomerOrg(Model):
     def __repr__(self):
         return self.name
 
+    @classmethod
+    def scope_clause(cls, unit_ids):
+        """The school's customers: every administrator's."""
+        return sa.true()
+
 
 class ServiceUser(Model):
     """Who books: an outside user (registered, approved by an administrator) or an on-campus

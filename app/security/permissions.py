@@ -36,6 +36,12 @@ YEAR_COST_VIEW, ASSESSMENT_VIEW = "InstrumentYearCostView", "AssessmentView"
 TYPICAL_CASE_VIEW = "TypicalCaseView"
 TASK_FAILURE_VIEW = "TaskFailureView"
 BOOKING_API = "BookingApi"
+AUTHORISATION_VIEW, BOOKING_RULE_VIEW = "AuthorisationView", "BookingRuleView"
+OPENING_HOURS_VIEW, CLOSURE_VIEW = "OpeningHoursView", "ClosureView"
+BOOKING_SETUP_SCREENS = (AUTHORISATION_VIEW, BOOKING_RULE_VIEW, OPENING_HOURS_VIEW, CLOSURE_VIEW)
+SERVICE_USER_VIEW, CUSTOMER_ORG_VIEW = "ServiceUserView", "CustomerOrgView"
+REGISTRATION_QUEUE_VIEW, REGISTRATION_VIEW = "RegistrationQueueView", "RegistrationView"
+CAN_DECIDE = "can_decide"
 CAN_ANSWER = "can_answer"  # schedule, delay or refuse a booking (the instrument's lab side)
 CAN_CANCEL = "can_cancel"
 OPENAPI = ("can_get", "OpenApi")  # FAB's OpenAPI document at /api/v1/_openapi
@@ -68,10 +74,21 @@ MENU_TYPICAL_CASES = "Typical cases"
 MENU_ASSESSMENTS = "Annual assessments"
 MENU_SECURITY = "Security"  # FAB's own category (users, roles); the school's only
 MENU_TASK_FAILURES = "Background task failures"
+MENU_BOOKING = "Booking"
+MENU_AUTHORISATIONS = "Authorisations"
+MENU_BOOKING_RULES = "Booking rules"
+MENU_OPENING_HOURS = "Opening hours"
+MENU_CLOSURES = "Closures"
+MENU_CUSTOMERS = "Customers"
+MENU_SERVICE_USERS = "Service users"
+MENU_REGISTRATIONS = "Registrations"
+MENU_CUSTOMER_ORGS = "Customer organisations"
 
 # what anonymous visitors (and so everyone) may open: the published fee schedules
 PUBLIC_PAGES = [("can_fees", PUBLIC_VIEW), ("can_instrument", PUBLIC_VIEW), ("can_download", PUBLIC_VIEW),
                 (MENU_ACCESS, MENU_PUBLIC_FEES)]
+# outside users register themselves (then wait for an administrator's approval)
+REGISTRATION_PAGE = [("can_form", REGISTRATION_VIEW)]
 
 # what every signed-in account needs for its own profile and password
 SELF_SERVICE = [

@@ -1,4 +1,5 @@
 """Menu and view registration: declarations only."""
+from flask import current_app
 from flask_appbuilder.api.manager import OpenApi
 from flask_babel import lazy_gettext as _
 
@@ -14,6 +15,8 @@ from .reports import ReportsView
 from .annual_records import AssessmentView, InstrumentYearCostView, TypicalCaseView
 from .system import TaskFailureView
 from .booking_api import BookingApi
+from .booking_admin import AuthorisationView, BookingRuleView, ClosureView, OpeningHoursView
+from .customers import CustomerOrgView, RegistrationQueueView, RegistrationView, ServiceUserView
 
 
 def register(appbuilder):
@@ -54,6 +57,25 @@ def register(appbuilder):
     # the school's (it holds every permission): background work that failed
     appbuilder.add_view(TaskFailureView, P.MENU_TASK_FAILURES, label=_("Background task failures"),
                         icon="fa-exclamation-triangle", category=P.MENU_SECURITY)
+    booking = _("Booking")
+    appbuilder.add_view(AuthorisationView, P.MENU_AUTHORISATIONS, label=_("Authorisations to operate"), icon="fa-id-badge",
+                        category=P.MENU_BOOKING, category_label=booking, category_icon="fa-calendar-alt")
+    appbuilder.add_view(BookingRuleView, P.MENU_BOOKING_RULES, label=_("Booking rules"), icon="fa-sliders-h",
+                        category=P.MENU_BOOKING)
+    appbuilder.add_view(OpeningHoursView, P.MENU_OPENING_HOURS, label=_("Opening hours"), icon="fa-clock",
+                        category=P.MENU_BOOKING)
+    appbuilder.add_view(ClosureView, P.MENU_CLOSURES, label=_("Closures"), icon="fa-tools", category=P.MENU_BOOKING)
+    customers = _("Customers")
+    appbuilder.add_view(ServiceUserView, P.MENU_SERVICE_USERS, label=_("Service users"), icon="fa-user-tag",
+                        category=P.MENU_CUSTOMERS, category_label=customers, category_icon="fa-handshake")
+    appbuilder.add_view(RegistrationQueueView, P.MENU_REGISTRATIONS, label=_("Registrations to approve"),
+                        icon="fa-user-clock", category=P.MENU_CUSTOMERS)
+    appbuilder.add_view(CustomerOrgView, P.MENU_CUSTOMER_ORGS, label=_("Customer organisations"), icon="fa-building",
+                        category=P.MENU_CUSTOMERS)
+    registration = appbuilder.add_view_no_menu(RegistrationView)
+    if appbuilder.sm.is_auth_limited:  # registering is rate-limited per client address
+        appbuilder.sm.limiter.limit(current_app.config["REGISTRATION_RATE_LIMIT"], methods=["POST"])(
+            registration.blueprint)
     appbuilder.add_view(PublicFeesView, P.MENU_PUBLIC_FEES, label=_("Fee schedules"), icon="fa-yen-sign")
     for api in (UnitApi, InnovationPlatformApi, InstrumentApi, PersonApi, TrainingSessionApi, UnsuitableFilingApi,
                 BookingApi):

@@ -7,6 +7,7 @@
 """
 from flask import g, has_request_context
 from flask_appbuilder.exceptions import DatabaseException
+from flask_appbuilder.models.sqla import filters as fab_filters
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _
 import sqlalchemy as sa
@@ -16,7 +17,16 @@ MSG_IN_USE = _("This record is still referenced by other records (sub-units, ins
 MSG_CONFLICT = _("Not saved: the record conflicts with an existing one or breaks a data rule.")
 
 
+class PlatformFilterConverter(fab_filters.SQLAFilterConverter):
+    """FAB's search filters, and times of day (opening hours) compared like numbers."""
+
+    conversion_table = fab_filters.SQLAFilterConverter.conversion_table + (
+        ("is_time", [fab_filters.FilterEqual, fab_filters.FilterGreater, fab_filters.FilterSmaller]),
+    )
+
+
 class PlatformInterface(SQLAInterface):
+    filter_converter_class = PlatformFilterConverter
     eager_relations: tuple = ()
     undeferred: tuple = ()  # deferred computed columns a list shows (e.g. the fee status)
 
@@ -41,6 +51,10 @@ class PlatformInterface(SQLAInterface):
                     g.write_refusal = message  # the API formats its own message: see api_messages
                 raise DatabaseException(str(message)) from cause
             raise
+
+    def is_time(self, col_name):
+        column = self.list_columns.get(col_name)
+        return column is not None and isinstance(getattr(column, "type", None), sa.Time)
 
     def get_related_obj(self, col_name, value):
         return self.session.get(self.get_related_model(col_name), value)
