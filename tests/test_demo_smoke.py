@@ -161,3 +161,38 @@ def test_every_report_three_ways(demo_app, errors_logged, tmp_path, account, yea
         assert result.exit_code == 0, f"{what} (CLI): {result.output}{result.exception!r}"
         readable(output.read_bytes(), f"{what} (CLI)")
     assert not errors_logged()
+
+
+def test_the_demo_holds_what_spec_5_promises(demo_app):
+    """SPEC §5's demo accounts and their booking state, as outside tests expect them."""
+    from app import clock
+    from app.models import Authorisation, Booking, CustomerOrg, Instrument, ServiceUser
+    from app.services.booking_rules import rules_of
+
+    with demo_app.app_context():
+        session = db.session
+
+        def customer(username):
+            return session.execute(sa.select(ServiceUser).join(PlatformUser, PlatformUser.id == ServiceUser.account_id)
+                                   .where(PlatformUser.username == username)).scalar_one()
+
+        service, student, campus = customer("service_user"), customer("student_user"), customer("campus_user")
+        assert session.get(CustomerOrg, service.org_id).category == "enterprise" and not session.get(CustomerOrg, service.org_id).affiliated
+        assert session.get(CustomerOrg, student.org_id).category == "student_startup"
+        assert session.get(CustomerOrg, campus.org_id).category == "campus" and campus.project_account
+        lab_id = session.execute(sa.select(PlatformUser.unit_id).where(PlatformUser.username == "lab_admin")).scalar_one()
+        assert campus.unit_id != lab_id and campus.unit_id is not None
+        self_operated = [i for i in session.execute(sa.select(Instrument).where(
+            Instrument.unit_id == lab_id, Instrument.bookable.is_(True), Instrument.iot_terminal_id.isnot(None),
+            Instrument.public_standard_id.isnot(None))).scalars() if rules_of(session, i.id).accepts_self_operated]
+        for user in (service, campus):
+            held = {a.instrument_id for a in session.execute(sa.select(Authorisation).where(
+                Authorisation.user_id == user.id, Authorisation.state == "active")).scalars()}
+            assert len(held & {i.id for i in self_operated}) >= 2
+            assert {i.id for i in self_operated} - held  # and at least one it may not operate
+        now, today = clock.now(), clock.today()
+        mine = session.execute(sa.select(Booking).where(Booking.user_id == service.id)).scalars().all()
+        assert any(b.mode == "self_operated" and b.state == "scheduled" and b.scheduled_end < now
+                   and not [u for u in b.usage_records if u.source == "manual"] for b in mine)
+        assert any(b.state == "pending" and b.respond_by >= today for b in mine)
+        db.session.remove()

@@ -183,7 +183,7 @@ class UsageRecord(Model):
     instrument_id = sa.Column(sa.Integer, sa.ForeignKey("instrument.id"), nullable=False)
     instrument = relationship("Instrument")
     booking_id = sa.Column(sa.Integer, sa.ForeignKey("booking.id"), index=True)
-    booking = relationship("Booking")
+    booking = relationship("Booking", backref="usage_records")
     user_id = sa.Column(sa.Integer, sa.ForeignKey("service_user.id"), index=True)
     user = relationship("ServiceUser")
     started_at = sa.Column(UtcDateTime, nullable=False)

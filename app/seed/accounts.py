@@ -1,12 +1,15 @@
-"""The four demo accounts (README): created when missing and bound to their units, both on the first
-seeding and on every later run."""
+"""The demo accounts (README, SPEC §5): created when missing and bound to their units, both on the first
+seeding and on every later run. The three customers get their ServiceUser row: `service_user` of a
+non-affiliated enterprise, `student_user` of a student start-up team, `campus_user` an on-campus
+researcher of a lab other than lab_admin's (bound to it through that row, never through the account,
+so it reaches only its own records), with a project account and a PI."""
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-from app.models import CustomerOrg, ServiceUser, Unit
+from app.models import CustomerOrg, Person, ServiceUser, Unit
 
-from .catalog import DEMO_COLLEGE_CODE, DEMO_ENTERPRISE, DEMO_LAB_CODE, MAIL_DOMAIN
+from .catalog import CUSTOMERS, DEMO_CAMPUS_LAB_CODE, DEMO_COLLEGE_CODE, DEMO_ENTERPRISE, DEMO_LAB_CODE, MAIL_DOMAIN
 
 DEMO_PASSWORD = "demo-1234"  # demo data only (README)
 
@@ -16,7 +19,16 @@ ACCOUNTS = (
     ("college_admin", "CollegeAdmin", "college", "海燕", "谭", f"college_admin@{MAIL_DOMAIN}"),
     ("lab_admin", "LabAdmin", "lab", "志强", "彭", f"lab_admin@{MAIL_DOMAIN}"),
     ("service_user", "ServiceUser", None, "洋", "刘", "liuyang@xingchen-materials.com"),
+    ("student_user", "ServiceUser", None, "子涵", "吴", "wuzihan@stu.hnu-demo.edu.cn"),
+    ("campus_user", "ServiceUser", None, "明远", "孙", f"sunmingyuan@{MAIL_DOMAIN}"),
 )
+STUDENT_TEAM = next(name for name, category, _a, _c in CUSTOMERS if category == "student_startup")
+CAMPUS_GROUP = next(name for name, category, _a, _c in CUSTOMERS if category == "campus")
+CUSTOMER_ROWS = {  # username: (organisation, mobile, on campus)
+    "service_user": (DEMO_ENTERPRISE, "13974810526", False),
+    "student_user": (STUDENT_TEAM, "18273145620", False),
+    "campus_user": (CAMPUS_GROUP, "13807316688", True),
+}
 
 
 def ensure_accounts(session, sm, school, college, lab, enterprise):
@@ -41,13 +53,27 @@ def ensure_accounts(session, sm, school, college, lab, enterprise):
             user.unit_id = unit_id
         users[username] = user
     if enterprise is not None:
-        account = users["service_user"]
-        row = session.scalar(sa.select(ServiceUser).where(ServiceUser.account_id == account.id))
-        if row is None:
-            session.add(ServiceUser(name=account.last_name + account.first_name, org_id=enterprise.id, account_id=account.id,
-                                    mobile="13974810526", email=account.email))
+        for username, (org_name, mobile, on_campus) in CUSTOMER_ROWS.items():
+            _ensure_customer(session, users[username], org_name, mobile, on_campus)
     session.flush()
     return users, created
+
+
+def _ensure_customer(session, account, org_name, mobile, on_campus):
+    if session.scalar(sa.select(ServiceUser).where(ServiceUser.account_id == account.id)) is not None:
+        return
+    org = session.scalar(sa.select(CustomerOrg).where(CustomerOrg.name == org_name))
+    if org is None:
+        return
+    row = ServiceUser(name=account.last_name + account.first_name, org_id=org.id, account_id=account.id, mobile=mobile,
+                      email=account.email, status="active")
+    if on_campus:
+        lab = session.scalar(sa.select(Unit).where(Unit.code == DEMO_CAMPUS_LAB_CODE))
+        if lab is not None:
+            row.unit_id = lab.id
+            row.project_account = "2026KY0317"
+            row.pi_id = session.scalar(sa.select(Person.id).where(Person.unit_id == lab.id).order_by(Person.id).limit(1))
+    session.add(row)
 
 
 def existing_demo_units(session, school):

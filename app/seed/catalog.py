@@ -12,6 +12,7 @@ MAIL_DOMAIN = "hnu-demo.edu.cn"
 # the college_admin and lab_admin demo accounts are bound to these, and the lab gets the showcase
 DEMO_COLLEGE_CODE = "C01"
 DEMO_LAB_CODE = "C01-L01"
+DEMO_CAMPUS_LAB_CODE = "C02-L02"  # campus_user's research group: another college's lab than lab_admin's
 
 # colleges: key, code, name, building, disciplines, labs
 COLLEGES = (

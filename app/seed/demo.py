@@ -18,11 +18,13 @@ import time
 import sqlalchemy as sa
 from flask import current_app
 
+from app import clock
 from app.extensions import db
 from app.models import Unit
 from app.security.roles import sync_roles
 
-from .accounts import ensure_accounts, existing_demo_units
+from .accounts import ACCOUNTS, ensure_accounts, existing_demo_units
+from .bookings import ensure_booking_demo
 from .catalog import SCHOOL_CODE
 from .fees import FeesMixin
 from .instruments import InstrumentsMixin
@@ -48,6 +50,8 @@ class _DemoBuilder(UnitsPeopleMixin, InstrumentsMixin, FeesMixin, TrainingsMixin
         self._trainings()
         self.session.flush()
         self._service_history()
+        self.session.flush()
+        self.counts.update(ensure_booking_demo(self.session, clock.now()))
         self.counts["seconds"] = round(time.perf_counter() - t0, 2)
         return self.counts
 
@@ -74,12 +78,13 @@ def seed_demo(instruments: int = 420) -> str:
             raise
         order = ("units", "persons", "platforms", "instruments", "facilities", "iot_terminals", "fee_standards_published",
                  "fee_standards_pending", "unsuitable_filings", "trainings", "customer_orgs", "service_users", "usage_records",
-                 "charges", "evaluations", "cost_records")
-        return ", ".join(f"{key}={counts[key]}" for key in order if key in counts) + ", accounts=4"
+                 "charges", "evaluations", "cost_records", "booking_rules", "authorisations", "bookings")
+        return ", ".join(f"{key}={counts[key]}" for key in order if key in counts) + f", accounts={len(ACCOUNTS)}"
 
     college, lab, enterprise = existing_demo_units(session, school)
     try:
         _users, created = ensure_accounts(session, sm, school, college, lab, enterprise)
+        ensure_booking_demo(session, clock.now())
         session.commit()
     except Exception:
         session.rollback()
