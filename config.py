@@ -92,6 +92,8 @@ class Config:
         "no_show_limit": 3, "no_show_window_days": 90, "no_show_suspension_days": 30,
         "authorisation_lapse_months": int(os.environ.get("AUTHORISATION_LAPSE_MONTHS", "12")),
     }
+    # the platform's address as users reach it: links in e-mails, and the host in calendar event ids
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:8080")
     ASSESSMENT_RULES = {
         "indicators": {"organisation": 25, "operation": 30, "sharing": 30, "iot": 15},
         "measures": {

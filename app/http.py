@@ -7,8 +7,10 @@ templates have no inline script at all (their JavaScript lives in app/static); F
 their few inline scripts (general/lib.html: the action and delete buttons; general/model/search.html
 and general/widgets/search.html: the search filters; general/widgets/base_list.html: the list's
 actions), which already carry `nonce="{{ baselib.get_nonce() }}"` and so run. FAB's templates also
-set `style="…"` attributes (hidden forms, the show page's tab bar), which `style-src-attr` allows;
-style sheets still come only from the site.
+set `style="…"` attributes (hidden forms, the show page's tab bar), which `style-src-attr` allows.
+Style sheets come from the site; the one `<style>` element allowed is the one the vendored
+FullCalendar injects, which carries the nonce it reads from the page's `csp-nonce` meta tag, with its
+icon font as a `data:` URL (nothing is loaded from elsewhere).
 """
 import secrets
 
@@ -21,9 +23,9 @@ from .extensions import csrf
 _GET_FORBIDDEN_SUFFIXES = (".delete", ".action")
 _CSRF_EXEMPT_PATHS = ("/api/v1/security/login", "/api/v1/security/refresh")
 
-CSP = ("default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; style-src-attr 'unsafe-inline'; "
-       "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
-       "form-action 'self'; frame-ancestors 'none'")
+CSP = ("default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'nonce-{nonce}'; "
+       "style-src-attr 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
+       "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 HSTS = "max-age=31536000; includeSubDomains"
 
 

@@ -15,7 +15,7 @@ from .service import (  # noqa: F401
     TypicalCase,
     UsageRecord,
 )
-from .booking import Authorisation, BookingRule, Closure, OpeningHours  # noqa: F401
+from .booking import Authorisation, BookingRule, Closure, InstrumentFeed, OpeningHours  # noqa: F401
 from .iot import DeviceEvent, DeviceStatus, IotRejection, IotTerminal  # noqa: F401
 from .compliance import Assessment, ChangeLog, CheckRecord, PurchaseReview, WorkdayOverride  # noqa: F401
 from .user import PlatformUser  # noqa: F401

@@ -100,3 +100,16 @@ class Closure(OwnedByInstrument, Model):
         sa.CheckConstraint("ends_at > starts_at", name="closure_ordered"),
         sa.Index("ix_closure_instrument_start", "instrument_id", "starts_at"),
     )
+
+
+class InstrumentFeed(OwnedByInstrument, Model):
+    """The secret of an instrument's iCalendar feed, for its lab's phones and Outlook (which cannot
+    sign in): whoever holds the URL reads the instrument's bookings with the users' names, so the lab
+    can replace the secret at any time. Kept apart from the instrument, out of its API and reports."""
+
+    __tablename__ = "instrument_feed"
+    instrument_id = sa.Column(sa.Integer, sa.ForeignKey("instrument.id", ondelete="CASCADE"), primary_key=True)
+    instrument = relationship("Instrument")
+    token = sa.Column(sa.String(64), nullable=False, unique=True)
+    created_at = sa.Column(UtcDateTime, nullable=False, default=clock.now)
+    created_by_id = sa.Column(sa.Integer, sa.ForeignKey("ab_user.id"))

@@ -147,10 +147,10 @@ class Booking(Model):
             "requested_end IS NULL OR requested_start IS NULL OR requested_end > requested_start",
             name="booking_request_ordered",
         ),
-        # the lab's queue (by respond-by) and an instrument's calendar (by time)
+        # the lab's queue (by respond-by) and an instrument's calendar (by the slot's start, the
+        # scheduled one or else the requested one: a week of it is one index range)
         sa.Index("ix_booking_state_respond_by", "state", "respond_by"),
-        sa.Index("ix_booking_instrument_slot", "instrument_id", "scheduled_start"),
-        sa.Index("ix_booking_instrument_requested", "instrument_id", "requested_start"),
+        sa.Index("ix_booking_instrument_slot", "instrument_id", sa.text("coalesce(scheduled_start, requested_start)")),
     )
 
     # a self-operated booking holds its slot in these states (a refusal or cancellation frees it);

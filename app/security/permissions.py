@@ -41,6 +41,16 @@ OPENING_HOURS_VIEW, CLOSURE_VIEW = "OpeningHoursView", "ClosureView"
 BOOKING_SETUP_SCREENS = (AUTHORISATION_VIEW, BOOKING_RULE_VIEW, OPENING_HOURS_VIEW, CLOSURE_VIEW)
 SERVICE_USER_VIEW, CUSTOMER_ORG_VIEW = "ServiceUserView", "CustomerOrgView"
 REGISTRATION_QUEUE_VIEW, REGISTRATION_VIEW = "RegistrationQueueView", "RegistrationView"
+BOOKING_QUEUE_VIEW, BOOKING_RECORD_VIEW, TODAY_VIEW = "BookingQueueView", "BookingRecordView", "TodayScheduleView"
+MY_BOOKING_VIEW, MY_AUTHORISATION_VIEW = "MyBookingView", "MyAuthorisationView"
+CALENDAR_VIEW = "BookingCalendarView"
+# an instrument's calendar and its events, which instruments are free at a time; booking from the calendar
+CALENDAR_PAGES = (("can_events", CALENDAR_VIEW), ("can_instrument_calendar", CALENDAR_VIEW), ("can_search", CALENDAR_VIEW))
+CAN_BOOK = "can_book"
+FEED_VIEW = "CalendarFeedView"
+# a calendar subscription is read by Outlook or a phone, which cannot sign in: its secret URL grants it
+FEEDS = [("can_personal", FEED_VIEW), ("can_instrument", FEED_VIEW)]
+RENEW_MY_FEED, RENEW_INSTRUMENT_FEED = ("can_renew_mine", FEED_VIEW), ("can_renew_instrument", FEED_VIEW)
 CAN_DECIDE = "can_decide"
 CAN_ANSWER = "can_answer"  # schedule, delay or refuse a booking (the instrument's lab side)
 CAN_CANCEL = "can_cancel"
@@ -83,10 +93,17 @@ MENU_CUSTOMERS = "Customers"
 MENU_SERVICE_USERS = "Service users"
 MENU_REGISTRATIONS = "Registrations"
 MENU_CUSTOMER_ORGS = "Customer organisations"
+MENU_BOOKING_QUEUE = "Bookings to answer"
+MENU_TODAY = "Today's schedule"
+MENU_BOOKING_RECORDS = "Booking records"
+MENU_FIND_FREE = "Find a free instrument"
+MENU_MY_SERVICES = "My services"
+MENU_MY_BOOKINGS = "My bookings"
+MENU_MY_AUTHORISATIONS = "My authorisations"
 
 # what anonymous visitors (and so everyone) may open: the published fee schedules
 PUBLIC_PAGES = [("can_fees", PUBLIC_VIEW), ("can_instrument", PUBLIC_VIEW), ("can_download", PUBLIC_VIEW),
-                (MENU_ACCESS, MENU_PUBLIC_FEES)]
+                (MENU_ACCESS, MENU_PUBLIC_FEES)] + FEEDS
 # outside users register themselves (then wait for an administrator's approval)
 REGISTRATION_PAGE = [("can_form", REGISTRATION_VIEW)]
 

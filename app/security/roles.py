@@ -50,8 +50,15 @@ _IOT_WORK = _grant(P.READ + (P.CAN_EDIT,), P.TERMINAL_VIEW) + _grant(P.READ, P.R
 _FEE_WORK = _grant(P.CRUD, *P.FEE_SCREENS) + [(P.CAN_STEP, P.FEE_STANDARD_VIEW)]
 
 # bookings: service users submit, follow and cancel their own; the lab side answers and cancels
-_BOOKING_CUSTOMER = _grant(P.API_READ + (P.CAN_POST, P.CAN_CANCEL), P.BOOKING_API)
-_BOOKING_LAB = _grant(P.API_READ + (P.CAN_ANSWER, P.CAN_CANCEL), P.BOOKING_API)
+_BOOKING_CUSTOMER = (_grant(P.API_READ + (P.CAN_POST, P.CAN_CANCEL), P.BOOKING_API)
+                     + _grant(P.READ + (P.CAN_CANCEL,), P.MY_BOOKING_VIEW) + _grant(P.READ, P.MY_AUTHORISATION_VIEW)
+                     + list(P.CALENDAR_PAGES) + [(P.CAN_BOOK, P.CALENDAR_VIEW), P.RENEW_MY_FEED]
+                     + _menus(P.MENU_MY_SERVICES, P.MENU_FIND_FREE, P.MENU_MY_BOOKINGS, P.MENU_MY_AUTHORISATIONS))
+_BOOKING_LAB = (_grant(P.API_READ + (P.CAN_ANSWER, P.CAN_CANCEL), P.BOOKING_API)
+                + _grant(P.READ + (P.CAN_ANSWER,), P.BOOKING_RECORD_VIEW) + _grant((P.CAN_LIST,), P.BOOKING_QUEUE_VIEW)
+                + _grant(P.READ, P.TODAY_VIEW)
+                + list(P.CALENDAR_PAGES) + [P.RENEW_INSTRUMENT_FEED]
+                + _menus(P.MENU_BOOKING_QUEUE, P.MENU_TODAY, P.MENU_BOOKING_RECORDS, P.MENU_FIND_FREE))
 
 # labs keep who may operate their instruments and when they can be booked; colleges and the school
 # keep the service users (approving registrations, creating on-campus users) and their organisations

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 
 from app import clock
 from app.models import Authorisation, Booking, DeviceEvent, DeviceStatus, Instrument, ServiceUser, UsageRecord
+from app.models.base import UtcDateTime
 
 from . import booking_rules
 from .actors import Actor, require_lab_side
@@ -34,6 +35,11 @@ from .errors import PolicyDenied, RuleViolation
 from .workdays import Deadline, WorkCalendar, load_calendar
 
 RESPONSE_WORKING_DAYS = 5  # notice §(四)2
+# the slot held: the scheduled one once answered, the requested one before (the SQL of the slot index);
+# a slot lies within one day's opening hours, which bounds an overlap search from below
+SLOT_START = sa.type_coerce(sa.func.coalesce(Booking.scheduled_start, Booking.requested_start), UtcDateTime())
+SLOT_END = sa.type_coerce(sa.func.coalesce(Booking.scheduled_end, Booking.requested_end), UtcDateTime())
+LONGEST_SLOT = timedelta(days=1)
 MODES = ("self_operated", "sample", "service")
 ANSWERABLE = ("pending",)
 RESCHEDULABLE = ("pending", "scheduled")
@@ -139,10 +145,9 @@ def _require_not_suspended(user: ServiceUser, today: date):
 
 def clashes(session, instrument_id, start: datetime, end: datetime, exclude_id=None):
     """Holding self-operated bookings of the instrument overlapping [start, end)."""
-    slot_start = sa.func.coalesce(Booking.scheduled_start, Booking.requested_start)
-    slot_end = sa.func.coalesce(Booking.scheduled_end, Booking.requested_end)
     query = sa.select(Booking.id).where(Booking.instrument_id == instrument_id, Booking.mode == "self_operated",
-                                        Booking.state.in_(Booking.HOLDING), slot_start < end, slot_end > start)
+                                        Booking.state.in_(Booking.HOLDING), SLOT_START >= start - LONGEST_SLOT,
+                                        SLOT_START < end, SLOT_END > start)
     if exclude_id is not None:
         query = query.where(Booking.id != exclude_id)
     return session.execute(query).scalars().all()

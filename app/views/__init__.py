@@ -16,6 +16,8 @@ from .annual_records import AssessmentView, InstrumentYearCostView, TypicalCaseV
 from .system import TaskFailureView
 from .booking_api import BookingApi
 from .booking_admin import AuthorisationView, BookingRuleView, ClosureView, OpeningHoursView
+from .bookings import BookingCalendarView, BookingQueueView, BookingRecordView, MyAuthorisationView, MyBookingView, TodayScheduleView
+from .feeds import CalendarFeedView
 from .customers import CustomerOrgView, RegistrationQueueView, RegistrationView, ServiceUserView
 
 
@@ -58,13 +60,30 @@ def register(appbuilder):
     appbuilder.add_view(TaskFailureView, P.MENU_TASK_FAILURES, label=_("Background task failures"),
                         icon="fa-exclamation-triangle", category=P.MENU_SECURITY)
     booking = _("Booking")
-    appbuilder.add_view(AuthorisationView, P.MENU_AUTHORISATIONS, label=_("Authorisations to operate"), icon="fa-id-badge",
+    appbuilder.add_view(BookingQueueView, P.MENU_BOOKING_QUEUE, label=_("Bookings to answer"), icon="fa-inbox",
                         category=P.MENU_BOOKING, category_label=booking, category_icon="fa-calendar-alt")
+    appbuilder.add_view(TodayScheduleView, P.MENU_TODAY, label=_("Today's schedule"), icon="fa-calendar-day",
+                        category=P.MENU_BOOKING)
+    appbuilder.add_view(BookingRecordView, P.MENU_BOOKING_RECORDS, label=_("Booking records"), icon="fa-list-alt",
+                        category=P.MENU_BOOKING)
+    appbuilder.add_view(AuthorisationView, P.MENU_AUTHORISATIONS, label=_("Authorisations to operate"), icon="fa-id-badge",
+                        category=P.MENU_BOOKING)
     appbuilder.add_view(BookingRuleView, P.MENU_BOOKING_RULES, label=_("Booking rules"), icon="fa-sliders-h",
                         category=P.MENU_BOOKING)
     appbuilder.add_view(OpeningHoursView, P.MENU_OPENING_HOURS, label=_("Opening hours"), icon="fa-clock",
                         category=P.MENU_BOOKING)
     appbuilder.add_view(ClosureView, P.MENU_CLOSURES, label=_("Closures"), icon="fa-tools", category=P.MENU_BOOKING)
+    # the lab side and the service users both look for a free instrument; only service users book
+    appbuilder.add_view(BookingCalendarView, P.MENU_FIND_FREE, label=_("Find a free instrument"), icon="fa-search",
+                        href="/bookings/search", category=P.MENU_BOOKING)
+    appbuilder.add_view_no_menu(CalendarFeedView)
+    mine = _("My services")
+    appbuilder.add_view(MyBookingView, P.MENU_MY_BOOKINGS, label=_("My bookings"), icon="fa-calendar-check",
+                        category=P.MENU_MY_SERVICES, category_label=mine, category_icon="fa-concierge-bell")
+    appbuilder.add_view(MyAuthorisationView, P.MENU_MY_AUTHORISATIONS, label=_("My authorisations to operate"),
+                        icon="fa-id-badge", category=P.MENU_MY_SERVICES)
+    appbuilder.add_link(P.MENU_FIND_FREE, label=_("Find a free instrument"), href="/bookings/search", icon="fa-search",
+                        category=P.MENU_MY_SERVICES)
     customers = _("Customers")
     appbuilder.add_view(ServiceUserView, P.MENU_SERVICE_USERS, label=_("Service users"), icon="fa-user-tag",
                         category=P.MENU_CUSTOMERS, category_label=customers, category_icon="fa-handshake")

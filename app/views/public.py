@@ -9,7 +9,9 @@ from flask_babel import lazy_gettext as _
 from app import clock
 from app.extensions import db
 from app.models.choices import CUSTOMER_CATEGORY
+from app.services import calendar as booking_calendar
 from app.services import public_catalogue as catalogue
+from app.services.workdays import load_calendar
 from app.reports.excel import content_disposition, write_workbook
 from app.reports.fees import fee_schedule
 from app.services.errors import RuleViolation
@@ -66,7 +68,10 @@ class PublicFeesView(BaseView):
         page = catalogue.instrument_page(db.session, instrument_id)
         if page is None:
             abort(404)
+        inst, free = page.instrument, []
+        if inst.bookable and inst.sharing_status != "unsuitable" and inst.run_status != "scrapped":
+            free = booking_calendar.next_free_slots(db.session, inst, clock.now(), load_calendar(db.session))
         return self.render_template(
-            "public/instrument.html", title=page.instrument.name, page=page,
+            "public/instrument.html", title=inst.name, page=page, free_slots=free, clock=clock,
             fee_rows=catalogue.fee_table(page.standard), category_label=CUSTOMER_CATEGORY.label, fmt=formatting,
         )

@@ -1,0 +1,425 @@
+"""Booking on screen (issue 13): a service user books from an instrument's calendar, follows its own
+bookings and authorisations; the lab answers from its queue (ordered by respond-by, overdue in red),
+sees today's schedule and each instrument's calendar. Everything is scoped by the one scope filter:
+a lab its subtree, a service user its own records."""
+from datetime import date, timedelta
+
+from flask import abort, current_app, flash, g, jsonify, redirect, request, url_for
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.models.filters import BaseFilter
+from flask_appbuilder.security.decorators import has_access
+from flask_babel import gettext, lazy_gettext as _
+from markupsafe import Markup
+import sqlalchemy as sa
+
+from app import clock
+from app.extensions import db
+from app.models import Authorisation, Booking, Instrument, InstrumentClass, ServiceUser
+from app.models.choices import AUTHORISATION_STATE, BOOKING_MODE, BOOKING_STATE
+from app.security.scope import own_service_user_id, unit_in_scope
+from app.services import booking as bookings
+from app.services import booking_rules, calendar
+from app.services.actors import Actor
+from app.services.errors import PolicyDenied, RuleViolation
+from app.services.workdays import load_calendar
+
+from . import formatting
+from .base import ScopedModelView, interface
+from .feeds import instrument_feed_url, personal_feed_url
+
+MODE_LABELS = dict(BOOKING_MODE.select_choices())
+
+
+def _parse(value):
+    try:
+        return clock.parse_local(value) if value else None
+    except ValueError:
+        return "bad"
+
+
+def _day(value):
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return "bad"
+
+
+def respond_by_badge(booking):
+    """The respond-by, red when it has passed unanswered; flagged when official calendar data was missing."""
+    if booking.respond_by is None:
+        return ""
+    text = booking.respond_by.isoformat()
+    if not booking.respond_by_official:
+        text += gettext(" (no official calendar data)")
+    if bookings.is_overdue(booking, clock.today()):
+        return Markup('<span class="label label-danger booking-overdue">{}</span>').format(gettext("Overdue: %(day)s", day=text))
+    return text
+
+
+def slot_text(booking):
+    if booking.mode == "self_operated" and booking.slot_start:
+        return f"{clock.display(booking.slot_start)}–{clock.display(booking.slot_end, '%H:%M')}"
+    day = booking.scheduled_date or booking.requested_date
+    return day.isoformat() if day else ""
+
+
+BOOKING_LABELS = {
+    "instrument": _("Instrument"), "instrument.name": _("Instrument"), "user": _("Service user"), "user.name": _("Service user"),
+    "mode": _("Kind"), "state": _("State"), "slot": _("Time or day"), "respond_by_badge": _("Respond by"),
+    "respond_by": _("Respond by"), "submitted_at": _("Submitted at"), "responded_at": _("Answered at"), "purpose": _("Purpose"),
+    "sample_count": _("Samples"), "samples": _("Samples' description"), "sample_hazards": _("Hazards"),
+    "sample_disposal": _("Disposal after testing"), "response_reason": _("Reason given"), "alternative": _("Alternative offered"),
+    "alternative_instrument": _("Comparable instrument offered"), "late_cancellation": _("Late cancellation"),
+    "delayed": _("Delayed"),
+}
+
+
+def _attach_display():
+    Booking.slot = property(slot_text)
+    Booking.respond_by_badge = property(respond_by_badge)
+
+
+_attach_display()
+
+
+class _BookingScreen(ScopedModelView):
+    datamodel = interface(Booking)
+    label_columns = BOOKING_LABELS
+    choice_columns = {"mode": BOOKING_MODE, "state": BOOKING_STATE}
+    base_permissions = ["can_list", "can_show"]
+    show_columns = ["instrument", "user", "mode", "state", "slot", "respond_by_badge", "submitted_at", "responded_at", "purpose",
+                    "sample_count", "samples", "sample_hazards", "sample_disposal", "response_reason", "alternative",
+                    "alternative_instrument", "delayed", "late_cancellation"]
+    search_columns = ["instrument", "state", "mode", "respond_by"]
+    formatters_columns = {"samples": formatting.multiline, "purpose": formatting.multiline}
+
+
+class BookingRecordView(_BookingScreen):
+    """Every booking of the lab's (college's, school's) instruments, newest first, each answered from its page."""
+
+    list_title = _("Booking records")
+    show_title = _("Booking")
+    show_template = "bookings/lab_show.html"
+    base_permissions = ["can_list", "can_show", "can_answer"]
+    list_columns = ["instrument.name", "user.name", "mode", "slot", "state", "respond_by_badge", "submitted_at"]
+    base_order = ("submitted_at", "desc")
+
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk):
+        widgets = self._show(pk)
+        booking = self.datamodel.get(pk, self._base_filters)
+        return self.render_template(self.show_template, pk=pk, title=self.show_title, widgets=widgets,
+                                    related_views=self._related_views, booking=booking,
+                                    comparable=_comparable(booking))
+
+    @expose("/answer/<int:pk>/<string:step>", methods=["POST"])
+    @has_access
+    def answer(self, pk, step):
+        booking = self.datamodel.get(pk, self._base_filters)
+        if booking is None or step not in ("schedule", "delay", "refuse", "cancel"):
+            abort(404)
+        form, actor, now = request.form, Actor.of(g.user), clock.now()
+        start, end, day = _parse(form.get("start")), _parse(form.get("end")), _day(form.get("date"))
+        try:
+            if "bad" in (start, end, day):
+                raise RuleViolation({"start": gettext("Enter a date and time as YYYY-MM-DDTHH:MM (Beijing time).")})
+            if step == "schedule":
+                bookings.schedule(db.session, actor, booking, now, start=start, end=end, day=day)
+            elif step == "delay":
+                bookings.delay(db.session, actor, booking, now, form.get("reason"), start=start, end=end, day=day)
+            elif step == "refuse":
+                other = form.get("alternative_instrument_id", type=int)
+                bookings.refuse(db.session, actor, booking, now, form.get("reason"), form.get("alternative"), other)
+            else:
+                bookings.cancel(db.session, booking, now, actor=actor)
+            db.session.commit()
+            flash(gettext("Done: %(step)s.", step=STEP_LABELS[step]), "success")
+        except (RuleViolation, PolicyDenied) as refusal:
+            db.session.rollback()
+            for message in (refusal.errors.values() if isinstance(refusal, RuleViolation) else [refusal.message]):
+                flash(message, "danger")
+        return redirect(url_for(".show", pk=pk))
+
+
+class PendingFilter(BaseFilter):
+    name = _("Awaiting response")
+    arg_name = "pending"
+
+    def apply(self, query, value):
+        return query.filter(Booking.state == "pending")
+
+
+def _answer_link(pk):
+    return Markup('<a class="btn btn-xs btn-primary booking-open" href="{}">{}</a>').format(
+        url_for("BookingRecordView.show", pk=pk), gettext("Answer"))
+
+
+class BookingQueueView(_BookingScreen):
+    """The lab's queue: what waits for an answer, the most urgent respond-by first (overdue in red).
+    Each is answered on its record's page (BookingRecordView), which the row links to."""
+
+    list_title = _("Bookings to answer")
+    base_permissions = ["can_list"]
+    base_filters = [["id", PendingFilter, None]]
+    list_columns = ["id", "instrument.name", "user.name", "mode", "slot", "respond_by_badge", "submitted_at"]
+    label_columns = {**BOOKING_LABELS, "id": _("Booking")}
+    formatters_columns = {**_BookingScreen.formatters_columns, "id": _answer_link}
+    base_order = ("respond_by", "asc")
+
+
+STEP_LABELS = {"schedule": _("scheduled"), "delay": _("delayed, with the reason"), "refuse": _("refused, with an alternative"),
+               "cancel": _("cancelled")}
+
+
+def _comparable(booking):
+    """Bookable instruments of the same class, for a refusal's alternative."""
+    if booking is None:
+        return []
+    instrument = booking.instrument
+    query = sa.select(Instrument.id, Instrument.name, Instrument.model).where(
+        Instrument.bookable.is_(True), Instrument.id != instrument.id, Instrument.public_standard_id.isnot(None))
+    if instrument.class_code:
+        query = query.where(Instrument.class_code.startswith(instrument.class_code[:4]))
+    return db.session.execute(query.order_by(Instrument.name).limit(30)).all()
+
+
+class TodayFilter(BaseFilter):
+    name = _("Today")
+    arg_name = "today"
+
+    def apply(self, query, value):
+        start, end = clock.day_bounds(clock.today())
+        today = clock.today()
+        return query.filter(Booking.state == "scheduled", sa.or_(
+            sa.and_(Booking.scheduled_start >= start, Booking.scheduled_start < end), Booking.scheduled_date == today))
+
+
+class TodayScheduleView(_BookingScreen):
+    """What the lab runs today (Beijing): the scheduled slots and sample days."""
+
+    list_title = _("Today's schedule")
+    show_title = _("Booking")
+    base_filters = [["id", TodayFilter, None]]
+    list_columns = ["slot", "instrument.name", "user.name", "mode", "purpose"]
+    base_order = ("scheduled_start", "asc")
+
+
+class MyBookingView(_BookingScreen):
+    """A service user's own bookings (the scope filter gives it nothing else)."""
+
+    list_title = _("My bookings")
+    show_title = _("My booking")
+    show_template = "bookings/my_show.html"
+    list_template = "bookings/my_list.html"
+    base_permissions = ["can_list", "can_show", "can_cancel"]
+    list_columns = ["instrument.name", "mode", "slot", "state", "respond_by", "response_reason"]
+    show_columns = [c for c in _BookingScreen.show_columns if c != "user"]
+    base_order = ("submitted_at", "desc")
+    formatters_columns = {**_BookingScreen.formatters_columns,
+                          "respond_by": lambda d: d.isoformat() if d else ""}
+
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk):
+        widgets = self._show(pk)
+        booking = self.datamodel.get(pk, self._base_filters)
+        return self.render_template(self.show_template, pk=pk, title=self.show_title, widgets=widgets,
+                                    related_views=self._related_views, booking=booking)
+
+    @expose("/list/")
+    @has_access
+    def list(self):
+        own = own_service_user_id()
+        feed_url = personal_feed_url(db.session.get(ServiceUser, own)) if own else None
+        widgets = self._list()
+        return self.render_template(self.list_template, title=self.list_title, widgets=widgets, feed_url=feed_url)
+
+    @expose("/cancel/<int:pk>", methods=["POST"])
+    @has_access
+    def cancel(self, pk):
+        booking = self.datamodel.get(pk, self._base_filters)
+        own = own_service_user_id()
+        if booking is None or own is None:
+            abort(404)
+        try:
+            bookings.cancel(db.session, booking, clock.now(), user=db.session.get(ServiceUser, own))
+            db.session.commit()
+            flash(gettext("Booking cancelled."), "success")
+            if booking.late_cancellation:
+                flash(gettext("Cancelled after the instrument's cancellation deadline: it counts as a late cancellation."),
+                      "warning")
+        except PolicyDenied as refusal:
+            db.session.rollback()
+            flash(refusal.message, "danger")
+        return redirect(url_for(".show", pk=pk))
+
+
+class MyAuthorisationView(ScopedModelView):
+    """The instruments a service user may operate itself, and the state of each authorisation."""
+
+    datamodel = interface(Authorisation)
+    list_title = _("My authorisations to operate")
+    show_title = _("Authorisation to operate")
+    base_permissions = ["can_list", "can_show"]
+    label_columns = {"instrument.name": _("Instrument"), "instrument": _("Instrument"), "state": _("State"),
+                     "granted_on": _("Granted on"), "trainer": _("Trainer"), "reason": _("Reason"),
+                     "last_used_on": _("Last used on")}
+    choice_columns = {"state": AUTHORISATION_STATE}
+    list_columns = ["instrument.name", "state", "granted_on", "trainer", "last_used_on", "reason"]
+    show_columns = ["instrument", "state", "granted_on", "trainer", "last_used_on", "reason"]
+    search_columns = ["instrument", "state"]
+
+
+# -- the calendar, booking from it, availability ---------------------------------------------------
+
+def _bookable_instrument(instrument_id):
+    instrument = db.session.get(Instrument, instrument_id)
+    if instrument is None or not instrument.bookable or instrument.sharing_status == "unsuitable" \
+            or instrument.run_status == "scrapped":
+        abort(404)
+    return instrument
+
+
+def _span_param(name):
+    value = request.args.get(name, "")
+    try:
+        return clock.parse_local(value[:19])
+    except ValueError:
+        abort(400)
+
+
+def _fc(moment):
+    """FullCalendar runs in 'UTC' mode here and shows times as given: Beijing wall-clock times."""
+    return clock.local(moment).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+class BookingCalendarView(BaseView):
+    route_base = "/bookings"
+    default_view = "search"
+
+    @expose("/calendar/<int:instrument_id>/events")
+    @has_access
+    def events(self, instrument_id):
+        """An instrument's busy slots, closures, faults and holidays over [start, end) as FullCalendar events.
+        Others' bookings are anonymous to a service user; the instrument's lab side sees who booked."""
+        instrument = _bookable_instrument(instrument_id)
+        start, end = _span_param("start"), _span_param("end")
+        if end <= start or end - start > timedelta(days=62):
+            abort(400)
+        own = own_service_user_id()
+        lab_side = own is None and unit_in_scope(instrument.unit_id)
+        busy = calendar.busy_slots(db.session, instrument.id, start, end)
+        names = {}
+        if lab_side and busy:
+            names = dict(db.session.execute(sa.select(ServiceUser.id, ServiceUser.name)
+                                            .where(ServiceUser.id.in_({b.user_id for b in busy}))).all())
+        events = []
+        for b in busy:
+            mine = own is not None and b.user_id == own
+            title = (gettext("My booking") if mine else names.get(b.user_id, "") if lab_side else gettext("Booked"))
+            events.append({"id": f"b{b.booking_id}", "title": f"{title}（{BOOKING_STATE.label(b.state)}）" if (mine or lab_side) else title,
+                           "start": _fc(b.start), "end": _fc(b.end),
+                           "classNames": ["booking-mine" if mine else "booking-busy", f"booking-{b.state}"]})
+        spans = calendar.closures(db.session, instrument.id, start, end)
+        spans += calendar.faults(db.session, instrument.iot_terminal_id, start, end, clock.now())
+        spans += calendar.holidays(load_calendar(db.session), clock.local_date(start), clock.local_date(end))
+        titles = {"closure": None, "fault": gettext("Terminal reported a fault"), "holiday": gettext("Statutory holiday")}
+        for s in spans:
+            events.append({"title": s.label or titles[s.kind], "start": _fc(s.start), "end": _fc(s.end), "display": "background",
+                           "classNames": [f"calendar-{s.kind}"]})
+            if s.kind != "holiday":
+                events.append({"title": s.label or titles[s.kind], "start": _fc(s.start), "end": _fc(s.end),
+                               "classNames": [f"calendar-{s.kind}-label"]})
+        return jsonify(events)
+
+    def _calendar_context(self, instrument):
+        rules = booking_rules.rules_of(db.session, instrument.id)
+        return {"instrument": instrument, "rules": rules, "business_hours": calendar.business_hours(db.session, instrument.id),
+                "now": _fc(clock.now()), "fault_now": calendar.current_fault(db.session, instrument.iot_terminal_id),
+                "modes": [(m, MODE_LABELS[m]) for m in bookings.MODES if rules.accepts(m)]}
+
+    @expose("/calendar/<int:instrument_id>")
+    @has_access
+    def instrument_calendar(self, instrument_id):
+        instrument = _bookable_instrument(instrument_id)
+        if own_service_user_id() is None and not unit_in_scope(instrument.unit_id):
+            abort(404)  # another lab's calendar with its users' names: as if it did not exist
+        feed_url = instrument_feed_url(instrument.id) if own_service_user_id() is None else None
+        return self.render_template("bookings/calendar.html", title=gettext("Calendar: %(name)s", name=instrument.name),
+                                    booking_form=False, feed_url=feed_url, **self._calendar_context(instrument))
+
+    @expose("/book/<int:instrument_id>", methods=["GET", "POST"])
+    @has_access
+    def book(self, instrument_id):
+        instrument = _bookable_instrument(instrument_id)
+        own = own_service_user_id()
+        if own is None:
+            flash(gettext("Only a service user's account can book."), "warning")
+            return redirect(url_for(".instrument_calendar", instrument_id=instrument_id))
+        user = db.session.get(ServiceUser, own)
+        context = self._calendar_context(instrument)
+        form, errors = request.form, {}
+        if request.method == "POST":
+            mode = form.get("mode")
+            start, end, day = _parse(form.get("start")), _parse(form.get("end")), _day(form.get("date"))
+            count = form.get("sample_count", type=int) if form.get("sample_count") else None
+            if form.get("sample_count") and count is None:
+                errors["sample_count"] = gettext("Enter a whole number.")
+            for key, value in (("start", start), ("end", end), ("date", day)):
+                if value == "bad":
+                    errors[key] = gettext("Enter a date and time as YYYY-MM-DDTHH:MM (Beijing time).") if key != "date" \
+                        else gettext("Enter a date as YYYY-MM-DD.")
+            if not errors:
+                try:
+                    booking = bookings.submit(
+                        db.session, user, instrument.id, mode, clock.now(), bookings.Settings.of(current_app.config),
+                        start=start if mode == "self_operated" else None, end=end if mode == "self_operated" else None,
+                        day=day if mode != "self_operated" else None, sample_count=count, purpose=form.get("purpose"),
+                        samples=form.get("samples"), hazards=form.get("sample_hazards"), disposal=form.get("sample_disposal"))
+                    db.session.commit()
+                    message = gettext("Booked: the lab answers by %(day)s.", day=booking.respond_by.isoformat()) \
+                        if booking.state == "pending" else gettext("Booked and confirmed.")
+                    flash(message, "success")
+                    return redirect(url_for("MyBookingView.show", pk=booking.id))
+                except RuleViolation as refusal:
+                    db.session.rollback()
+                    errors = refusal.errors
+                except bookings.SlotTaken as refusal:
+                    db.session.rollback()
+                    errors = {"start": refusal.message}
+                except PolicyDenied as refusal:
+                    db.session.rollback()
+                    errors = {"form": refusal.message}
+        authorised = bookings.valid_authorisation(db.session, user.id, instrument.id, clock.today(),
+                                                  bookings.Settings.of(current_app.config)) is not None
+        return self.render_template("bookings/calendar.html", title=gettext("Book: %(name)s", name=instrument.name),
+                                    booking_form=True, form=form, errors=errors, authorised=authorised, user=user,
+                                    **context)
+
+    @expose("/search")
+    @has_access
+    def search(self):
+        """Which instruments of a class are free at a time, over the next two weeks."""
+        classes = db.session.execute(sa.select(InstrumentClass.code, InstrumentClass.name, InstrumentClass.parent_code)
+                                     .order_by(InstrumentClass.code)).all()
+        codes = {c.code for c in classes}
+        chosen, at = request.args.get("class", ""), request.args.get("at")
+        hours = request.args.get("hours", 1, type=float)
+        results, error = None, None
+        if at:
+            start, now = _parse(at), clock.now()
+            if start == "bad" or chosen not in codes or not 0 < (hours or 0) <= 12:
+                error = gettext("Choose a class, a time and a duration of up to 12 hours.")
+            elif start < now or start > now + timedelta(days=14):
+                error = gettext("Choose a time within the next two weeks.")
+            else:
+                prefix = chosen[:2] if chosen.endswith("0000") else chosen[:4] if chosen.endswith("00") else chosen
+                results = calendar.available(db.session, prefix, start, start + timedelta(hours=hours), now,
+                                             load_calendar(db.session), limit=SEARCH_LIMIT)
+        return self.render_template("bookings/search.html", title=gettext("Find a free instrument"), classes=classes,
+                                    chosen=chosen, at=at or "", hours=hours, results=results, error=error,
+                                    limit=SEARCH_LIMIT)
+
+
+SEARCH_LIMIT = 50
