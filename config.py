@@ -92,6 +92,13 @@ class Config:
         "no_show_limit": 3, "no_show_window_days": 90, "no_show_suspension_days": 30,
         "authorisation_lapse_months": int(os.environ.get("AUTHORISATION_LAPSE_MONTHS", "12")),
     }
+    # e-mail of the message centre's messages (app/services/mail.py); MAIL_SERVER unset = in-app only
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "") in ("1", "true", "yes")
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "")
     # the platform's address as users reach it: links in e-mails, and the host in calendar event ids
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:8080")
     ASSESSMENT_RULES = {

@@ -37,7 +37,7 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
     # the task consumer, scripts) then stays free of FAB's views, forms and templates.
     from .cli import register_cli
     from .views import register
-    from .views import history
+    from .views import history, messages
     from .views.errors import register_error_pages
 
     with app.app_context():
@@ -46,6 +46,7 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
         register(appbuilder)
 
     history.install(app)
+    messages.install(app)
     register_error_pages(app)
     register_cli(app)
     logging.getLogger("flask_appbuilder").setLevel(logging.WARNING)

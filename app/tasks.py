@@ -28,7 +28,8 @@ from app import clock, create_app
 from app.extensions import db
 from app.models import TaskFailure
 from app.reports import exports
-from app.services import catalogue_entry
+from app.services import booking as bookings
+from app.services import catalogue_entry, mail, notifications
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,51 @@ def start_export(session, account_id, rep, year, unit):
     return export
 
 
+# -- notifications by e-mail -----------------------------------------------------------------------
+
+@huey.task(retries=3, retry_delay=60)
+@in_app_context
+def send_message_mail(message_id):
+    mail.deliver(db.session, message_id, mail.MailSettings.of(current_app.config), clock.now())
+
+
+def _enqueue_mail(message_id):
+    """After a step's transaction commits: its messages' e-mails go on the queue (with mail configured)."""
+    if has_app_context() and mail.MailSettings.of(current_app.config).enabled:
+        send_message_mail(message_id)
+
+
+notifications.install(_enqueue_mail)
+
+
 # -- scheduled work --------------------------------------------------------------------------------
+
+@huey.periodic_task(crontab(minute="5"), retries=2, retry_delay=60)
+@in_app_context
+def send_booking_reminders():
+    """Every hour: a reminder, once, to whoever has a scheduled booking tomorrow (Beijing)."""
+    sent = notifications.send_reminders(db.session, clock.now())
+    db.session.commit()
+    log.info("booking reminders: %s sent", sent)
+
+
+@huey.periodic_task(crontab(minute="15"), retries=2, retry_delay=60)
+@in_app_context
+def warn_respond_by():
+    """Every hour: the lab side of each booking unanswered one working day before its respond-by is warned, once."""
+    sent = notifications.warn_respond_by(db.session, clock.now())
+    db.session.commit()
+    log.info("respond-by warnings: %s sent", sent)
+
+
+@huey.periodic_task(crontab(minute="*/10"), retries=2, retry_delay=60)
+@in_app_context
+def mark_no_shows():
+    """Every ten minutes: scheduled slots whose grace passed without use become no-shows."""
+    marked = bookings.mark_no_shows(db.session, clock.now(), bookings.Settings.of(current_app.config))
+    db.session.commit()
+    log.info("no-shows: %s marked", len(marked))
+
 
 @huey.periodic_task(crontab(minute="0"), retries=3, retry_delay=60)
 @in_app_context

@@ -3,7 +3,7 @@ the other service users' bookings and authorisations (service_user against stude
 campus_user's too), the lab and college sides against another college's, customers against the lab's
 screens, anonymous visitors against everything. A refusal is 403 or 404 (a redirect to the login
 page for an anonymous browser), and nothing changes."""
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -33,7 +33,7 @@ def records(app, uni):
             for instrument in (home, away) if who == "service_user" else (home,):
                 start = clock.aware(datetime(2027, 1, 4 + n, 10, 0))
                 booking = Booking(instrument_id=instrument.id, user_id=user.id, mode="self_operated", state="pending",
-                                  requested_start=start, requested_end=start.replace(hour=12),
+                                  requested_start=start, requested_end=start + timedelta(hours=2),
                                   submitted_at=clock.now(), respond_by=date(2027, 1, 11), respond_by_official=False)
                 db.session.add(booking)
                 db.session.flush()

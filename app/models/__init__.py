@@ -20,3 +20,4 @@ from .iot import DeviceEvent, DeviceStatus, IotRejection, IotTerminal  # noqa: F
 from .compliance import Assessment, ChangeLog, CheckRecord, PurchaseReview, WorkdayOverride  # noqa: F401
 from .user import PlatformUser  # noqa: F401
 from .exports import ReportExport, TaskFailure  # noqa: F401
+from .messages import Message  # noqa: F401

@@ -107,8 +107,12 @@ PUBLIC_PAGES = [("can_fees", PUBLIC_VIEW), ("can_instrument", PUBLIC_VIEW), ("ca
 # outside users register themselves (then wait for an administrator's approval)
 REGISTRATION_PAGE = [("can_form", REGISTRATION_VIEW)]
 
-# what every signed-in account needs for its own profile and password
+MESSAGE_VIEW = "MessageView"
+# what every signed-in account needs for its own profile and password, and its messages
 SELF_SERVICE = [
+    ("can_list", MESSAGE_VIEW),
+    ("can_show", MESSAGE_VIEW),
+    ("can_read_all", MESSAGE_VIEW),
     ("can_userinfo", "PlatformUserView"),
     ("resetmypassword", "PlatformUserView"),
     ("userinfoedit", "PlatformUserView"),

@@ -69,7 +69,9 @@ _CUSTOMERS_WORK = (_grant(P.CRUD, P.SERVICE_USER_VIEW, P.CUSTOMER_ORG_VIEW)
 _BOOKING_MENUS = _menus(P.MENU_BOOKING, P.MENU_AUTHORISATIONS, P.MENU_BOOKING_RULES, P.MENU_OPENING_HOURS,
                         P.MENU_CLOSURES, P.MENU_CUSTOMERS, P.MENU_SERVICE_USERS, P.MENU_CUSTOMER_ORGS)
 
-# SchoolAdmin is FAB's AUTH_ROLE_ADMIN: it holds every permission, kept so by FAB and by sync.
+# SchoolAdmin is FAB's AUTH_ROLE_ADMIN: it holds every permission, kept so by FAB and by sync — except
+# the service users' own menu (it books nothing: an administrator's account has no bookings of its own).
+NOT_THE_SCHOOLS = frozenset(_menus(P.MENU_MY_SERVICES))
 ROLE_CONFIGS = {
     COLLEGE_ADMIN: P.SELF_SERVICE + P.PUBLIC_PAGES
     + _grant(P.CRUD, P.UNIT_VIEW, *_ADMIN_SCREENS)
@@ -112,7 +114,8 @@ def sync_roles(sm=None):
             sm.add_role(name)
     appbuilder.add_permissions(update_perms=True)
     admin = sm.find_role(SCHOOL_ADMIN) or sm.add_role(SCHOOL_ADMIN)
-    admin.permissions = list(session.query(sm.permissionview_model).all())
+    admin.permissions = [pvm for pvm in session.query(sm.permissionview_model).all()
+                         if (pvm.permission.name, pvm.view_menu.name) not in NOT_THE_SCHOOLS]
     for name, grants in ROLE_CONFIGS.items():
         role = sm.find_role(name) or sm.add_role(name)
         wanted = []

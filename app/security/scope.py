@@ -1,6 +1,7 @@
 """The one scope filter (SPEC §1): a user bound to unit U reaches U and its descendants only; a
 service user (bound to no unit) reaches its own records only — its bookings, authorisations,
-contracts, messages — through the model's `own_clause`, and nothing of anyone else's.
+contracts — through the model's `own_clause`, and nothing of anyone else's; a message is its
+recipient account's alone, for every role.
 
 Every list, show, edit, delete, REST endpoint, related dropdown, search filter, export and
 custom endpoint goes through `scope_clause_for(model)` — directly or via `ScopeFilter`.
@@ -83,7 +84,11 @@ def own_service_user_id():
 
 
 def scope_clause_for(model):
-    """A WHERE clause restricting `model` to the caller's scope (None = unrestricted)."""
+    """A WHERE clause restricting `model` to the caller's scope (None = unrestricted). A record
+    addressed to one account (a message) is its recipient's alone, whatever the caller's unit."""
+    if getattr(model, "addressed_to_account", False):
+        user = _caller()
+        return sa.false() if user is None else model.account_clause(user.id)
     unit_ids = scope_unit_ids()
     if unit_ids == ALL:
         return None

@@ -29,7 +29,7 @@ from app import clock
 from app.models import Authorisation, Booking, DeviceEvent, DeviceStatus, Instrument, ServiceUser, UsageRecord
 from app.models.base import UtcDateTime
 
-from . import booking_rules
+from . import booking_rules, notifications
 from .actors import Actor, require_lab_side
 from .errors import PolicyDenied, RuleViolation
 from .workdays import Deadline, WorkCalendar, load_calendar
@@ -216,6 +216,7 @@ def submit(session, user: ServiceUser, instrument_id, mode, now: datetime, setti
         booking.scheduled_start, booking.scheduled_end = start, end
     session.add(booking)
     _flush_holding(session)
+    notifications.submitted(session, booking, now)
     return booking
 
 
@@ -260,6 +261,7 @@ def schedule(session, actor: Actor, booking: Booking, now: datetime, *, start=No
     _place(session, booking, now, start=start, end=end, day=day)
     booking.state, booking.responded_at = "scheduled", booking.responded_at or now
     _flush_holding(session)
+    notifications.scheduled(session, booking, now)
     return booking
 
 
@@ -277,6 +279,7 @@ def delay(session, actor: Actor, booking: Booking, now: datetime, reason, *, sta
     booking.state, booking.delayed, booking.response_reason = "scheduled", True, reason.strip()
     booking.responded_at = booking.responded_at or now
     _flush_holding(session)
+    notifications.delayed(session, booking, now)
     return booking
 
 
@@ -299,6 +302,7 @@ def refuse(session, actor: Actor, booking: Booking, now: datetime, reason, alter
     booking.alternative_instrument_id = alternative_instrument_id
     booking.responded_at = booking.responded_at or now
     session.flush()
+    notifications.refused(session, booking, now)
     return booking
 
 
@@ -323,6 +327,7 @@ def cancel(session, booking: Booking, now: datetime, *, user: ServiceUser | None
                                      and now > starts - timedelta(hours=rules.cancel_hours_before))
     booking.state, booking.cancelled_at = "cancelled", now
     session.flush()
+    notifications.cancelled(session, booking, now, by_user=user is not None)
     return booking
 
 
@@ -373,6 +378,7 @@ def mark_no_shows(session, now: datetime, settings: Settings) -> list:
         if _used(session, booking, until) or _excused(session, booking.instrument, booking.scheduled_start, until):
             continue
         booking.state, booking.no_show_at = "no_show", now
+        notifications.no_show(session, booking, now)
         marked.append(booking)
     session.flush()
     today = clock.local_date(now)
@@ -390,3 +396,4 @@ def _suspend_if_over_limit(session, user: ServiceUser, now, today, settings):
         user.suspension_reason = str(_("%(count)s no-shows within %(days)s days", count=count,
                                        days=settings.no_show_window_days))
         session.flush()
+        notifications.suspended(session, user, now)

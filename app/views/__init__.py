@@ -18,6 +18,7 @@ from .booking_api import BookingApi
 from .booking_admin import AuthorisationView, BookingRuleView, ClosureView, OpeningHoursView
 from .bookings import BookingCalendarView, BookingQueueView, BookingRecordView, MyAuthorisationView, MyBookingView, TodayScheduleView
 from .feeds import CalendarFeedView
+from .messages import MessageView
 from .customers import CustomerOrgView, RegistrationQueueView, RegistrationView, ServiceUserView
 
 
@@ -77,6 +78,7 @@ def register(appbuilder):
     appbuilder.add_view(BookingCalendarView, P.MENU_FIND_FREE, label=_("Find a free instrument"), icon="fa-search",
                         href="/bookings/search", category=P.MENU_BOOKING)
     appbuilder.add_view_no_menu(CalendarFeedView)
+    appbuilder.add_view_no_menu(MessageView)  # reached from the navbar, with its unread count
     mine = _("My services")
     appbuilder.add_view(MyBookingView, P.MENU_MY_BOOKINGS, label=_("My bookings"), icon="fa-calendar-check",
                         category=P.MENU_MY_SERVICES, category_label=mine, category_icon="fa-concierge-bell")

@@ -18,7 +18,7 @@ from app.models import Authorisation, Booking, Instrument, InstrumentClass, Serv
 from app.models.choices import AUTHORISATION_STATE, BOOKING_MODE, BOOKING_STATE
 from app.security.scope import own_service_user_id, unit_in_scope
 from app.services import booking as bookings
-from app.services import booking_rules, calendar
+from app.services import booking_rules, calendar, notifications
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
 from app.services.workdays import load_calendar
@@ -56,13 +56,6 @@ def respond_by_badge(booking):
     return text
 
 
-def slot_text(booking):
-    if booking.mode == "self_operated" and booking.slot_start:
-        return f"{clock.display(booking.slot_start)}–{clock.display(booking.slot_end, '%H:%M')}"
-    day = booking.scheduled_date or booking.requested_date
-    return day.isoformat() if day else ""
-
-
 BOOKING_LABELS = {
     "instrument": _("Instrument"), "instrument.name": _("Instrument"), "user": _("Service user"), "user.name": _("Service user"),
     "mode": _("Kind"), "state": _("State"), "slot": _("Time or day"), "respond_by_badge": _("Respond by"),
@@ -75,7 +68,7 @@ BOOKING_LABELS = {
 
 
 def _attach_display():
-    Booking.slot = property(slot_text)
+    Booking.slot = property(notifications.time_text)
     Booking.respond_by_badge = property(respond_by_badge)
 
 

@@ -1,6 +1,32 @@
-"""The landing page."""
-from flask_appbuilder import IndexView
+"""The landing page: for a signed-in account, what needs it now (app/services/dashboard.py), counted
+through the one scope filter; for a visitor, the way in."""
+from flask import g
+from flask_appbuilder import IndexView, expose
+from flask_login import current_user
+
+from app import clock
+from app.extensions import db
+from app.models import Booking, FeeStandard, ServiceUser
+from app.security.scope import own_service_user_id, scope_clause_for
+from app.services import dashboard, notifications
+from app.services.actors import Actor
 
 
 class HomeView(IndexView):
     index_template = "home.html"
+
+    @expose("/")
+    def index(self):  # public, like FAB's own: a visitor sees the sign-in; an account its dashboard
+        context = {}
+        if current_user.is_authenticated:
+            now = clock.now()
+            actor = Actor.of(g.user)
+            context["unread"] = notifications.unread_count(db.session, g.user.id)
+            own = own_service_user_id()
+            if own is not None:
+                context["customer"] = dashboard.customer(db.session, db.session.get(ServiceUser, own), now)
+            elif actor.is_admin:
+                context["lab"] = dashboard.lab_side(
+                    db.session, clock.local_date(now), now, actor.roles, scope_clause_for(Booking),
+                    scope_clause_for(FeeStandard), scope_clause_for(ServiceUser))
+        return self.render_template(self.index_template, appbuilder=self.appbuilder, **context)
