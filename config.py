@@ -91,6 +91,9 @@ class Config:
         "no_show_grace_minutes": int(os.environ.get("NO_SHOW_GRACE_MINUTES", "30")),
         "no_show_limit": 3, "no_show_window_days": 90, "no_show_suspension_days": 30,
         "authorisation_lapse_months": int(os.environ.get("AUTHORISATION_LAPSE_MONTHS", "12")),
+        # Art. 16: an outside user without a service contract may book under the school's standard terms,
+        # accepting them as it books (0: a contract is needed before the lab schedules)
+        "standard_terms": int(os.environ.get("STANDARD_TERMS_APPLY", "1")),
     }
     # e-mail of the message centre's messages (app/services/mail.py); MAIL_SERVER unset = in-app only
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
@@ -99,6 +102,9 @@ class Config:
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "")
+    # scanned service contracts (Art. 16): PDFs, kept outside the web root
+    CONTRACT_FOLDER = Path(os.environ.get("CONTRACT_FOLDER", INSTANCE_DIR / "contracts"))
+    CONTRACT_MAX_BYTES = int(os.environ.get("CONTRACT_MAX_BYTES", str(10 * 1024 * 1024)))
     # the platform's address as users reach it: links in e-mails, and the host in calendar event ids
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:8080")
     ASSESSMENT_RULES = {

@@ -91,6 +91,8 @@ def _build_university(application):
         customer = f.service_user(org, name=name, account=account, unit_id=unit.id if unit else None,
                                   project_account="2026001001" if unit else None)
         setattr(u, f"customer_{username}", customer.id)
+        if category != "campus":  # as in the demo: the outside organisations hold a service contract
+            db.session.add(f.contract(org, school, number=f"校合字 2026-{customer.id:03d}"))
     db.session.commit()
     application.config["UNIVERSITY"] = u
 

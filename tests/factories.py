@@ -123,3 +123,15 @@ def authorisation(user, instrument, granted_on=date(2026, 6, 1), **kw):
 
 def bookable_instrument(unit, name="可预约仪器", **kw):
     return instrument(unit, name=name, bookable=True, **kw)
+
+
+def contract(org, unit, number="HT-2026-001", signed_on=date(2026, 1, 5), valid_from=date(2026, 1, 1),
+             valid_until=date(2027, 12, 31), **kw):
+    """A signed service contract (Art. 16) of an outside organisation with a unit of the school."""
+    from app.models import ServiceContract
+
+    return ServiceContract(org=org, unit_id=unit.id, number=number, service_content="检测与技术服务",
+                           ip_ownership="用户独立完成的成果归用户所有；合作成果按事先约定", confidentiality="双方对对方的技术资料保密",
+                           damages="因仪器操作不当造成损坏的，按实际损失赔偿", liability="因不可抗力造成的延误不承担责任",
+                           dispute_resolution="协商不成的，提交学校所在地人民法院诉讼解决", signed_on=signed_on,
+                           valid_from=valid_from, valid_until=valid_until, **kw)

@@ -57,6 +57,7 @@ def submit(session, user, inst, mode="self_operated", now=NOW, **kw):
     if mode == "self_operated":
         kw.setdefault("start", bj(2026, 12, 8, 10, 0))
         kw.setdefault("end", bj(2026, 12, 8, 12, 0))
+    kw.setdefault("accept_terms", True)  # an enterprise without a contract, under the standard terms
     return svc.submit(session, user, inst.id, mode, now, SETTINGS, **kw)
 
 

@@ -12,7 +12,7 @@ SKIP = re.compile(r"^/(logout|lang|static|appbuilder|api|swagger)|/delete/|/acti
 DATA = re.compile(r"[\w.+-]+@[\w.-]+|\b[a-z0-9]+_(admin|user)\b|\bZC-[\w-]+|\bU\d{4}\b|\bC\d(-L\d)?\b")
 # every word must come from translations/zh, except proper names of products and formats, which
 # Chinese text writes in Latin script too (智能插座 brands, the JSON format)
-ALLOWED_WORDS = {"Tasmota", "Shelly", "JSON", "PCR", "Outlook"}  # names and reference data (a class is "PCR仪")
+ALLOWED_WORDS = {"Tasmota", "Shelly", "JSON", "PCR", "Outlook", "PDF", "MB"}  # names and reference data (a class is "PCR仪")
 VISIBLE_ATTRS = {"placeholder", "title", "alt", "data-placeholder", "aria-label"}
 
 

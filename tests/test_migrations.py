@@ -76,11 +76,30 @@ def test_upgrade_from_empty_then_downgrade_and_again(url):
             assert remaining == set()
             upgrade()
             assert _schema_diff() == []
+            assert _slot_guards() == ({"booking_slot_free_insert", "booking_slot_free_update"}
+                                      if url.startswith("sqlite") else {"booking_slots_do_not_overlap"})
             db.session.remove()
             db.engine.dispose()
     finally:
         if scratch:
             drop_scratch_postgres(scratch)
+
+
+def _slot_guards():
+    """What keeps two holding slots apart, and the slot index, after every migration ran: later
+    migrations must not lose them (a batch copy of `booking` on SQLite drops triggers and expression
+    indexes)."""
+    with db.engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            found = set(conn.execute(sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                                             "AND tbl_name = 'booking'")).scalars())
+            index = conn.execute(sa.text("SELECT sql FROM sqlite_master WHERE name = 'ix_booking_instrument_slot'")).scalar()
+        else:
+            found = set(conn.execute(sa.text("SELECT conname FROM pg_constraint WHERE contype = 'x' "
+                                             "AND conrelid = 'booking'::regclass")).scalars())
+            index = conn.execute(sa.text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_booking_instrument_slot'")).scalar()
+    assert index is not None and "coalesce" in index.lower(), index
+    return found
 
 
 def _schema_diff():

@@ -79,7 +79,9 @@ class ServiceUser(Model):
 
 
 class ServiceContract(Model):
-    """Art. 16 terms."""
+    """A service contract (Art. 16) between an outside organisation and a unit of the school (a lab,
+    a college, or the school itself, covering every lab below it), valid over a span of days, with its
+    scanned PDF kept outside the web root (instance/contracts/, app/services/contracts.py)."""
 
     __tablename__ = "service_contract"
     id = sa.Column(sa.Integer, primary_key=True)
@@ -95,7 +97,28 @@ class ServiceContract(Model):
     liability = sa.Column(sa.Text, nullable=False)
     dispute_resolution = sa.Column(sa.Text, nullable=False)
     signed_on = sa.Column(sa.Date)
-    file_path = sa.Column(sa.String(255))
+    valid_from = sa.Column(sa.Date)
+    valid_until = sa.Column(sa.Date)  # none: until terminated
+    file_path = sa.Column(sa.String(255))  # the stored scan's name under instance/contracts/
+    file_name = sa.Column(sa.String(200))  # as uploaded
+    file_size = sa.Column(sa.Integer)
+    file_sha256 = sa.Column(sa.String(64))
+    uploaded_at = sa.Column(UtcDateTime)
+    uploaded_by_id = sa.Column(sa.Integer, sa.ForeignKey("ab_user.id"))
+    __table_args__ = (sa.CheckConstraint("valid_until IS NULL OR valid_from IS NULL OR valid_until >= valid_from",
+                                         name="contract_validity_ordered"),)
+
+    def __repr__(self):
+        return f"{self.number}（{self.org.name}）" if self.org is not None else self.number
+
+    @classmethod
+    def scope_clause(cls, unit_ids):
+        return cls.unit_id.in_(unit_ids)
+
+    @classmethod
+    def own_clause(cls, service_user_id):
+        """A service user reads its organisation's contracts."""
+        return cls.org_id.in_(sa.select(ServiceUser.org_id).where(ServiceUser.id == service_user_id))
 
 
 class Booking(Model):
@@ -137,6 +160,8 @@ class Booking(Model):
     warned_at = sa.Column(UtcDateTime)  # the lab was warned of the respond-by
     contract_id = sa.Column(sa.Integer, sa.ForeignKey("service_contract.id"))
     contract = relationship("ServiceContract")
+    # an outside user without a contract accepted the school's standard terms, when they apply
+    terms_accepted_at = sa.Column(UtcDateTime)
     __table_args__ = (
         sa.CheckConstraint("sample_count IS NULL OR sample_count >= 0", name="sample_count_non_negative"),
         sa.CheckConstraint(

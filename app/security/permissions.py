@@ -36,6 +36,7 @@ YEAR_COST_VIEW, ASSESSMENT_VIEW = "InstrumentYearCostView", "AssessmentView"
 TYPICAL_CASE_VIEW = "TypicalCaseView"
 TASK_FAILURE_VIEW = "TaskFailureView"
 BOOKING_API = "BookingApi"
+AUTHORISATION_API, AVAILABILITY_API = "AuthorisationApi", "AvailabilityApi"
 AUTHORISATION_VIEW, BOOKING_RULE_VIEW = "AuthorisationView", "BookingRuleView"
 OPENING_HOURS_VIEW, CLOSURE_VIEW = "OpeningHoursView", "ClosureView"
 BOOKING_SETUP_SCREENS = (AUTHORISATION_VIEW, BOOKING_RULE_VIEW, OPENING_HOURS_VIEW, CLOSURE_VIEW)
@@ -45,8 +46,11 @@ BOOKING_QUEUE_VIEW, BOOKING_RECORD_VIEW, TODAY_VIEW = "BookingQueueView", "Booki
 MY_BOOKING_VIEW, MY_AUTHORISATION_VIEW = "MyBookingView", "MyAuthorisationView"
 CALENDAR_VIEW = "BookingCalendarView"
 # an instrument's calendar and its events, which instruments are free at a time; booking from the calendar
-CALENDAR_PAGES = (("can_events", CALENDAR_VIEW), ("can_instrument_calendar", CALENDAR_VIEW), ("can_search", CALENDAR_VIEW))
+CALENDAR_PAGES = (("can_events", CALENDAR_VIEW), ("can_instrument_calendar", CALENDAR_VIEW), ("can_search", CALENDAR_VIEW),
+                  ("can_terms", CALENDAR_VIEW))
 CAN_BOOK = "can_book"
+CONTRACT_VIEW, MY_CONTRACT_VIEW = "ServiceContractView", "MyContractView"
+CAN_FILE = "can_file"  # download a contract's scanned PDF
 FEED_VIEW = "CalendarFeedView"
 # a calendar subscription is read by Outlook or a phone, which cannot sign in: its secret URL grants it
 FEEDS = [("can_personal", FEED_VIEW), ("can_instrument", FEED_VIEW)]
@@ -100,6 +104,8 @@ MENU_FIND_FREE = "Find a free instrument"
 MENU_MY_SERVICES = "My services"
 MENU_MY_BOOKINGS = "My bookings"
 MENU_MY_AUTHORISATIONS = "My authorisations"
+MENU_CONTRACTS = "Service contracts"
+MENU_MY_CONTRACTS = "My contracts"
 
 # what anonymous visitors (and so everyone) may open: the published fee schedules
 PUBLIC_PAGES = [("can_fees", PUBLIC_VIEW), ("can_instrument", PUBLIC_VIEW), ("can_download", PUBLIC_VIEW),

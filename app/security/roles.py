@@ -51,10 +51,14 @@ _FEE_WORK = _grant(P.CRUD, *P.FEE_SCREENS) + [(P.CAN_STEP, P.FEE_STANDARD_VIEW)]
 
 # bookings: service users submit, follow and cancel their own; the lab side answers and cancels
 _BOOKING_CUSTOMER = (_grant(P.API_READ + (P.CAN_POST, P.CAN_CANCEL), P.BOOKING_API)
+                     + _grant(P.API_READ, P.AUTHORISATION_API) + [(P.CAN_GET, P.AVAILABILITY_API)]
                      + _grant(P.READ + (P.CAN_CANCEL,), P.MY_BOOKING_VIEW) + _grant(P.READ, P.MY_AUTHORISATION_VIEW)
                      + list(P.CALENDAR_PAGES) + [(P.CAN_BOOK, P.CALENDAR_VIEW), P.RENEW_MY_FEED]
-                     + _menus(P.MENU_MY_SERVICES, P.MENU_FIND_FREE, P.MENU_MY_BOOKINGS, P.MENU_MY_AUTHORISATIONS))
+                     + _grant(P.READ + (P.CAN_FILE,), P.MY_CONTRACT_VIEW)
+                     + _menus(P.MENU_MY_SERVICES, P.MENU_FIND_FREE, P.MENU_MY_BOOKINGS, P.MENU_MY_AUTHORISATIONS,
+                              P.MENU_MY_CONTRACTS))
 _BOOKING_LAB = (_grant(P.API_READ + (P.CAN_ANSWER, P.CAN_CANCEL), P.BOOKING_API)
+                + _grant(P.API_CRUD, P.AUTHORISATION_API) + [(P.CAN_GET, P.AVAILABILITY_API)]
                 + _grant(P.READ + (P.CAN_ANSWER,), P.BOOKING_RECORD_VIEW) + _grant((P.CAN_LIST,), P.BOOKING_QUEUE_VIEW)
                 + _grant(P.READ, P.TODAY_VIEW)
                 + list(P.CALENDAR_PAGES) + [P.RENEW_INSTRUMENT_FEED]
@@ -62,12 +66,12 @@ _BOOKING_LAB = (_grant(P.API_READ + (P.CAN_ANSWER, P.CAN_CANCEL), P.BOOKING_API)
 
 # labs keep who may operate their instruments and when they can be booked; colleges and the school
 # keep the service users (approving registrations, creating on-campus users) and their organisations
-_BOOKING_SETUP = _grant(P.CRUD, *P.BOOKING_SETUP_SCREENS)
+_BOOKING_SETUP = _grant(P.CRUD, *P.BOOKING_SETUP_SCREENS) + _grant(P.CRUD + (P.CAN_FILE,), P.CONTRACT_VIEW)
 _CUSTOMERS_READ = _grant(P.READ, P.SERVICE_USER_VIEW, P.CUSTOMER_ORG_VIEW)
 _CUSTOMERS_WORK = (_grant(P.CRUD, P.SERVICE_USER_VIEW, P.CUSTOMER_ORG_VIEW)
                    + _grant(P.READ + (P.CAN_DECIDE,), P.REGISTRATION_QUEUE_VIEW))
 _BOOKING_MENUS = _menus(P.MENU_BOOKING, P.MENU_AUTHORISATIONS, P.MENU_BOOKING_RULES, P.MENU_OPENING_HOURS,
-                        P.MENU_CLOSURES, P.MENU_CUSTOMERS, P.MENU_SERVICE_USERS, P.MENU_CUSTOMER_ORGS)
+                        P.MENU_CLOSURES, P.MENU_CONTRACTS, P.MENU_CUSTOMERS, P.MENU_SERVICE_USERS, P.MENU_CUSTOMER_ORGS)
 
 # SchoolAdmin is FAB's AUTH_ROLE_ADMIN: it holds every permission, kept so by FAB and by sync — except
 # the service users' own menu (it books nothing: an administrator's account has no bookings of its own).

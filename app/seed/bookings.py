@@ -5,6 +5,9 @@
   the NMR opens long hours, and the SEM has a calibration day next week;
 - `service_user` and `campus_user` may operate the NMR, the LC-MS and the SEM themselves and not the
   XRD or the FTIR (which do take self-operation); `student_user` the FTIR;
+- `service_user`'s enterprise holds a service contract with `lab_admin`'s lab (with its scanned PDF),
+  `student_user`'s team one with the lab's college (which covers the lab); the agricultural academy has
+  none and books sample testing under the school's standard terms, accepted as it booked;
 - `service_user` has a scheduled self-operated slot that ended on the last working day, which the
   terminal measured and the lab has still to register, and a pending booking within its respond-by;
   `student_user` a pending sample booking; `campus_user` a scheduled slot on the next working day.
@@ -18,13 +21,16 @@ from datetime import datetime, time, timedelta
 import sqlalchemy as sa
 
 from app import clock
-from app.models import (Authorisation, Booking, BookingRule, Closure, Instrument, OpeningHours, PlatformUser, ServiceUser,
-                        Unit, UsageRecord)
+from flask import current_app
+
+from app.models import (Authorisation, Booking, BookingRule, Closure, CustomerOrg, Instrument, OpeningHours, PlatformUser,
+                        ServiceContract, ServiceUser, Unit, UsageRecord)
 from app.services import booking as bookings
+from app.services import contracts
 from app.services.actors import Actor
 from app.services.workdays import load_calendar
 
-from .catalog import DEMO_LAB_CODE
+from .catalog import CUSTOMERS, DEMO_LAB_CODE
 
 SHOWCASE = ("核磁共振波谱仪", "液相色谱-质谱联用仪", "场发射扫描电子显微镜", "X射线衍射仪", "傅里叶变换红外光谱仪",
             "X射线光电子能谱仪")
@@ -47,6 +53,51 @@ def _working_days(calendar, start, step, count):
     return found
 
 
+ACADEMY = CUSTOMERS[3][0]  # books under the standard terms: no contract
+
+
+def demo_pdf(title: str) -> bytes:
+    """A one-page PDF standing for a contract's scan (ASCII: the demo has no embedded Chinese font)."""
+    text = f"BT /F1 18 Tf 72 760 Td ({title}) Tj ET".encode()
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+               b"/Resources << /Font << /F1 5 0 R >> >> >>",
+               b"<< /Length %d >>\nstream\n%s\nendstream" % (len(text), text),
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def _ensure_contracts(session, lab: Unit, customers: dict, today) -> int:
+    made = 0
+    signed = today - timedelta(days=60)
+    for number, org_id, unit_id in (("HT-DEMO-2026-001", customers["service_user"].org_id, lab.id),
+                                    ("HT-DEMO-2026-002", customers["student_user"].org_id, lab.parent_id)):
+        if session.scalar(sa.select(ServiceContract.id).where(ServiceContract.number == number)) is not None:
+            continue
+        scan = demo_pdf(f"Service contract {number} (demo)")
+        stored, digest = contracts.store_pdf(current_app.config["CONTRACT_FOLDER"], scan)
+        session.add(ServiceContract(
+            number=number, org_id=org_id, unit_id=unit_id, service_content="分析测试与技术服务（演示）",
+            ip_ownership="用户独立完成的研究成果及知识产权归用户所有；双方合作完成的成果，按事先书面约定归属。",
+            confidentiality="双方对在服务中知悉的对方技术资料、样品信息和测试数据负有保密义务。",
+            damages="因用户违反操作规程造成仪器损坏的，按维修或更换的实际费用赔偿。",
+            liability="因仪器故障、停电等不可抗力造成的延误，实验室及时通知并重新安排，不承担其他责任。",
+            dispute_resolution="协商解决；协商不成的，向学校所在地人民法院提起诉讼。",
+            signed_on=signed, valid_from=signed, valid_until=signed + timedelta(days=730), file_path=stored,
+            file_name=f"{number}.pdf", file_size=len(scan), file_sha256=digest, uploaded_at=clock.aware(
+                datetime.combine(signed, time(10, 0)))))
+        made += 1
+    return made
+
+
 def ensure_booking_demo(session, now: datetime) -> dict:
     """Create what is missing; returns counts of what was created."""
     lab = session.scalar(sa.select(Unit).where(Unit.code == DEMO_LAB_CODE))
@@ -64,6 +115,7 @@ def ensure_booking_demo(session, now: datetime) -> dict:
     created = {"booking_rules": 0, "authorisations": 0, "bookings": 0}
     calendar = load_calendar(session)
     today = clock.local_date(now)
+    created["contracts"] = _ensure_contracts(session, lab, customers, today)
     previous, = _working_days(calendar, today, -1, 1)
     following = _working_days(calendar, today, 1, 4)
 
@@ -124,6 +176,15 @@ def ensure_booking_demo(session, now: datetime) -> dict:
                             start=_at(following[0], 14), end=_at(following[0], 16), purpose="课题组常规测试（演示）",
                             calendar=calendar)
     bookings.schedule(session, actor, early, now - timedelta(hours=20))
-    created["bookings"] = 4
+    # 4. an academy without a contract books sample testing under the standard terms
+    academy = session.scalar(sa.select(ServiceUser).join(CustomerOrg, CustomerOrg.id == ServiceUser.org_id)
+                             .where(CustomerOrg.name == ACADEMY, ServiceUser.status == "active").order_by(ServiceUser.id))
+    count = 4
+    if academy is not None:
+        bookings.submit(session, academy, showcase["X射线衍射仪"].id, "sample", now - timedelta(hours=5), settings,
+                        sample_count=3, samples="土壤样品 3 份，风干过筛，无危险性", day=following[1],
+                        purpose="物相鉴定（演示）", accept_terms=True, calendar=calendar)
+        count += 1
+    created["bookings"] = count
     session.flush()
     return created

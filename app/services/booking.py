@@ -29,7 +29,7 @@ from app import clock
 from app.models import Authorisation, Booking, DeviceEvent, DeviceStatus, Instrument, ServiceUser, UsageRecord
 from app.models.base import UtcDateTime
 
-from . import booking_rules, notifications
+from . import booking_rules, contracts, notifications
 from .actors import Actor, require_lab_side
 from .errors import PolicyDenied, RuleViolation
 from .workdays import Deadline, WorkCalendar, load_calendar
@@ -61,6 +61,7 @@ class Settings:
     no_show_window_days: int = 90
     no_show_suspension_days: int = 30
     authorisation_lapse_months: int = 12
+    standard_terms: int = 1  # an outside user without a contract may accept the standard terms (Art. 16)
 
     @classmethod
     def of(cls, config) -> "Settings":
@@ -167,7 +168,7 @@ def _flush_holding(session):
 
 def submit(session, user: ServiceUser, instrument_id, mode, now: datetime, settings: Settings, *, start=None, end=None,
            day: date | None = None, sample_count=None, purpose=None, samples=None, hazards=None, disposal=None,
-           calendar: WorkCalendar | None = None) -> Booking:
+           accept_terms: bool | None = None, calendar: WorkCalendar | None = None) -> Booking:
     """A new booking by `user`; raises RuleViolation (bad input), PolicyDenied (not allowed) or SlotTaken."""
     today = clock.local_date(now)
     calendar = calendar or load_calendar(session)
@@ -209,9 +210,14 @@ def submit(session, user: ServiceUser, instrument_id, mode, now: datetime, setti
                 raise RuleViolation(problems)
             booking.requested_date = day
         booking.samples, booking.sample_hazards, booking.sample_disposal = samples, hazards, disposal
+    service_day = clock.local_date(start) if start is not None else (day or today)
+    contract, booking.terms_accepted_at = contracts.on_submission(session, user, instrument.id, service_day, now,
+                                                                 accept_terms, bool(settings.standard_terms))
+    booking.contract_id = contract.id if contract is not None else None
     deadline = respond_by(calendar, now)
     booking.respond_by, booking.respond_by_official = deadline.day, deadline.official
-    if mode == "self_operated" and rules.auto_confirm and authorised:
+    if mode == "self_operated" and rules.auto_confirm and authorised and (
+            contract is not None or booking.terms_accepted_at is not None or not contracts.is_outside(user)):
         booking.state, booking.responded_at = "scheduled", now  # answered at submission
         booking.scheduled_start, booking.scheduled_end = start, end
     session.add(booking)
@@ -227,7 +233,7 @@ def _require_state(booking, states):
         raise PolicyDenied("wrong_state", DENIED_STATE)
 
 
-def _place(session, booking, now, *, start=None, end=None, day=None, calendar=None):
+def _place(session, booking, now, *, start=None, end=None, day=None, calendar=None, settings=None):
     """Set the slot (self-operated) or the day (sample, service) the lab gives, checked like a booking
     but from the lab's side (its opening hours and closures, not the user's horizons)."""
     calendar = calendar or load_calendar(session)
@@ -242,6 +248,7 @@ def _place(session, booking, now, *, start=None, end=None, day=None, calendar=No
             raise RuleViolation(problems)
         if clashes(session, booking.instrument_id, start, end, exclude_id=booking.id):
             raise SlotTaken()
+        contracts.require_cover(session, booking, clock.local_date(start), bool((settings or Settings()).standard_terms))
         booking.scheduled_start, booking.scheduled_end = start, end
     else:
         day = day or booking.requested_date
@@ -251,21 +258,25 @@ def _place(session, booking, now, *, start=None, end=None, day=None, calendar=No
                                               lab_side=True)
         if problems:
             raise RuleViolation(problems)
+        contracts.require_cover(session, booking, day, bool((settings or Settings()).standard_terms))
         booking.scheduled_date = day
 
 
-def schedule(session, actor: Actor, booking: Booking, now: datetime, *, start=None, end=None, day=None) -> Booking:
-    """The lab confirms a pending booking, at the time asked or the one it gives."""
+def schedule(session, actor: Actor, booking: Booking, now: datetime, *, start=None, end=None, day=None,
+             settings: Settings | None = None) -> Booking:
+    """The lab confirms a pending booking, at the time asked or the one it gives (an outside user's
+    needs a valid contract, or the standard terms accepted where they apply)."""
     require_lab_side(session, actor, booking.instrument_id)
     _require_state(booking, ANSWERABLE)
-    _place(session, booking, now, start=start, end=end, day=day)
+    _place(session, booking, now, start=start, end=end, day=day, settings=settings)
     booking.state, booking.responded_at = "scheduled", booking.responded_at or now
     _flush_holding(session)
     notifications.scheduled(session, booking, now)
     return booking
 
 
-def delay(session, actor: Actor, booking: Booking, now: datetime, reason, *, start=None, end=None, day=None) -> Booking:
+def delay(session, actor: Actor, booking: Booking, now: datetime, reason, *, start=None, end=None, day=None,
+          settings: Settings | None = None) -> Booking:
     """The lab gives a later time (or moves a scheduled one), with the reason (notice §(四)2)."""
     require_lab_side(session, actor, booking.instrument_id)
     _require_state(booking, RESCHEDULABLE)
@@ -275,7 +286,7 @@ def delay(session, actor: Actor, booking: Booking, now: datetime, reason, *, sta
         raise RuleViolation({"start": MSG_SLOT_NEEDED})
     if booking.mode != "self_operated" and day is None:
         raise RuleViolation({"date": MSG_DAY_NEEDED})
-    _place(session, booking, now, start=start, end=end, day=day)
+    _place(session, booking, now, start=start, end=end, day=day, settings=settings)
     booking.state, booking.delayed, booking.response_reason = "scheduled", True, reason.strip()
     booking.responded_at = booking.responded_at or now
     _flush_holding(session)

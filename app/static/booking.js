@@ -13,6 +13,11 @@
   var minMinutes = parseInt(data.min, 10) || 30;
   var maxMinutes = parseInt(data.max, 10) || 480;
 
+  // Beijing's wall clock as this calendar's dates hold it (UTC fields), whatever the browser's zone
+  function beijingNow() {
+    return new Date(Date.now() + 8 * 3600 * 1000);
+  }
+
   function wallClock(date) {
     return date.toISOString().slice(0, 16); // "YYYY-MM-DDTHH:MM", the form's datetime-local value
   }
@@ -20,7 +25,7 @@
   var calendar = new FullCalendar.Calendar(element, {
     locale: "zh-cn",
     timeZone: "UTC",
-    now: data.now,
+    now: beijingNow,
     initialView: window.innerWidth < 768 ? "timeGridDay" : "timeGridWeek",
     headerToolbar: { left: "prev,next today", center: "title", right: "timeGridWeek,timeGridDay,listWeek" },
     allDaySlot: false,
@@ -36,7 +41,7 @@
     selectOverlap: function (event) { return event.classNames.indexOf("calendar-holiday") >= 0; },
     selectAllow: function (span) {
       var minutes = (span.end - span.start) / 60000;
-      return span.start >= calendar.getNow() && minutes >= minMinutes && minutes <= maxMinutes;
+      return span.start >= beijingNow() && minutes >= minMinutes && minutes <= maxMinutes;
     },
     select: function (info) {
       var start = document.getElementById("start");

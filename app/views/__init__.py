@@ -14,9 +14,11 @@ from .public import PublicFeesView
 from .reports import ReportsView
 from .annual_records import AssessmentView, InstrumentYearCostView, TypicalCaseView
 from .system import TaskFailureView
+from .availability_api import AuthorisationApi, AvailabilityApi
 from .booking_api import BookingApi
 from .booking_admin import AuthorisationView, BookingRuleView, ClosureView, OpeningHoursView
 from .bookings import BookingCalendarView, BookingQueueView, BookingRecordView, MyAuthorisationView, MyBookingView, TodayScheduleView
+from .contracts import MyContractView, ServiceContractView
 from .feeds import CalendarFeedView
 from .messages import MessageView
 from .customers import CustomerOrgView, RegistrationQueueView, RegistrationView, ServiceUserView
@@ -74,6 +76,8 @@ def register(appbuilder):
     appbuilder.add_view(OpeningHoursView, P.MENU_OPENING_HOURS, label=_("Opening hours"), icon="fa-clock",
                         category=P.MENU_BOOKING)
     appbuilder.add_view(ClosureView, P.MENU_CLOSURES, label=_("Closures"), icon="fa-tools", category=P.MENU_BOOKING)
+    appbuilder.add_view(ServiceContractView, P.MENU_CONTRACTS, label=_("Service contracts"), icon="fa-file-signature",
+                        category=P.MENU_BOOKING)
     # the lab side and the service users both look for a free instrument; only service users book
     appbuilder.add_view(BookingCalendarView, P.MENU_FIND_FREE, label=_("Find a free instrument"), icon="fa-search",
                         href="/bookings/search", category=P.MENU_BOOKING)
@@ -84,6 +88,8 @@ def register(appbuilder):
                         category=P.MENU_MY_SERVICES, category_label=mine, category_icon="fa-concierge-bell")
     appbuilder.add_view(MyAuthorisationView, P.MENU_MY_AUTHORISATIONS, label=_("My authorisations to operate"),
                         icon="fa-id-badge", category=P.MENU_MY_SERVICES)
+    appbuilder.add_view(MyContractView, P.MENU_MY_CONTRACTS, label=_("My organisation's contracts"),
+                        icon="fa-file-signature", category=P.MENU_MY_SERVICES)
     appbuilder.add_link(P.MENU_FIND_FREE, label=_("Find a free instrument"), href="/bookings/search", icon="fa-search",
                         category=P.MENU_MY_SERVICES)
     customers = _("Customers")
@@ -99,7 +105,7 @@ def register(appbuilder):
             registration.blueprint)
     appbuilder.add_view(PublicFeesView, P.MENU_PUBLIC_FEES, label=_("Fee schedules"), icon="fa-yen-sign")
     for api in (UnitApi, InnovationPlatformApi, InstrumentApi, PersonApi, TrainingSessionApi, UnsuitableFilingApi,
-                BookingApi):
+                BookingApi, AuthorisationApi, AvailabilityApi):
         appbuilder.add_api(api)
     # FAB's OpenAPI document (/api/v1/_openapi) of every API above, without its Swagger UI (which
     # loads its scripts from a CDN)

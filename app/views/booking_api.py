@@ -24,7 +24,7 @@ from app.services.errors import PolicyDenied, RuleViolation
 from .api_fields import BeijingMinute
 from .base import ScopedModelApi, interface
 
-FORBIDDEN = {"not_authorised", "suspended", "account_inactive", "out_of_chain", "not_yours", "not_a_customer"}
+FORBIDDEN = {"not_authorised", "suspended", "account_inactive", "out_of_chain", "not_yours", "not_a_customer", "no_contract"}
 CONFLICT = {"slot_taken", "wrong_state"}
 
 
@@ -54,6 +54,8 @@ class BookingSchema(Schema):
     alternative = fields.String()
     alternative_instrument_id = fields.Integer()
     late_cancellation = fields.Boolean()
+    contract_id = fields.Integer()
+    terms_accepted_at = BeijingMinute()
 
 
 class BookingListSchema(BookingSchema):
@@ -181,6 +183,7 @@ class BookingApi(ScopedModelApi):
                     sample_count: {type: integer}
                     purpose: {type: string}
                     samples: {type: string}
+                    accept_standard_terms: {type: boolean, description: "an outside user without a service contract accepts the school's standard terms (Art. 16); without them the lab cannot schedule the booking until a contract is on file"}
           responses:
             201: {description: "the booking: id, state (pending or scheduled), respond_by"}
             403: {description: "not authorised to operate, suspended, or the account is not active"}
@@ -192,6 +195,9 @@ class BookingApi(ScopedModelApi):
             instrument_id, sample_count = _integer(data, "instrument_id", errors), _integer(data, "sample_count", errors)
             start, end, day = self._times(data, errors)
             texts = {k: _text(data, k, errors) for k in ("mode", "purpose", "samples", "sample_hazards", "sample_disposal")}
+            accept = data.get("accept_standard_terms")
+            if accept is not None and not isinstance(accept, bool):
+                errors["accept_standard_terms"] = _msg("Must be true or false.")
             if instrument_id is None and "instrument_id" not in errors:
                 errors["instrument_id"] = _msg("This field is required.")
             if texts["mode"] is None and "mode" not in errors:
@@ -210,7 +216,7 @@ class BookingApi(ScopedModelApi):
                 end=end if texts["mode"] == "self_operated" else None,
                 day=day if texts["mode"] != "self_operated" else None, sample_count=sample_count,
                 purpose=texts["purpose"], samples=texts["samples"], hazards=texts["sample_hazards"],
-                disposal=texts["sample_disposal"])
+                disposal=texts["sample_disposal"], accept_terms=True if accept else None)
             db.session.commit()
         except (_BadInput, RuleViolation, PolicyDenied) as error:
             return self._refusal(error)
@@ -242,9 +248,11 @@ class BookingApi(ScopedModelApi):
                 if errors:
                     raise _BadInput(errors)
                 if step == "schedule":
-                    bookings.schedule(db.session, actor, booking, now, start=start, end=end, day=day)
+                    bookings.schedule(db.session, actor, booking, now, start=start, end=end, day=day,
+                                      settings=self._settings())
                 else:
-                    bookings.delay(db.session, actor, booking, now, reason, start=start, end=end, day=day)
+                    bookings.delay(db.session, actor, booking, now, reason, start=start, end=end, day=day,
+                                   settings=self._settings())
             db.session.commit()
         except (_BadInput, RuleViolation, PolicyDenied) as error:
             return self._refusal(error)

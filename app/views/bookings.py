@@ -18,7 +18,7 @@ from app.models import Authorisation, Booking, Instrument, InstrumentClass, Serv
 from app.models.choices import AUTHORISATION_STATE, BOOKING_MODE, BOOKING_STATE
 from app.security.scope import own_service_user_id, unit_in_scope
 from app.services import booking as bookings
-from app.services import booking_rules, calendar, notifications
+from app.services import booking_rules, calendar, contracts, notifications
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
 from app.services.workdays import load_calendar
@@ -63,7 +63,7 @@ BOOKING_LABELS = {
     "sample_count": _("Samples"), "samples": _("Samples' description"), "sample_hazards": _("Hazards"),
     "sample_disposal": _("Disposal after testing"), "response_reason": _("Reason given"), "alternative": _("Alternative offered"),
     "alternative_instrument": _("Comparable instrument offered"), "late_cancellation": _("Late cancellation"),
-    "delayed": _("Delayed"),
+    "delayed": _("Delayed"), "contract": _("Service contract"), "terms_accepted_at": _("Standard terms accepted at"),
 }
 
 
@@ -82,7 +82,7 @@ class _BookingScreen(ScopedModelView):
     base_permissions = ["can_list", "can_show"]
     show_columns = ["instrument", "user", "mode", "state", "slot", "respond_by_badge", "submitted_at", "responded_at", "purpose",
                     "sample_count", "samples", "sample_hazards", "sample_disposal", "response_reason", "alternative",
-                    "alternative_instrument", "delayed", "late_cancellation"]
+                    "alternative_instrument", "delayed", "late_cancellation", "contract", "terms_accepted_at"]
     search_columns = ["instrument", "state", "mode", "respond_by"]
     formatters_columns = {"samples": formatting.multiline, "purpose": formatting.multiline}
 
@@ -117,10 +117,12 @@ class BookingRecordView(_BookingScreen):
         try:
             if "bad" in (start, end, day):
                 raise RuleViolation({"start": gettext("Enter a date and time as YYYY-MM-DDTHH:MM (Beijing time).")})
+            settings = bookings.Settings.of(current_app.config)
             if step == "schedule":
-                bookings.schedule(db.session, actor, booking, now, start=start, end=end, day=day)
+                bookings.schedule(db.session, actor, booking, now, start=start, end=end, day=day, settings=settings)
             elif step == "delay":
-                bookings.delay(db.session, actor, booking, now, form.get("reason"), start=start, end=end, day=day)
+                bookings.delay(db.session, actor, booking, now, form.get("reason"), start=start, end=end, day=day,
+                               settings=settings)
             elif step == "refuse":
                 other = form.get("alternative_instrument_id", type=int)
                 bookings.refuse(db.session, actor, booking, now, form.get("reason"), form.get("alternative"), other)
@@ -329,7 +331,7 @@ class BookingCalendarView(BaseView):
     def _calendar_context(self, instrument):
         rules = booking_rules.rules_of(db.session, instrument.id)
         return {"instrument": instrument, "rules": rules, "business_hours": calendar.business_hours(db.session, instrument.id),
-                "now": _fc(clock.now()), "fault_now": calendar.current_fault(db.session, instrument.iot_terminal_id),
+                "fault_now": calendar.current_fault(db.session, instrument.iot_terminal_id),
                 "modes": [(m, MODE_LABELS[m]) for m in bookings.MODES if rules.accepts(m)]}
 
     @expose("/calendar/<int:instrument_id>")
@@ -352,6 +354,10 @@ class BookingCalendarView(BaseView):
             return redirect(url_for(".instrument_calendar", instrument_id=instrument_id))
         user = db.session.get(ServiceUser, own)
         context = self._calendar_context(instrument)
+        settings = bookings.Settings.of(current_app.config)
+        contract = contracts.valid_contract(db.session, user.org_id, instrument.id, clock.today()) \
+            if contracts.is_outside(user) else None
+        ask_terms = contracts.is_outside(user) and contract is None and bool(settings.standard_terms)
         form, errors = request.form, {}
         if request.method == "POST":
             mode = form.get("mode")
@@ -366,7 +372,8 @@ class BookingCalendarView(BaseView):
             if not errors:
                 try:
                     booking = bookings.submit(
-                        db.session, user, instrument.id, mode, clock.now(), bookings.Settings.of(current_app.config),
+                        db.session, user, instrument.id, mode, clock.now(), settings,
+                        accept_terms=(form.get("accept_terms") == "1") if ask_terms else None,
                         start=start if mode == "self_operated" else None, end=end if mode == "self_operated" else None,
                         day=day if mode != "self_operated" else None, sample_count=count, purpose=form.get("purpose"),
                         samples=form.get("samples"), hazards=form.get("sample_hazards"), disposal=form.get("sample_disposal"))
@@ -384,11 +391,18 @@ class BookingCalendarView(BaseView):
                 except PolicyDenied as refusal:
                     db.session.rollback()
                     errors = {"form": refusal.message}
-        authorised = bookings.valid_authorisation(db.session, user.id, instrument.id, clock.today(),
-                                                  bookings.Settings.of(current_app.config)) is not None
+        authorised = bookings.valid_authorisation(db.session, user.id, instrument.id, clock.today(), settings) is not None
         return self.render_template("bookings/calendar.html", title=gettext("Book: %(name)s", name=instrument.name),
                                     booking_form=True, form=form, errors=errors, authorised=authorised, user=user,
+                                    contract=contract, ask_terms=ask_terms,
+                                    needs_contract=contracts.is_outside(user) and contract is None and not ask_terms,
                                     **context)
+
+    @expose("/terms")
+    @has_access
+    def terms(self):
+        """The school's standard service terms (Art. 16), which an outside user without a contract accepts."""
+        return self.render_template("bookings/terms.html", title=gettext("Standard service terms"))
 
     @expose("/search")
     @has_access

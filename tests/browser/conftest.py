@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from ..demo_site import DEMO_PASSWORD, demo_site  # noqa: F401  (the fixture)
+from ..mail_server import SmtpServer
 from ..mqtt_broker import ROOT, PrivateMosquitto
 from ..processes import Process, WebServer, environment, task_consumer
 
@@ -35,7 +36,8 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 class Stack:
-    """gunicorn, the task consumer and the IoT bridge over the demo database, and the broker."""
+    """gunicorn, the task consumer and the IoT bridge over the demo database, the broker, and an SMTP
+    server (aiosmtpd) the platform mails to."""
 
     def __init__(self, demo_url, folder: Path):
         self.demo_url, self.folder, self.processes = demo_url, folder, []
@@ -45,6 +47,8 @@ class Stack:
         self.env = {"TASK_QUEUE_NAME": f"{os.environ.get('TASK_QUEUE_NAME', 'platform')}-browser"}
 
     def start(self):
+        self.smtp = SmtpServer().start()
+        self.env.update({k: str(v) for k, v in self.smtp.settings().items() if v})
         if not self.mqtt_url:
             if not PrivateMosquitto.available():
                 pytest.fail("the browser suite needs an MQTT broker: set MQTT_URL or install mosquitto", pytrace=False)
@@ -69,6 +73,7 @@ class Stack:
             process.stop()
         if self.broker is not None:
             self.broker.stop()
+        self.smtp.stop()
 
 
 @pytest.fixture(scope="session")
