@@ -6,8 +6,9 @@ from datetime import datetime, timezone
 import pytest
 import sqlalchemy as sa
 
+from app import clock
 from app.extensions import db
-from app.models import Authorisation, BookingRule, Closure, Instrument, OpeningHours, Unit
+from app.models import Authorisation, Booking, BookingRule, Closure, Instrument, OpeningHours, ServiceUser, Unit
 
 from . import factories as f
 from .conftest import csrf_token
@@ -127,3 +128,49 @@ def test_a_closure_is_typed_and_shown_in_beijing_time(app, login_as, instruments
     backwards = lab.post("/closureview/add", data={"csrf_token": token, "instrument": own, "kind": "maintenance",
                                                    "starts_at": "2026-12-10 10:00", "ends_at": "2026-12-10 09:00"})
     assert "结束时间须晚于开始时间" in field_error(backwards.get_data(as_text=True), "ends_at")
+
+
+def test_booking_lists_send_as_many_statements_for_a_full_page_as_for_one_row(app, uni, login_as):
+    """Each list loads the instrument and the user it shows with the page, not one row at a time (the
+    booking screens share one interface object; the bench found the queue's users lazy-loaded)."""
+    with app.app_context():
+        lab = db.session.get(Unit, uni.l11)
+        instruments = [f.bookable_instrument(lab, name=f"语句计数仪器{i}") for i in range(3)]
+        users = [f.service_user(name=f"语句计数用户{i}") for i in range(4)]
+        now = clock.now()
+        for inst in instruments:
+            for user in users:
+                db.session.add(Booking(instrument_id=inst.id, user_id=user.id, mode="sample", state="pending",
+                                       requested_date=clock.today(), sample_count=1, submitted_at=now,
+                                       respond_by=clock.today(), respond_by_official=True))
+        db.session.commit()
+        ids, user_ids = [i.id for i in instruments], [u.id for u in users]
+        db.session.remove()
+    client, seen = login_as("lab_admin"), []
+
+    def statements(url):
+        seen.clear()
+        listener = lambda *_args: seen.append(1)  # noqa: E731
+        sa.event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            page = client.get(url)
+            assert page.status_code == 200
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", listener)
+        return len(seen), page.get_data(as_text=True)
+
+    try:
+        with app.app_context():
+            for view in ("BookingQueueView", "BookingRecordView"):
+                statements(f"/{view.lower()}/list/")
+                one, _ = statements(f"/{view.lower()}/list/?psize_{view}=1")
+                full, page = statements(f"/{view.lower()}/list/?psize_{view}=25")
+                assert sum(page.count(f"语句计数用户{i}") for i in range(4)) >= 12  # the twelve rows with their users
+                assert full == one, view
+    finally:
+        with app.app_context():
+            db.session.execute(sa.delete(Booking).where(Booking.instrument_id.in_(ids)))
+            db.session.execute(sa.delete(Instrument).where(Instrument.id.in_(ids)))
+            db.session.execute(sa.delete(ServiceUser).where(ServiceUser.id.in_(user_ids)))
+            db.session.commit()
+            db.session.remove()

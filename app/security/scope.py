@@ -75,11 +75,15 @@ def own_service_user_id():
     if has_request_context() and "_own_service_user" in g:
         return g._own_service_user
     user = _caller()
-    found = None
+    row = None
     if user is not None:
-        found = db.session.execute(sa.select(ServiceUser.id).where(ServiceUser.account_id == user.id)).scalar()
+        # the whole row with its organisation: the request's later session.get() of it, and the
+        # contract rules' look at its category, then find it in the session instead of asking again
+        row = db.session.execute(sa.select(ServiceUser).options(sa.orm.joinedload(ServiceUser.org))
+                                 .where(ServiceUser.account_id == user.id)).scalar()
+    found = row.id if row is not None else None
     if has_request_context():
-        g._own_service_user = found
+        g._own_service_user, g._own_service_user_row = found, row  # the row kept alive for the identity map
     return found
 
 

@@ -49,11 +49,9 @@ def _accounts_with_role(session, role_name, unit_ids):
 def lab_side(session, instrument: Instrument) -> list:
     """The accounts that answer for the instrument: its lab's administrators, else its college's, else the school's."""
     unit = session.get(Unit, instrument.unit_id)
-    ancestors = [unit]
-    while ancestors[-1].parent_id is not None:
-        ancestors.append(session.get(Unit, ancestors[-1].parent_id))
-    for role_name, units in ((LAB_ADMIN, [unit]), (COLLEGE_ADMIN, ancestors)):
-        found = _accounts_with_role(session, role_name, [u.id for u in units])
+    ancestors = [int(part) for part in unit.path.strip("/").split("/")]  # the materialised path: "/1/4/17/"
+    for role_name, unit_ids in ((LAB_ADMIN, [unit.id]), (COLLEGE_ADMIN, ancestors)):
+        found = _accounts_with_role(session, role_name, unit_ids)
         if found:
             return found
     return _accounts_with_role(session, SCHOOL_ADMIN, None)

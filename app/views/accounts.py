@@ -20,6 +20,7 @@ from flask_appbuilder.security.sqla.models import (
 from flask_appbuilder.security.views import UserDBModelView
 from flask_appbuilder.widgets import ListWidget, ShowWidget
 from flask_babel import lazy_gettext as _
+from sqlalchemy.orm import joinedload
 from wtforms.validators import DataRequired
 
 from app import clock
@@ -153,6 +154,11 @@ class PlatformSecurityManager(SecurityManager):
             g._perm_cache = {}
         return g._perm_cache
 
+    def get_user_by_id(self, pk):
+        """The user with its roles and groups in one statement (FAB's lazy loads make it three, every request)."""
+        return self.session.get(self.user_model, pk, options=[joinedload(self.user_model.roles),
+                                                              joinedload(self.user_model.groups)])
+
     def get_public_role(self):
         cache = self._request_cache()
         if cache is None:
@@ -175,16 +181,7 @@ class PlatformSecurityManager(SecurityManager):
         key = ("perms", tuple(sorted(role_ids)))
         if cache is not None and key in cache:
             return cache[key]
-        rows = (
-            self.session.query(Permission.name, ViewMenu.name)
-            .select_from(PermissionView)
-            .join(assoc_permissionview_role, PermissionView.id == assoc_permissionview_role.c.permission_view_id)
-            .join(Role, Role.id == assoc_permissionview_role.c.role_id)
-            .join(Permission, Permission.id == PermissionView.permission_id)
-            .join(ViewMenu, ViewMenu.id == PermissionView.view_menu_id)
-            .filter(Role.id.in_(role_ids))
-            .all()
-        )
+        rows = self._permission_rows().filter(Role.id.in_(role_ids)).all()
         perms = {(p, v) for p, v in rows}
         if cache is not None:
             cache[key] = perms
@@ -194,10 +191,27 @@ class PlatformSecurityManager(SecurityManager):
         return (permission_name, view_name) in self._role_permissions(role_ids)
 
     def is_item_public(self, permission_name, view_name):
-        role = self.get_public_role()
-        if role is None:
-            return False
-        return (permission_name, view_name) in self._role_permissions([role.id])
+        return (permission_name, view_name) in self._public_permissions()
+
+    def _public_permissions(self):
+        """The public role's permissions by its name: one statement (every API call asks first)."""
+        cache = self._request_cache()
+        if cache is not None and "public_perms" in cache:
+            return cache["public_perms"]
+        perms = set(self._permission_rows().filter(Role.name == self.auth_role_public).all())
+        if cache is not None:
+            cache["public_perms"] = perms
+        return perms
+
+    def _permission_rows(self):
+        return (
+            self.session.query(Permission.name, ViewMenu.name)
+            .select_from(PermissionView)
+            .join(assoc_permissionview_role, PermissionView.id == assoc_permissionview_role.c.permission_view_id)
+            .join(Role, Role.id == assoc_permissionview_role.c.role_id)
+            .join(Permission, Permission.id == PermissionView.permission_id)
+            .join(ViewMenu, ViewMenu.id == PermissionView.view_menu_id)
+        )
 
     def _get_user_permission_view_menus(self, user, permission_name, view_menus_name):
         roles = [self.get_public_role()] if user is None else self.get_user_roles(user)

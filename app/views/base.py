@@ -4,6 +4,8 @@ Views stay declarations; this module wires the one scope filter into base_filter
 related-field query, turns enumeration columns into Chinese selects, formats money, dates and
 booleans, and calls the domain rules (app/services) before anything is written.
 """
+import copy
+
 from flask import abort, flash, request
 from flask_appbuilder import ModelRestApi, ModelView
 from flask_appbuilder.urltools import get_filter_args, get_order_args, get_page_args, get_page_size_args
@@ -107,6 +109,8 @@ class ScopedModelView(_ScopeWiring, ModelView):
     list_undefer = ()  # deferred computed columns the list shows, loaded with the page
 
     def __init__(self, **kwargs):
+        # a subclass shares its parent's interface object: the relations a list loads are per view
+        self.datamodel = copy.copy(self.datamodel)
         self._wire_scope(["add_form_query_rel_fields", "edit_form_query_rel_fields", "search_form_query_rel_fields"])
         self._wire_choices()
         self._wire_formatters()

@@ -217,10 +217,11 @@ class BookingApi(ScopedModelApi):
                 day=day if texts["mode"] != "self_operated" else None, sample_count=sample_count,
                 purpose=texts["purpose"], samples=texts["samples"], hazards=texts["sample_hazards"],
                 disposal=texts["sample_disposal"], accept_terms=True if accept else None)
+            answer = self._answer(booking, 201)  # before the commit expires it: no reading it back
             db.session.commit()
         except (_BadInput, RuleViolation, PolicyDenied) as error:
             return self._refusal(error)
-        return self._answer(booking, 201)
+        return answer
 
     # -- the lab's answers and cancellation ------------------------------------------------------
     def _act(self, pk, step):
