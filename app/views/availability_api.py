@@ -21,6 +21,7 @@ from app.security.scope import own_service_user_id
 from app.services import booking_rules, booking_setup, calendar
 from app.services.workdays import load_calendar
 
+from .api_fields import read
 from .base import ScopedModelApi, interface
 from .booking_admin import ActiveUserFilter
 
@@ -76,17 +77,13 @@ class AvailabilityApi(BaseApi):
     openapi_spec_tag = "Availability"
     allow_browser_login = True
 
-    def _parse(self, name, errors, required=True):
-        value = request.args.get(name)
-        if not value:
-            if required:
-                errors[name] = _msg("This field is required.")
+    @staticmethod
+    def _parse(name, errors):
+        """A required Beijing time from the query string."""
+        if not request.args.get(name):
+            errors[name] = _msg("This field is required.")
             return None
-        try:
-            return clock.parse_local(value)
-        except ValueError:
-            errors[name] = _msg("Enter a date and time as YYYY-MM-DDTHH:MM (Beijing time).")
-            return None
+        return read(request.args, name, errors, "instant")
 
     @expose("/", methods=["GET"])
     @protect()

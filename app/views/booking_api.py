@@ -6,7 +6,6 @@ offset is converted; answers give Beijing time in that same form. Refusals answe
 422 bad input (beside the field), 403 not allowed (no authorisation, suspended, not one's own),
 409 a taken slot or a booking whose state does not allow the step, 404 outside the scope.
 """
-from datetime import date
 
 from flask import current_app, g, request
 from flask_appbuilder.api import expose, protect, safe
@@ -21,7 +20,7 @@ from app.services import booking as bookings
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
 
-from .api_fields import BeijingMinute
+from .api_fields import BeijingMinute, read
 from .base import ScopedModelApi, interface
 
 FORBIDDEN = {"not_authorised", "suspended", "account_inactive", "out_of_chain", "not_yours", "not_a_customer", "no_contract"}
@@ -74,48 +73,6 @@ def _body():
     return data
 
 
-def _instant(data, key, errors):
-    value = data.get(key)
-    if value in (None, ""):
-        return None
-    try:
-        return clock.parse_local(str(value))
-    except ValueError:
-        errors[key] = _msg("Enter a date and time as YYYY-MM-DDTHH:MM (Beijing time).")
-        return None
-
-
-def _day(data, key, errors):
-    value = data.get(key)
-    if value in (None, ""):
-        return None
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        errors[key] = _msg("Enter a date as YYYY-MM-DD.")
-        return None
-
-
-def _integer(data, key, errors):
-    value = data.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        errors[key] = _msg("Enter a whole number.")
-        return None
-    return value
-
-
-def _text(data, key, errors):
-    value = data.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        errors[key] = _msg("Enter text.")
-        return None
-    return value
-
-
 class BookingApi(ScopedModelApi):
     resource_name = "booking"
     datamodel = interface(Booking)
@@ -157,7 +114,7 @@ class BookingApi(ScopedModelApi):
         return self.datamodel.get(pk, self._base_filters)
 
     def _times(self, data, errors):
-        return _instant(data, "start", errors), _instant(data, "end", errors), _day(data, "date", errors)
+        return read(data, "start", errors, "instant"), read(data, "end", errors, "instant"), read(data, "date", errors, "day")
 
     # -- submission ---------------------------------------------------------------------------
     @expose("/", methods=["POST"])
@@ -192,9 +149,9 @@ class BookingApi(ScopedModelApi):
         """
         try:
             data, errors = _body(), {}
-            instrument_id, sample_count = _integer(data, "instrument_id", errors), _integer(data, "sample_count", errors)
+            instrument_id, sample_count = read(data, "instrument_id", errors, "integer"), read(data, "sample_count", errors, "integer")
             start, end, day = self._times(data, errors)
-            texts = {k: _text(data, k, errors) for k in ("mode", "purpose", "samples", "sample_hazards", "sample_disposal")}
+            texts = {k: read(data, k, errors, "text") for k in ("mode", "purpose", "samples", "sample_hazards", "sample_disposal")}
             accept = data.get("accept_standard_terms")
             if accept is not None and not isinstance(accept, bool):
                 errors["accept_standard_terms"] = _msg("Must be true or false.")
@@ -238,14 +195,14 @@ class BookingApi(ScopedModelApi):
                 else:
                     bookings.cancel(db.session, booking, now, actor=actor)
             elif step == "refuse":
-                reason, alternative = _text(data, "reason", errors), _text(data, "alternative", errors)
-                other = _integer(data, "alternative_instrument_id", errors)
+                reason, alternative = read(data, "reason", errors, "text"), read(data, "alternative", errors, "text")
+                other = read(data, "alternative_instrument_id", errors, "integer")
                 if errors:
                     raise _BadInput(errors)
                 bookings.refuse(db.session, actor, booking, now, reason, alternative, other)
             else:
                 start, end, day = self._times(data, errors)
-                reason = _text(data, "reason", errors)
+                reason = read(data, "reason", errors, "text")
                 if errors:
                     raise _BadInput(errors)
                 if step == "schedule":
