@@ -8,7 +8,7 @@ from flask_appbuilder import AppBuilder
 
 from . import http, models  # noqa: F401  (models: register tables)
 from .extensions import db, migrate, tune_sqlite
-from .services import catalogue_entry, changelog, fees, records
+from .services import catalogue_entry, changelog, fees, records, settlement
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,6 +32,7 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
     records.install()
     fees.install()
     catalogue_entry.install()
+    settlement.install()
 
     # The web layer is imported here, not at the top: `import app.models` (the IoT bridge's storer,
     # the task consumer, scripts) then stays free of FAB's views, forms and templates.

@@ -112,6 +112,25 @@ def session(app):
 
 
 @pytest.fixture
+def count_queries(app):
+    """`with count_queries() as statements:` collects the SQL statements sent inside the block."""
+    import contextlib
+
+    import sqlalchemy as sa
+
+    @contextlib.contextmanager
+    def counting():
+        seen = []
+        listener = lambda _conn, _cursor, statement, *_args: seen.append(statement)  # noqa: E731
+        sa.event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            yield seen
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", listener)
+    return counting
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -70,13 +70,15 @@ def user(sm, username, role_name, unit=None, password="test-1234"):
 
 def fee_standard(instrument, state="draft", version=1, effective_from=None, items=None, **kw):
     """A fee standard with items; `items` is a list of dicts:
-    {"name", "billing_unit", "cost_basis", "prices": [(category, tier_min, tier_max, price, reason)]}."""
+    {"name", "billing_unit", "cost_basis", "basis" (how a use's quantity is counted, default "entered"),
+    "prices": [(category, tier_min, tier_max, price, reason)]}."""
     from app.models import FeeItem, FeePrice, FeeStandard
 
     standard = FeeStandard(instrument_id=instrument.id if hasattr(instrument, "id") else instrument, state=state,
                            version=version, effective_from=effective_from or date(2026, 1, 1), **kw)
     for spec in items if items is not None else [standard_item()]:
-        item = FeeItem(name=spec["name"], billing_unit=spec["billing_unit"], cost_basis=Decimal(spec["cost_basis"]))
+        item = FeeItem(name=spec["name"], billing_unit=spec["billing_unit"], cost_basis=Decimal(spec["cost_basis"]),
+                       quantity_basis=spec.get("basis", "entered"))
         for category, low, high, price, reason in spec["prices"]:
             item.prices.append(FeePrice(customer_category=category, tier_min=Decimal(low),
                                         tier_max=None if high is None else Decimal(high),
@@ -87,8 +89,8 @@ def fee_standard(instrument, state="draft", version=1, effective_from=None, item
     return standard
 
 
-def standard_item(name="常规测试", unit="样品", cost="100", prices=None):
-    return {"name": name, "billing_unit": unit, "cost_basis": cost,
+def standard_item(name="常规测试", unit="样品", cost="100", prices=None, basis="entered"):
+    return {"name": name, "billing_unit": unit, "cost_basis": cost, "basis": basis,
             "prices": prices if prices is not None else [("campus", 0, None, cost, None)]}
 
 

@@ -133,3 +133,80 @@ def test_database_constraints_hold(app, uni, assignment):
             )
         db.session.rollback()
         db.session.remove()
+
+
+ROWS_BEFORE_0017 = [
+    "INSERT INTO unit (id, code, name, level) VALUES (900, 'M17', 'M17 lab', 'lab')",
+    "INSERT INTO instrument (id, kind, asset_number, name, original_value, funding_source, unit_id, run_status, "
+    "sharing_status, bookable, networked, duty_free) VALUES (900, 'instrument', 'M17-1', 'M17', 500000, "
+    "'fiscal_full', 900, 'normal', 'external', true, false, false)",
+    "INSERT INTO fee_standard (id, instrument_id, version, state, created_at) VALUES (900, 900, 1, 'published', "
+    "'2026-01-01 00:00:00')",
+    "INSERT INTO fee_standard_event (id, standard_id, action, to_state, at) VALUES (900, 900, 'create', 'draft', "
+    "'2026-01-01 00:00:00')",
+    "INSERT INTO fee_item (id, standard_id, name, billing_unit, cost_basis) VALUES (900, 900, 'machine', '小时', 10)",
+    "INSERT INTO fee_item (id, standard_id, name, billing_unit, cost_basis) VALUES (901, 900, 'report', '份报告', 10)",
+    "INSERT INTO fee_price (id, item_id, customer_category, tier_min, unit_price) VALUES (900, 900, 'campus', 0, 100)",
+    "INSERT INTO fee_item_component (id, item_id, component, amount) VALUES (900, 900, 'usage', 10)",
+    "INSERT INTO customer_org (id, name, category, affiliated) VALUES (900, 'M17 Co', 'enterprise', false)",
+    "INSERT INTO service_user (id, name, org_id) VALUES (900, 'M17 user', 900)",
+    "INSERT INTO usage_record (id, instrument_id, user_id, started_at, ended_at, hours, source, service_type, direction) "
+    "VALUES (900, 900, 900, '2026-01-02 01:00:00', '2026-01-02 03:00:00', 2, 'manual', 'external', 'research')",
+    "INSERT INTO charge (id, usage_id, fee_standard_id, total, state, created_at) VALUES (900, 900, 900, 200, "
+    "'invoiced', '2026-01-02 04:00:00')",
+    "INSERT INTO charge_line (id, charge_id, fee_item_id, description, quantity, unit_price, amount) VALUES "
+    "(900, 900, 900, 'machine', 2, 100, 200)",
+]
+
+
+@pytest.mark.parametrize("url", list(targets()))
+def test_0017_keeps_the_rows_it_extends(url):
+    """0017 extends fee standards, items, uses and charges: on SQLite a batch copy of a table drops the
+    old one with foreign keys on, and its children would cascade with it. Every row is still there,
+    the items' quantity basis follows their billing unit, and the new rules hold."""
+    scratch = None
+    if url is None:
+        pytest.skip("the scratch PostgreSQL database is used when the suite runs on SQLite")
+    if url == "postgresql-scratch":
+        url, scratch = _scratch_postgres()
+    try:
+        reset_database(url)
+        app = create_app("config.TestConfig", SQLALCHEMY_DATABASE_URI=url)
+        with app.app_context():
+            from flask_migrate import upgrade
+
+            upgrade(revision="0016_contracts")
+            with db.engine.begin() as conn:
+                for statement in ROWS_BEFORE_0017:
+                    conn.execute(sa.text(statement))
+            upgrade()
+            with db.engine.connect() as conn:
+                for table in ("fee_standard", "fee_standard_event", "fee_item", "fee_price", "fee_item_component",
+                              "usage_record", "charge", "charge_line"):
+                    assert conn.execute(sa.text(f"SELECT count(*) FROM {table} WHERE id >= 900")).scalar() >= 1, table
+                assert dict(conn.execute(sa.text("SELECT id, quantity_basis FROM fee_item WHERE id >= 900")).all()) == {
+                    900: "hours", 901: "entered"}
+                assert conn.execute(sa.text("SELECT tier_mode, unit_rounding FROM fee_standard WHERE id = 900")).one() == (
+                    "volume", "started_unit")
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("UPDATE charge SET state = 'confirmed' WHERE id = 900"))
+            for statement in (
+                "UPDATE charge SET state = 'waived' WHERE id = 900",  # a waiver needs its reason
+                "UPDATE charge SET state = 'lost' WHERE id = 900",
+                "UPDATE fee_standard SET tier_mode = 'random' WHERE id = 900",
+                "UPDATE usage_record SET samples_received = -1 WHERE id = 900",
+            ):
+                with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
+                    conn.execute(sa.text(statement))
+            with db.engine.begin() as conn:  # one open session per instrument
+                conn.execute(sa.text("INSERT INTO usage_record (instrument_id, started_at, source, service_type, "
+                                     "direction) VALUES (900, '2026-01-03 01:00:00', 'manual', 'internal', 'research')"))
+            with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
+                conn.execute(sa.text("INSERT INTO usage_record (instrument_id, started_at, source, service_type, "
+                                     "direction) VALUES (900, '2026-01-03 02:00:00', 'manual', 'internal', 'research')"))
+            assert _slot_guards()
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        if scratch:
+            drop_scratch_postgres(scratch)

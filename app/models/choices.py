@@ -176,9 +176,37 @@ USAGE_DIRECTION = Choices(
 CHARGE_STATE = Choices(
     "charge_state",
     ("pending", _("To be confirmed")),
+    ("confirmed", _("Confirmed")),
     ("invoiced", _("Invoiced")),
     ("settled", _("Settled")),
     ("credited", _("Credited")),
+    ("waived", _("Waived")),
+)
+PAYMENT_METHOD = Choices(
+    "payment_method",
+    ("campus_transfer", _("Campus transfer")),
+    ("bank_transfer", _("Bank transfer")),
+    ("other", _("Other")),
+)
+# how a fee standard's quantity tiers apply: the whole quantity at the price of the tier it falls
+# in (volume), or each band of the quantity at its own tier's price (graduated)
+TIER_MODE = Choices("tier_mode", ("volume", _("Whole quantity at its tier's price")),
+                    ("graduated", _("Each band at its own tier's price")))
+# how a started billing unit counts
+UNIT_ROUNDING = Choices(
+    "unit_rounding",
+    ("started_unit", _("A started unit counts in full")),
+    ("started_half", _("A started half unit counts as a half")),
+    ("exact", _("Exact, to the hundredth")),
+)
+# what a fee item's quantity is measured in, from a use
+QUANTITY_BASIS = Choices(
+    "quantity_basis",
+    ("hours", _("Hours of use")),
+    ("days", _("Days of use")),
+    ("samples", _("Samples tested")),
+    ("per_use", _("Once per use")),
+    ("entered", _("Entered by the lab")),
 )
 TERMINAL_ADAPTER = Choices(
     "terminal_adapter",

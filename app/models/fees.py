@@ -6,7 +6,7 @@ from sqlalchemy.orm import relationship
 from app import clock
 
 from .base import MONEY, UtcDateTime
-from .choices import CUSTOMER_CATEGORY, FEE_ACTION, FEE_COMPONENT, FEE_STATE
+from .choices import CUSTOMER_CATEGORY, FEE_ACTION, FEE_COMPONENT, FEE_STATE, QUANTITY_BASIS, TIER_MODE, UNIT_ROUNDING
 from .instrument import Instrument, OwnedByInstrument
 
 
@@ -21,6 +21,10 @@ class FeeStandard(OwnedByInstrument, Model):
     effective_to = sa.Column(sa.Date)
     pricing_method = sa.Column(sa.Text)
     justification = sa.Column(sa.Text)
+    # how a use is priced (app/services/pricing.py): the tiers' mode and the rounding of a started unit
+    tier_mode = sa.Column(TIER_MODE.column_type(), nullable=False, default="volume", server_default="volume")
+    unit_rounding = sa.Column(UNIT_ROUNDING.column_type(), nullable=False, default="started_unit",
+                              server_default="started_unit")
     approved_by_id = sa.Column(sa.Integer, sa.ForeignKey("ab_user.id"))
     approved_at = sa.Column(UtcDateTime)
     created_at = sa.Column(UtcDateTime, default=clock.now, nullable=False)
@@ -48,6 +52,7 @@ class FeeItem(Model):
     name = sa.Column(sa.String(100), nullable=False)
     billing_unit = sa.Column(sa.String(20), nullable=False)
     cost_basis = sa.Column(MONEY, nullable=False, default=0)
+    quantity_basis = sa.Column(QUANTITY_BASIS.column_type(), nullable=False, default="entered", server_default="entered")
     __table_args__ = (
         sa.CheckConstraint("cost_basis >= 0", name="cost_basis_non_negative"),
         # unique indexes rather than constraints: SQLite adds them without rebuilding the table

@@ -11,6 +11,7 @@ from .choices import (
     BOOKING_STATE,
     CHARGE_STATE,
     CUSTOMER_CATEGORY,
+    PAYMENT_METHOD,
     SERVICE_USER_STATUS,
     SERVICE_TYPE,
     USAGE_DIRECTION,
@@ -202,6 +203,9 @@ class Booking(Model):
         return self.instrument.unit_id if self.instrument is not None else None
 
 
+OPEN_SESSION = "ended_at IS NULL AND hours IS NULL AND source = 'manual'"
+
+
 class UsageRecord(Model):
     __tablename__ = "usage_record"
     id = sa.Column(sa.Integer, primary_key=True)
@@ -214,14 +218,20 @@ class UsageRecord(Model):
     started_at = sa.Column(UtcDateTime, nullable=False)
     ended_at = sa.Column(UtcDateTime)
     hours = sa.Column(sa.Numeric(10, 2))
-    samples = sa.Column(sa.Integer)
+    samples = sa.Column(sa.Integer)  # sample testing: the samples tested
+    samples_received = sa.Column(sa.Integer)
+    samples_returned = sa.Column(sa.Integer)
     operator_id = sa.Column(sa.Integer, sa.ForeignKey("person.id"))
     operator = relationship("Person")
     source = sa.Column(USAGE_SOURCE.column_type(), nullable=False, default="manual")
     service_type = sa.Column(SERVICE_TYPE.column_type(), nullable=False, default="internal")
     direction = sa.Column(USAGE_DIRECTION.column_type(), nullable=False, default="research")
+    registered_by_id = sa.Column(sa.Integer, sa.ForeignKey("ab_user.id"))
+    registered_at = sa.Column(UtcDateTime)
     __table_args__ = (
         sa.CheckConstraint("hours IS NULL OR hours >= 0", name="usage_hours_non_negative"),
+        sa.CheckConstraint("samples_received IS NULL OR samples_received >= 0", name="usage_received_non_negative"),
+        sa.CheckConstraint("samples_returned IS NULL OR samples_returned >= 0", name="usage_returned_non_negative"),
         sa.CheckConstraint("samples IS NULL OR samples >= 0", name="usage_samples_non_negative"),
         sa.CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="usage_period_ordered"),
         # an instrument's usage by time; on PostgreSQL it also carries the columns the year's
@@ -232,26 +242,79 @@ class UsageRecord(Model):
         # one machine-time record per running period: a redelivered message adds nothing
         sa.Index("uq_usage_iot_period", "instrument_id", "started_at", unique=True,
                  sqlite_where=sa.text("source = 'iot'"), postgresql_where=sa.text("source = 'iot'")),
+        # at most one open session (started, not ended) per instrument, whichever process starts it
+        sa.Index("uq_usage_open_session", "instrument_id", unique=True,
+                 sqlite_where=sa.text(OPEN_SESSION), postgresql_where=sa.text(OPEN_SESSION)),
     )
+
+    @property
+    def is_open(self):
+        return self.ended_at is None and self.hours is None
+
+    @classmethod
+    def scope_clause(cls, unit_ids):
+        return cls.instrument_id.in_(sa.select(Instrument.id).where(Instrument.unit_id.in_(unit_ids)))
+
+    @classmethod
+    def own_clause(cls, service_user_id):
+        return cls.user_id == service_user_id
+
+    def scope_owner_unit_id(self):
+        return self.instrument.unit_id if self.instrument is not None else None
 
 
 class Charge(Model):
+    """What one completed use costs (app/services/settlement.py), or a credit note (红冲) against one:
+    pending → confirmed → invoiced → settled; a confirmed charge is never edited, a correction is a
+    credit note (negative, pointing at the original) plus a new charge; a waiver (免收) needs a reason."""
+
     __tablename__ = "charge"
     id = sa.Column(sa.Integer, primary_key=True)
     usage_id = sa.Column(sa.Integer, sa.ForeignKey("usage_record.id"), nullable=False, index=True)
     usage = relationship("UsageRecord", backref="charges")
+    user_id = sa.Column(sa.Integer, sa.ForeignKey("service_user.id"), index=True)
+    user = relationship("ServiceUser")
+    customer_category = sa.Column(CUSTOMER_CATEGORY.column_type())  # the user's category when priced
+    project_account = sa.Column(sa.String(64))  # on campus: the account it goes to, as it was then
     fee_standard_id = sa.Column(sa.Integer, sa.ForeignKey("fee_standard.id"))
     fee_standard = relationship("FeeStandard")
     total = sa.Column(MONEY, nullable=False, default=0)
     state = sa.Column(CHARGE_STATE.column_type(), nullable=False, default="pending")
+    confirmed_at = sa.Column(UtcDateTime)
+    confirmed_by_id = sa.Column(sa.Integer, sa.ForeignKey("ab_user.id"))
     invoice_number = sa.Column(sa.String(64), unique=True)
     invoice_date = sa.Column(sa.Date)
+    paid_on = sa.Column(sa.Date)
+    payment_method = sa.Column(PAYMENT_METHOD.column_type())
     credit_of_id = sa.Column(sa.Integer, sa.ForeignKey("charge.id"))
+    credit_of = relationship("Charge", remote_side=[id], backref="credit_notes")
+    reason = sa.Column(sa.Text)  # a credit note's or a waiver's
+    created_by_id = sa.Column(sa.Integer, sa.ForeignKey("ab_user.id"))
     created_at = sa.Column(UtcDateTime, nullable=False, default=clock.now)
     __table_args__ = (
         # a credit note (红冲) carries a negative total; every other charge is >= 0
         sa.CheckConstraint("credit_of_id IS NOT NULL OR total >= 0", name="charge_total_non_negative"),
+        sa.CheckConstraint("credit_of_id IS NULL OR total < 0", name="credit_note_negative"),
+        sa.CheckConstraint("state <> 'waived' OR reason IS NOT NULL", name="waiver_has_reason"),
+        sa.CheckConstraint("paid_on IS NULL OR invoice_date IS NULL OR paid_on >= invoice_date",
+                           name="paid_after_invoice"),
+        sa.Index("ix_charge_invoice_date", "invoice_date"),
     )
+
+    @property
+    def booking_id(self):
+        return self.usage.booking_id if self.usage is not None else None
+
+    @classmethod
+    def scope_clause(cls, unit_ids):
+        return cls.usage_id.in_(sa.select(UsageRecord.id).where(UsageRecord.scope_clause(unit_ids)))
+
+    @classmethod
+    def own_clause(cls, service_user_id):
+        return cls.user_id == service_user_id
+
+    def scope_owner_unit_id(self):
+        return self.usage.scope_owner_unit_id() if self.usage is not None else None
 
 
 class ChargeLine(Model):

@@ -53,7 +53,7 @@ class ServiceYearMixin(BuilderBase):
                 hours = Decimal(rng.choice((0.5, 1, 1.5, 2, 2.5, 3, 4, 6)))
                 # most machine time goes to the school's own groups, as in a real year
                 user_id, category = rng.choice(campus if rng.random() < 0.65 else outside)
-                row = {"instrument_id": instrument_id, "user_id": user_id, "started_at": start,
+                row = {"instrument_id": instrument_id, "user_id": user_id, "started_at": start, "_category": category,
                        "ended_at": start + timedelta(hours=float(hours)), "hours": hours.quantize(CENT),
                        "samples": rng.randint(1, 20) if rng.random() < 0.6 else None, "source": "manual",
                        "service_type": "internal" if category == "campus" else "external",
@@ -128,9 +128,14 @@ class ServiceYearMixin(BuilderBase):
             pending = used_on > HISTORY_TO - timedelta(days=20) or rng.random() < 0.05
             number += 1
             invoiced = used_on + timedelta(days=rng.randint(1, 25))
-            charges.append({"usage_id": uid, "total": total, "state": "pending" if pending else rng.choice(("invoiced", "settled", "settled")),
+            state = "pending" if pending else rng.choice(("invoiced", "settled", "settled"))
+            charges.append({"usage_id": uid, "user_id": row["user_id"], "customer_category": row["_category"],
+                            "total": total, "state": state,
                             "invoice_number": None if pending else f"HNSF-{invoiced.year}-{number:06d}",
                             "invoice_date": None if pending else invoiced, "credit_of_id": None,
+                            "paid_on": invoiced + timedelta(days=7) if state == "settled" else None,
+                            "payment_method": ("campus_transfer" if row["_category"] == "campus" else "bank_transfer")
+                            if state == "settled" else None,
                             "created_at": row["ended_at"]})
             if row["booking_id"]:
                 score = rng.choices((5, 4, 3, 2), weights=(60, 28, 9, 3))[0]

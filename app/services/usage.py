@@ -1,0 +1,212 @@
+"""The one usage service (SPEC §6; NEMO starts and ends sessions in four places): a use of an
+instrument is started and ended, or registered after the fact, here — by the lab's screens and API,
+and by scheduled tasks —, per booking or as a walk-in of an authorised user.
+
+- A use has its start, end and hours (they agree), its samples (送样: received, tested, returned), the
+  operator and the direction (科研 / 技术开发 / 教学 / 其他). The service type (校内 / 对外) follows the
+  user's organisation and is never typed.
+- At most one open session (started, not ended) per instrument: the database refuses a second one
+  (migration 0017's partial unique index), whichever process tries; the check here only finds it early.
+- A booking's use may be registered once it is scheduled (never refused, cancelled or already
+  completed); a walk-in needs the user's valid authorisation to operate.
+- Ending a use completes its booking, counts as a use of the authorisation (its lapse clock restarts)
+  and prices it (app/services/settlement.py).
+
+Services take the acting administrator and `now`; they flush, and the caller commits or rolls back.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from flask_babel import gettext, lazy_gettext as _
+import sqlalchemy as sa
+
+from app import clock
+from app.models import Authorisation, Booking, Charge, ServiceUser, UsageRecord
+from app.models.choices import BOOKING_STATE, USAGE_DIRECTION
+
+from . import booking as booking_service, settlement
+from .actors import Actor, require_lab_side
+from .booking_rules import MSG_ORDER
+from .errors import PolicyDenied, RuleViolation
+
+REGISTRABLE = ("scheduled",)
+HOURS_TOLERANCE = Decimal("0.01")
+CENT = Decimal("0.01")
+MSG_BOOKING_STATE = _("A use cannot be registered on a booking that is %(state)s.")
+MSG_OPEN = _("This instrument already has a use in progress: end it first.")
+MSG_OVERLAP = _("Another registered use of this instrument overlaps this time.")
+MSG_HOURS = _("The hours do not agree with the start and end (%(hours)s hours).")
+MSG_FUTURE_END = _("A use cannot end in the future.")
+MSG_NOT_AUTHORISED = _("This user is not authorised to operate this instrument.")
+MSG_NOT_OPEN = _("This use has already ended.")
+MSG_COUNT = _("Give a whole number, at least 0.")
+MSG_RETURNED = _("More samples returned than received.")
+MSG_TESTED = _("More samples tested than received.")
+MSG_DIRECTION = _("Choose the direction of use.")
+MSG_START = _("Give the start and end of the use.")
+
+
+class SessionOpen(PolicyDenied):
+    def __init__(self):
+        super().__init__("session_open", MSG_OPEN)
+
+
+@dataclass(frozen=True)
+class Completed:
+    usage: UsageRecord
+    charge: Charge | None
+
+
+def service_type_of(user: ServiceUser | None) -> str:
+    return "internal" if user is not None and user.org is not None and user.org.category == "campus" else "external"
+
+
+def span_hours(start: datetime, end: datetime) -> Decimal:
+    return (Decimal((end - start).total_seconds()) / Decimal(3600)).quantize(CENT, ROUND_HALF_UP)
+
+
+def open_session_of(session, instrument_id) -> UsageRecord | None:
+    return session.execute(sa.select(UsageRecord).where(
+        UsageRecord.instrument_id == instrument_id, UsageRecord.source == "manual", UsageRecord.ended_at.is_(None),
+        UsageRecord.hours.is_(None))).scalars().first()
+
+
+def _flush_open(session):
+    """Write; the database's one-open-session index answers for two processes at once."""
+    try:
+        with session.begin_nested():
+            session.flush()
+    except sa.exc.IntegrityError as error:
+        if "uq_usage_open_session" in str(error.orig) or "usage_record.instrument_id" in str(error.orig):
+            raise SessionOpen() from error
+        raise
+
+
+def _count(errors, field, value):
+    if value is None or value == "":
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = -1
+    if number < 0 or str(value).strip().lstrip("+") not in (str(number),):
+        errors[field] = MSG_COUNT
+        return None
+    return number
+
+
+def _who(session, actor, now, booking, instrument_id, user, settings):
+    """The instrument and user of a use, checked: the booking's, or a walk-in's with authorisation."""
+    if booking is not None:
+        require_lab_side(session, actor, booking.instrument_id)
+        if booking.state not in REGISTRABLE:
+            raise PolicyDenied("booking_state", gettext(str(MSG_BOOKING_STATE), state=BOOKING_STATE.label(booking.state)))
+        return booking.instrument_id, booking.user
+    require_lab_side(session, actor, instrument_id)
+    if user is None or booking_service.valid_authorisation(session, user.id, instrument_id, clock.local_date(now),
+                                                           settings) is None:
+        raise PolicyDenied("not_authorised", MSG_NOT_AUTHORISED)
+    return instrument_id, user
+
+
+def start(session, actor: Actor, now: datetime, settings, *, booking: Booking | None = None, instrument_id=None,
+          user: ServiceUser | None = None, operator_id=None, direction="research") -> UsageRecord:
+    """开始使用: an open session from `now`."""
+    instrument_id, user = _who(session, actor, now, booking, instrument_id, user, settings)
+    if direction not in USAGE_DIRECTION.codes:
+        raise RuleViolation({"direction": MSG_DIRECTION})
+    if open_session_of(session, instrument_id) is not None:
+        raise SessionOpen()
+    usage = UsageRecord(instrument_id=instrument_id, booking=booking, user=user, started_at=now, source="manual",
+                        service_type=service_type_of(user), direction=direction, operator_id=operator_id,
+                        registered_by_id=actor.user_id, registered_at=now)
+    session.add(usage)
+    _flush_open(session)
+    return usage
+
+
+def end(session, actor: Actor, usage: UsageRecord, now: datetime, *, samples=None, samples_received=None,
+        samples_returned=None, entered=None) -> Completed:
+    """结束使用: the open session ends at `now`, and is priced."""
+    require_lab_side(session, actor, usage.instrument_id)
+    if not usage.is_open:
+        raise PolicyDenied("session_closed", MSG_NOT_OPEN)
+    errors = {}
+    counts = _samples(errors, samples, samples_received, samples_returned)
+    if now <= usage.started_at:
+        errors["end"] = MSG_ORDER
+    if errors:
+        raise RuleViolation(errors)
+    usage.ended_at, usage.hours = now, span_hours(usage.started_at, now)
+    usage.samples, usage.samples_received, usage.samples_returned = counts
+    return _completed(session, actor, usage, now, entered)
+
+
+def _samples(errors, samples, received, returned):
+    tested, got, back = _count(errors, "samples", samples), _count(errors, "samples_received", received), \
+        _count(errors, "samples_returned", returned)
+    if got is not None and back is not None and back > got:
+        errors["samples_returned"] = MSG_RETURNED
+    if got is not None and tested is not None and tested > got:
+        errors["samples"] = MSG_TESTED
+    return tested, got, back
+
+
+def register(session, actor: Actor, now: datetime, settings, *, start: datetime | None, end: datetime | None,
+             booking: Booking | None = None, instrument_id=None, user: ServiceUser | None = None, hours=None,
+             samples=None, samples_received=None, samples_returned=None, operator_id=None, direction="research",
+             entered=None) -> Completed:
+    """A use registered after the fact (使用登记): per booking, or a walk-in."""
+    instrument_id, user = _who(session, actor, now, booking, instrument_id, user, settings)
+    errors = {}
+    counts = _samples(errors, samples, samples_received, samples_returned)
+    if direction not in USAGE_DIRECTION.codes:
+        errors["direction"] = MSG_DIRECTION
+    if start is None or end is None:
+        errors["start"] = MSG_START
+    elif end <= start:
+        errors["end"] = MSG_ORDER
+    elif end > now + timedelta(minutes=5):
+        errors["end"] = MSG_FUTURE_END
+    else:
+        span = span_hours(start, end)
+        if hours not in (None, ""):
+            try:
+                given = Decimal(str(hours))
+            except ArithmeticError:
+                given = None
+            if given is None or abs(given - span) > HOURS_TOLERANCE:
+                errors["hours"] = gettext(str(MSG_HOURS), hours=f"{span:.2f}")
+    if errors:
+        raise RuleViolation(errors)
+    if _overlapping(session, instrument_id, start, end):
+        raise PolicyDenied("usage_overlap", MSG_OVERLAP)
+    usage = UsageRecord(instrument_id=instrument_id, booking=booking, user=user, started_at=start, ended_at=end,
+                        hours=span, samples=counts[0], samples_received=counts[1], samples_returned=counts[2],
+                        source="manual", service_type=service_type_of(user), direction=direction,
+                        operator_id=operator_id, registered_by_id=actor.user_id, registered_at=now)
+    session.add(usage)
+    return _completed(session, actor, usage, now, entered)
+
+
+def _overlapping(session, instrument_id, start, end) -> bool:
+    return session.execute(sa.select(UsageRecord.id).where(
+        UsageRecord.instrument_id == instrument_id, UsageRecord.source == "manual", UsageRecord.started_at < end,
+        sa.func.coalesce(UsageRecord.ended_at, end) > start).limit(1)).first() is not None
+
+
+def _completed(session, actor: Actor, usage: UsageRecord, now: datetime, entered) -> Completed:
+    booking = usage.booking
+    if booking is not None:
+        booking.state = "completed"
+    if usage.user is not None:
+        session.execute(sa.update(Authorisation).where(
+            Authorisation.user_id == usage.user.id, Authorisation.instrument_id == usage.instrument_id,
+            sa.or_(Authorisation.last_used_on.is_(None), Authorisation.last_used_on < clock.local_date(usage.started_at)))
+            .values(last_used_on=clock.local_date(usage.started_at)).execution_options(synchronize_session="fetch"))
+    session.flush()
+    return Completed(usage, settlement.charge_use(session, usage, now, actor.user_id, entered))
+

@@ -1,0 +1,120 @@
+"""Pricing (issue 14): one function from the version in force on the use's Beijing start day, the
+user's category and the quantity tiers, with the standard's own tier mode and rounding."""
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from app import clock
+from app.models import Unit
+from app.services import pricing
+from app.services.pricing import Item, Schedule, Tier, UseQuantities
+
+from . import factories as f
+
+D = Decimal
+
+
+def bj(*args):
+    return datetime(*args, tzinfo=clock.BEIJING)
+
+
+def schedule(*items, mode="volume", rounding="started_unit"):
+    return Schedule(1, 1, 1, date(2026, 1, 1), None, mode, rounding, tuple(items))
+
+
+def hourly(tiers=None, **categories):
+    """An hourly item: campus tiers (low, high, price), and other categories' own tiers."""
+    table = {"campus": tuple(Tier(D(lo), None if hi is None else D(hi), D(p)) for lo, hi, p in tiers or [(0, None, 100)])}
+    for category, rows in categories.items():
+        table[category] = tuple(Tier(D(lo), None if hi is None else D(hi), D(p)) for lo, hi, p in rows)
+    return Item(11, "机时", "小时", "hours", table)
+
+
+def use(hours, samples=None, start=bj(2026, 3, 2, 9, 0), **kw):
+    return UseQuantities(start, start + timedelta(hours=float(hours)), D(str(hours)), samples, kw.get("entered", {}))
+
+
+@pytest.mark.parametrize("rounding, hours, billed", [
+    ("started_unit", "1.25", "2.00"), ("started_unit", "2", "2.00"), ("started_unit", "0.1", "1.00"),
+    ("started_half", "1.25", "1.50"), ("started_half", "1.5", "1.50"), ("started_half", "1.51", "2.00"),
+    ("exact", "1.25", "1.25"), ("exact", "1.333", "1.33"),
+])
+def test_a_started_unit_rounds_as_the_standard_says(rounding, hours, billed):
+    [line] = pricing.price(schedule(hourly(), rounding=rounding), "campus", use(hours))
+    assert line.quantity == D(billed)
+    assert line.amount == D(billed) * 100
+
+
+def test_each_category_pays_its_own_price_and_one_without_pays_the_campus_price():
+    item = hourly(enterprise=[(0, None, 180)])
+    assert pricing.price(schedule(item), "enterprise", use(2))[0].unit_price == D(180)
+    assert pricing.price(schedule(item), "campus", use(2))[0].unit_price == D(100)
+    # no price of its own differentiated (fee_rules demands a reason for a different one): the campus price
+    assert pricing.price(schedule(item), "academic", use(2))[0].unit_price == D(100)
+
+
+VOLUME_TIERS = [(0, 10, 100), (10, 50, 80), (50, None, 60)]
+
+
+# the tier is the billed quantity's: 9.5 hours bill as 10, in the second tier
+@pytest.mark.parametrize("hours, unit_price", [("3", 100), ("9", 100), ("9.5", 80), ("10", 80), ("49", 80), ("50", 60), ("200", 60)])
+def test_volume_tiers_price_the_whole_quantity_at_the_tier_it_falls_in(hours, unit_price):
+    [line] = pricing.price(schedule(hourly(VOLUME_TIERS)), "campus", use(hours))
+    assert line.unit_price == D(unit_price)
+    assert line.amount == (line.quantity * D(unit_price)).quantize(D("0.01"))
+
+
+def test_graduated_tiers_price_each_band_at_its_own_price():
+    lines = pricing.price(schedule(hourly(VOLUME_TIERS), mode="graduated"), "campus", use(60))
+    assert [(l.quantity, l.unit_price, l.amount) for l in lines] == [
+        (D("10.00"), D(100), D("1000.00")), (D("40.00"), D(80), D("3200.00")), (D("10.00"), D(60), D("600.00"))]
+    assert pricing.total(lines) == D("4800.00")
+    # within the first band, one line
+    assert [l.amount for l in pricing.price(schedule(hourly(VOLUME_TIERS), mode="graduated"), "campus", use(4))] == [D("400.00")]
+
+
+def test_quantities_follow_each_items_basis():
+    table = {"campus": (Tier(D(0), None, D(50)),)}
+    items = (Item(1, "测试", "样品", "samples", table), Item(2, "制样", "次", "per_use", table),
+             Item(3, "场地", "天", "days", table), Item(4, "耗材", "克", "entered", table))
+    across_midnight = UseQuantities(bj(2026, 3, 2, 20, 0), bj(2026, 3, 3, 2, 0), D(6), 7, {4: D("2.5")})
+    lines = {l.item_id: l.quantity for l in pricing.price(schedule(*items), "campus", across_midnight)}
+    # two Beijing days touched (a UTC count would say one), a started gram counts in full
+    assert lines == {1: D(7), 2: D(1), 3: D(2), 4: D(3)}
+    # nothing entered and no samples: those items give no line
+    assert {l.item_id for l in pricing.price(schedule(*items), "campus", use(2))} == {2, 3}
+
+
+def test_the_version_in_force_on_the_beijing_start_day_prices_a_use_across_a_change(session, uni):
+    """A use that starts on the last day of v1 and runs past midnight into v2 is priced by v1 (its
+    start decides), and the day is Beijing's: 23:30 Beijing on 31 March is 15:30 UTC."""
+    inst = f.bookable_instrument(session.get(Unit, uni.l11), name="计价仪器")
+    hours = [f.standard_item("机时", "小时", "100", basis="hours", prices=[("campus", 0, None, "100", None)])]
+    v1 = f.fee_standard(inst, state="retired", version=1, effective_from=date(2026, 1, 1), effective_to=date(2026, 3, 31),
+                        items=hours)
+    v2 = f.fee_standard(inst, state="published", version=2, effective_from=date(2026, 4, 1),
+                        items=[f.standard_item("机时", "小时", "120", basis="hours", prices=[("campus", 0, None, "120", None)])])
+    f.fee_standard(inst, state="draft", version=3, effective_from=date(2026, 3, 1), items=hours)  # a draft never prices
+    schedules = pricing.schedules_for(session, [inst.id])[inst.id]
+    assert [s.standard_id for s in schedules] == [v1.id, v2.id]
+    start = bj(2026, 3, 31, 23, 30)
+    chosen = pricing.in_force(schedules, clock.local_date(start))
+    assert chosen.standard_id == v1.id
+    [line] = pricing.price(chosen, "enterprise", UseQuantities(start, start + timedelta(hours=2), D(2)))
+    assert (line.unit_price, line.amount) == (D(100), D("200.00"))
+    assert pricing.schedule_of(session, inst.id, date(2026, 4, 1)).standard_id == v2.id
+    assert pricing.schedule_of(session, inst.id, date(2025, 12, 31)) is None
+
+
+def test_a_batch_of_instruments_loads_in_three_queries(session, uni, count_queries):
+    lab = session.get(Unit, uni.l11)
+    ids = []
+    for n in range(4):
+        inst = f.bookable_instrument(lab, name=f"批量仪器{n}")
+        f.fee_standard(inst, state="published", items=[f.standard_item("机时", "小时", "90", basis="hours")])
+        ids.append(inst.id)
+    session.expire_all()
+    with count_queries() as statements:
+        found = pricing.schedules_for(session, ids)
+    assert sorted(found) == sorted(ids) and len(statements) == 3
