@@ -122,11 +122,13 @@ def count_queries(app):
     def counting():
         seen = []
         listener = lambda _conn, _cursor, statement, *_args: seen.append(statement)  # noqa: E731
-        sa.event.listen(db.engine, "before_cursor_execute", listener)
+        with app.app_context():
+            engine = db.engine
+        sa.event.listen(engine, "before_cursor_execute", listener)
         try:
             yield seen
         finally:
-            sa.event.remove(db.engine, "before_cursor_execute", listener)
+            sa.event.remove(engine, "before_cursor_execute", listener)
     return counting
 
 

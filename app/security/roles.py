@@ -51,13 +51,15 @@ _FEE_WORK = _grant(P.CRUD, *P.FEE_SCREENS) + [(P.CAN_STEP, P.FEE_STANDARD_VIEW)]
 
 # bookings: service users submit, follow and cancel their own; the lab side answers and cancels
 _BOOKING_CUSTOMER = (_grant(P.API_READ + (P.CAN_POST, P.CAN_CANCEL), P.BOOKING_API)
+                     + _grant(P.API_READ, P.USAGE_API, P.CHARGE_API)
                      + _grant(P.API_READ, P.AUTHORISATION_API) + [(P.CAN_GET, P.AVAILABILITY_API)]
                      + _grant(P.READ + (P.CAN_CANCEL,), P.MY_BOOKING_VIEW) + _grant(P.READ, P.MY_AUTHORISATION_VIEW)
                      + list(P.CALENDAR_PAGES) + [(P.CAN_BOOK, P.CALENDAR_VIEW), P.RENEW_MY_FEED]
                      + _grant(P.READ + (P.CAN_FILE,), P.MY_CONTRACT_VIEW)
                      + _menus(P.MENU_MY_SERVICES, P.MENU_FIND_FREE, P.MENU_MY_BOOKINGS, P.MENU_MY_AUTHORISATIONS,
                               P.MENU_MY_CONTRACTS))
-_BOOKING_LAB = (_grant(P.API_READ + (P.CAN_ANSWER, P.CAN_CANCEL), P.BOOKING_API)
+_BOOKING_LAB = (_grant(P.API_READ + (P.CAN_ANSWER, P.CAN_CANCEL, P.CAN_REGISTER_USE), P.BOOKING_API)
+                + _grant(P.API_READ, P.USAGE_API) + _grant(P.API_READ + (P.CAN_SETTLE,), P.CHARGE_API)
                 + _grant(P.API_CRUD, P.AUTHORISATION_API) + [(P.CAN_GET, P.AVAILABILITY_API)]
                 + _grant(P.READ + (P.CAN_ANSWER,), P.BOOKING_RECORD_VIEW) + _grant((P.CAN_LIST,), P.BOOKING_QUEUE_VIEW)
                 + _grant(P.READ, P.TODAY_VIEW)

@@ -16,6 +16,7 @@ from .annual_records import AssessmentView, InstrumentYearCostView, TypicalCaseV
 from .system import TaskFailureView
 from .availability_api import AuthorisationApi, AvailabilityApi
 from .booking_api import BookingApi
+from .settlement_api import ChargeApi, UsageApi
 from .booking_admin import AuthorisationView, BookingRuleView, ClosureView, OpeningHoursView
 from .bookings import BookingCalendarView, BookingQueueView, BookingRecordView, MyAuthorisationView, MyBookingView, TodayScheduleView
 from .contracts import MyContractView, ServiceContractView
@@ -105,7 +106,7 @@ def register(appbuilder):
             registration.blueprint)
     appbuilder.add_view(PublicFeesView, P.MENU_PUBLIC_FEES, label=_("Fee schedules"), icon="fa-yen-sign")
     for api in (UnitApi, InnovationPlatformApi, InstrumentApi, PersonApi, TrainingSessionApi, UnsuitableFilingApi,
-                BookingApi, AuthorisationApi, AvailabilityApi):
+                BookingApi, AuthorisationApi, AvailabilityApi, UsageApi, ChargeApi):
         appbuilder.add_api(api)
     # FAB's OpenAPI document (/api/v1/_openapi) of every API above, without its Swagger UI (which
     # loads its scripts from a CDN)

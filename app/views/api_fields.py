@@ -66,3 +66,32 @@ def read(data, key, errors, kind):
     except (ValueError, TypeError):
         errors[key] = str(message)
         return None
+
+
+class BadInput(Exception):
+    """Fields of a request that are not what they should be: {field: message}, answered 422."""
+
+    def __init__(self, errors):
+        self.errors = errors
+
+
+def body():
+    """The request's JSON object ({} for an empty body); anything else is bad input."""
+    from flask import request
+
+    if not request.data:
+        return {}
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise BadInput({"body": str(_("The request body must be JSON."))})
+    return data
+
+
+def refusal_status(error, forbidden, conflict) -> int:
+    """The HTTP status of a refusal: 422 bad input, 403 not allowed, 409 a state that does not allow it."""
+    code = getattr(error, "code", None)
+    if code in conflict:
+        return 409
+    if code in forbidden:
+        return 403
+    return 422

@@ -7,7 +7,7 @@ offset is converted; answers give Beijing time in that same form. Refusals answe
 409 a taken slot or a booking whose state does not allow the step, 404 outside the scope.
 """
 
-from flask import current_app, g, request
+from flask import current_app, g
 from flask_appbuilder.api import expose, protect, safe
 from flask_babel import gettext as _msg
 from marshmallow import Schema, fields
@@ -16,15 +16,15 @@ from app import clock
 from app.extensions import db
 from app.models import Booking, ServiceUser
 from app.security.scope import own_service_user_id
-from app.services import booking as bookings
+from app.services import booking as bookings, usage
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
 
-from .api_fields import BeijingMinute, read
+from .api_fields import BadInput as _BadInput, BeijingMinute, body as _body, read, refusal_status
 from .base import ScopedModelApi, interface
 
 FORBIDDEN = {"not_authorised", "suspended", "account_inactive", "out_of_chain", "not_yours", "not_a_customer", "no_contract"}
-CONFLICT = {"slot_taken", "wrong_state"}
+CONFLICT = {"slot_taken", "wrong_state", "booking_state", "session_open", "usage_overlap"}
 
 
 class BookingSchema(Schema):
@@ -61,25 +61,13 @@ class BookingListSchema(BookingSchema):
     """The same fields in a list (a schema of its own name in the OpenAPI document)."""
 
 
-class _BadInput(Exception):
-    def __init__(self, errors):
-        self.errors = errors
-
-
-def _body():
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise _BadInput({"body": str(_msg("The request body must be JSON."))})
-    return data
-
-
 class BookingApi(ScopedModelApi):
     resource_name = "booking"
     datamodel = interface(Booking)
     class_permission_name = "BookingApi"
-    include_route_methods = {"get", "get_list", "info", "post", "schedule", "delay", "refuse", "cancel"}
+    include_route_methods = {"get", "get_list", "info", "post", "schedule", "delay", "refuse", "cancel", "complete"}
     method_permission_name = {"get": "get", "get_list": "get", "info": "info", "post": "post", "schedule": "answer",
-                              "delay": "answer", "refuse": "answer", "cancel": "cancel"}
+                              "delay": "answer", "refuse": "answer", "cancel": "cancel", "complete": "register_use"}
     list_columns = show_columns = list(BookingSchema._declared_fields)
     list_model_schema = BookingListSchema()
     show_model_schema = BookingSchema()
@@ -96,15 +84,9 @@ class BookingApi(ScopedModelApi):
 
     def _refusal(self, error):
         db.session.rollback()
-        if isinstance(error, _BadInput):
+        if isinstance(error, (_BadInput, RuleViolation)):
             return self.response(422, message=error.errors)
-        if isinstance(error, RuleViolation):
-            return self.response(422, message=error.errors)
-        if error.code in CONFLICT:
-            return self.response(409, message=error.message, reason=error.code)
-        if error.code in FORBIDDEN:
-            return self.response(403, message=error.message, reason=error.code)
-        return self.response(422, message=error.message, reason=error.code)
+        return self.response(refusal_status(error, FORBIDDEN, CONFLICT), message=error.message, reason=error.code)
 
     def _settings(self):
         return bookings.Settings.of(current_app.config)
@@ -186,7 +168,7 @@ class BookingApi(ScopedModelApi):
         if booking is None:
             return self.response_404()
         try:
-            data, errors = _body() if request.data else {}, {}
+            data, errors = _body(), {}
             actor, now = Actor.of(g.user), clock.now()
             if step == "cancel":
                 own = own_service_user_id()
@@ -314,3 +296,55 @@ class BookingApi(ScopedModelApi):
             409: {description: already answered this way or ended}
         """
         return self._act(pk, "cancel")
+
+    @expose("/<int:pk>/complete", methods=["POST"])
+    @protect()
+    @safe
+    def complete(self, pk):
+        """Register the use of a scheduled booking, and price it.
+        ---
+        post:
+          summary: The lab registers the booking's use (start, end, samples) and raises its charge
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer}}
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  properties:
+                    start: {type: string, example: "2026-12-08T10:00", description: "Beijing time"}
+                    end: {type: string, example: "2026-12-08T12:00"}
+                    hours: {type: number, description: "optional; must agree with start and end"}
+                    samples: {type: integer, description: "samples tested (sample testing)"}
+                    samples_received: {type: integer}
+                    samples_returned: {type: integer}
+                    direction: {type: string, enum: [research, development, teaching, other]}
+          responses:
+            200: {description: "usage_id, and charge_id (null when no published fee standard was in force)"}
+            403: {description: not the instrument's lab, college or school}
+            404: {description: outside the scope}
+            409: {description: "the booking is not scheduled (refused, cancelled, already completed), or the time overlaps another use"}
+            422: {description: bad input (end before start, hours that disagree, sample counts)}
+        """
+        booking = self._booking(pk)
+        if booking is None:
+            return self.response_404()
+        try:
+            data, errors = _body(), {}
+            start, end = read(data, "start", errors, "instant"), read(data, "end", errors, "instant")
+            counts = {k: read(data, k, errors, "integer") for k in ("samples", "samples_received", "samples_returned")}
+            direction = read(data, "direction", errors, "text")
+            hours = data.get("hours")
+            if hours is not None and (isinstance(hours, bool) or not isinstance(hours, (int, float, str))):
+                errors["hours"] = _msg("Enter a number.")
+            if errors:
+                raise _BadInput(errors)
+            done = usage.register(db.session, Actor.of(g.user), clock.now(), self._settings(), booking=booking,
+                                  start=start, end=end, hours=hours, direction=direction or "research", **counts)
+            answer = {"usage_id": done.usage.id, "charge_id": done.charge.id if done.charge is not None else None}
+            db.session.commit()
+        except (_BadInput, RuleViolation, PolicyDenied) as error:
+            return self._refusal(error)
+        return self.response(200, **answer, result=answer)

@@ -1,0 +1,281 @@
+"""The use and charge REST API (SPEC §5): `/api/v1/usage/` and `/api/v1/charge/`, scoped exactly like
+the screens — an administrator reaches its subtree's, a service user only its own.
+
+A charge answers its state (pending, confirmed, invoiced, settled, credited, waived), its total and
+lines (each quantity × unit price = amount), its booking and the charge a credit note corrects. The
+lab confirms, invoices, settles, credits and waives through the actions below (app/services/settlement.py);
+refusals answer in Chinese: 422 bad input, 403 not the instrument's lab side, 409 a state that does not
+allow the step, 404 outside the scope.
+"""
+from flask import g
+from flask_appbuilder.api import expose, protect, safe
+from marshmallow import Schema, fields
+
+from app import clock
+from app.extensions import db
+from app.models import Charge, UsageRecord
+from app.services import settlement
+from app.services.actors import Actor
+from app.services.errors import PolicyDenied, RuleViolation
+
+from .api_fields import BadInput, BeijingMinute, body, read, refusal_status
+from .base import ScopedModelApi, interface
+
+FORBIDDEN = {"out_of_chain"}
+CONFLICT = {"charge_state", "charge_outstanding", "charge_frozen", "no_standard"}
+
+
+class Money(fields.Decimal):
+    """Yuan to the cent, as a JSON number."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else float(value)
+
+
+class UsageSchema(Schema):
+    id = fields.Integer()
+    instrument_id = fields.Integer()
+    booking_id = fields.Integer()
+    user_id = fields.Integer()
+    started_at = BeijingMinute()
+    ended_at = BeijingMinute()
+    hours = Money()
+    samples = fields.Integer()
+    samples_received = fields.Integer()
+    samples_returned = fields.Integer()
+    source = fields.String()
+    service_type = fields.String()
+    direction = fields.String()
+
+
+class UsageListSchema(UsageSchema):
+    """The same fields in a list (a schema of its own name in the OpenAPI document)."""
+
+
+class ChargeLineSchema(Schema):
+    description = fields.String()
+    quantity = Money()
+    unit_price = Money()
+    amount = Money()
+
+
+class ChargeListSchema(Schema):
+    id = fields.Integer()
+    state = fields.String()
+    total = Money()
+    booking_id = fields.Function(lambda charge: charge.usage.booking_id if charge.usage is not None else None)
+    usage_id = fields.Integer()
+    credit_of_id = fields.Integer()
+    user_id = fields.Integer()
+    customer_category = fields.String()
+    project_account = fields.String()
+    fee_standard_id = fields.Integer()
+    invoice_number = fields.String()
+    invoice_date = fields.Date()
+    paid_on = fields.Date()
+    payment_method = fields.String()
+    reason = fields.String()
+    created_at = BeijingMinute()
+    confirmed_at = BeijingMinute()
+
+
+class ChargeSchema(ChargeListSchema):
+    lines = fields.List(fields.Nested(ChargeLineSchema))
+    remaining = fields.Function(lambda charge: None if charge.credit_of_id else float(settlement.remaining(charge)))
+
+
+class UsageApi(ScopedModelApi):
+    resource_name = "usage"
+    datamodel = interface(UsageRecord)
+    class_permission_name = "UsageApi"
+    include_route_methods = {"get", "get_list", "info"}
+    list_columns = show_columns = list(UsageSchema._declared_fields)
+    list_model_schema = UsageListSchema()
+    show_model_schema = UsageSchema()
+    search_columns = ["instrument", "booking", "source", "service_type", "started_at"]
+    order_columns = ["id", "started_at"]
+    base_order = ("id", "desc")
+    openapi_spec_tag = "Uses"
+
+
+class ChargeApi(ScopedModelApi):
+    resource_name = "charge"
+    datamodel = interface(Charge)
+    class_permission_name = "ChargeApi"
+    include_route_methods = {"get", "get_list", "info", "confirm", "invoice", "settle", "credit", "waive"}
+    method_permission_name = {"get": "get", "get_list": "get", "info": "info", "confirm": "settle", "invoice": "settle",
+                              "settle": "settle", "credit": "settle", "waive": "settle"}
+    list_columns = [c for c in ChargeListSchema._declared_fields if c != "booking_id"]
+    show_columns = list_columns
+    # the booking of each listed charge comes with the page (joined), not one query per row
+    list_select_columns = [*list_columns, "usage.booking_id"]
+    list_model_schema = ChargeListSchema()
+    show_model_schema = ChargeSchema()
+    search_columns = ["state", "usage", "invoice_number", "invoice_date", "customer_category"]
+    order_columns = ["id", "invoice_date", "created_at", "total"]
+    base_order = ("id", "desc")
+    openapi_spec_tag = "Charges"
+
+    def _refusal(self, error):
+        db.session.rollback()
+        if isinstance(error, (BadInput, RuleViolation)):
+            return self.response(422, message=error.errors)
+        return self.response(refusal_status(error, FORBIDDEN, CONFLICT), message=error.message, reason=error.code)
+
+    def _act(self, pk, step):
+        charge = self.datamodel.get(pk, self._base_filters)
+        if charge is None:
+            return self.response_404()
+        try:
+            data, errors = body(), {}
+            actor, now = Actor.of(g.user), clock.now()
+            if step == "confirm":
+                result = settlement.confirm(db.session, actor, charge, now)
+            elif step == "invoice":
+                number, day = read(data, "invoice_number", errors, "text"), read(data, "invoice_date", errors, "day")
+                if errors:
+                    raise BadInput(errors)
+                result = settlement.invoice(db.session, actor, charge, now, number, day)
+            elif step == "settle":
+                paid_on, method = read(data, "paid_on", errors, "day"), read(data, "method", errors, "text")
+                if errors:
+                    raise BadInput(errors)
+                result = settlement.settle(db.session, actor, charge, now, paid_on, method)
+            elif step == "credit":
+                amount, reason = data.get("amount"), read(data, "reason", errors, "text")
+                if isinstance(amount, bool) or not isinstance(amount, (int, float, str, type(None))):
+                    errors["amount"] = str(settlement.MSG_AMOUNT)
+                if errors:
+                    raise BadInput(errors)
+                result = settlement.credit(db.session, actor, charge, now, amount, reason)
+            else:
+                reason = read(data, "reason", errors, "text")
+                if errors:
+                    raise BadInput(errors)
+                result = settlement.waive(db.session, actor, charge, now, reason)
+            answer = ChargeSchema().dump(result)
+            db.session.commit()
+        except (BadInput, RuleViolation, PolicyDenied) as error:
+            return self._refusal(error)
+        return self.response(201 if step == "credit" else 200, id=answer["id"], state=answer["state"], result=answer)
+
+    @expose("/<int:pk>/confirm", methods=["POST"])
+    @protect()
+    @safe
+    def confirm(self, pk):
+        """Confirm a pending charge.
+        ---
+        post:
+          summary: The lab confirms a pending charge; from then on it is never edited
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer}}
+          responses:
+            200: {description: the charge}
+            403: {description: not the instrument's lab, college or school}
+            404: {description: outside the scope}
+            409: {description: the charge is not pending}
+        """
+        return self._act(pk, "confirm")
+
+    @expose("/<int:pk>/invoice", methods=["POST"])
+    @protect()
+    @safe
+    def invoice(self, pk):
+        """Record the invoice of a confirmed charge.
+        ---
+        post:
+          summary: The lab records the invoice (a number used once, a date between the use and today)
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer}}
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  properties:
+                    invoice_number: {type: string}
+                    invoice_date: {type: string, format: date}
+          responses:
+            200: {description: the charge}
+            409: {description: the charge is not confirmed}
+            422: {description: no number, a number already used, a date before the use or after today}
+        """
+        return self._act(pk, "invoice")
+
+    @expose("/<int:pk>/settle", methods=["POST"])
+    @protect()
+    @safe
+    def settle(self, pk):
+        """Record the payment of an invoiced charge.
+        ---
+        post:
+          summary: The lab records the day and the way an invoiced charge was paid
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer}}
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  properties:
+                    paid_on: {type: string, format: date}
+                    method: {type: string, enum: [campus_transfer, bank_transfer, other]}
+          responses:
+            200: {description: the charge}
+            409: {description: the charge is not invoiced}
+            422: {description: a day before the invoice or after today, or an unknown way of paying}
+        """
+        return self._act(pk, "settle")
+
+    @expose("/<int:pk>/credit", methods=["POST"])
+    @protect()
+    @safe
+    def credit(self, pk):
+        """Issue a credit note against a charge.
+        ---
+        post:
+          summary: A credit note (negative, never above what is left of the charge), with its reason
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer}}
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  properties:
+                    amount: {type: number, example: 150.0, description: "yuan, to the cent"}
+                    reason: {type: string}
+          responses:
+            201: {description: "the credit note (its id, credit_of_id the charge)"}
+            409: {description: the charge is pending, waived, already credited in full, or is a credit note}
+            422: {description: an amount that is not positive, not to the cent, or above what is left; no reason}
+        """
+        return self._act(pk, "credit")
+
+    @expose("/<int:pk>/waive", methods=["POST"])
+    @protect()
+    @safe
+    def waive(self, pk):
+        """Waive a pending charge, with the reason.
+        ---
+        post:
+          summary: The lab waives a pending charge (免收); it counts as no income
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer}}
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  properties:
+                    reason: {type: string}
+          responses:
+            200: {description: the charge}
+            409: {description: the charge is not pending}
+            422: {description: no reason}
+        """
+        return self._act(pk, "waive")
