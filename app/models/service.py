@@ -341,6 +341,15 @@ class Evaluation(Model):
     __table_args__ = (sa.CheckConstraint("score BETWEEN 1 AND 5", name="score_one_to_five"),)
 
 
+# a charge list shows each charge's instrument: computed in the list's own query, deferred so that
+# nothing else pays for it (the list view undefers it)
+Charge.instrument_name = sa.orm.column_property(
+    sa.select(Instrument.name).join(UsageRecord, UsageRecord.instrument_id == Instrument.id)
+    .where(UsageRecord.id == Charge.usage_id).correlate_except(Instrument, UsageRecord).scalar_subquery(),
+    deferred=True,
+)
+
+
 class InstrumentYearCost(OwnedByInstrument, Model):
     """Art. 15's cost basis of one instrument and year, entered by its lab: the materials consumed
     by sharing services and the year's utilities and running total (water, power, gas…), from

@@ -39,6 +39,10 @@ BOOKING_API = "BookingApi"
 USAGE_API, CHARGE_API = "UsageApi", "ChargeApi"
 CAN_REGISTER_USE = "can_register_use"  # register a booking's use (the instrument's lab side)
 CAN_SETTLE = "can_settle"  # confirm, invoice, settle, credit or waive a charge (the lab side)
+USAGE_VIEW, CHARGE_VIEW = "UsageRecordView", "ChargeView"
+MY_USAGE_VIEW, MY_CHARGE_VIEW = "MyUsageView", "MyChargeView"
+# a booking's use: registered after the fact, or started and ended as it happens
+USE_STEPS = ("can_register", "can_start", "can_end")
 AUTHORISATION_API, AVAILABILITY_API = "AuthorisationApi", "AvailabilityApi"
 AUTHORISATION_VIEW, BOOKING_RULE_VIEW = "AuthorisationView", "BookingRuleView"
 OPENING_HOURS_VIEW, CLOSURE_VIEW = "OpeningHoursView", "ClosureView"
@@ -109,6 +113,10 @@ MENU_MY_BOOKINGS = "My bookings"
 MENU_MY_AUTHORISATIONS = "My authorisations"
 MENU_CONTRACTS = "Service contracts"
 MENU_MY_CONTRACTS = "My contracts"
+MENU_USES = "Uses"
+MENU_CHARGES = "Charges"
+MENU_MY_USES = "My uses"
+MENU_MY_CHARGES = "My charges"
 
 # what anonymous visitors (and so everyone) may open: the published fee schedules
 PUBLIC_PAGES = [("can_fees", PUBLIC_VIEW), ("can_instrument", PUBLIC_VIEW), ("can_download", PUBLIC_VIEW),

@@ -17,6 +17,7 @@ from .system import TaskFailureView
 from .availability_api import AuthorisationApi, AvailabilityApi
 from .booking_api import BookingApi
 from .settlement_api import ChargeApi, UsageApi
+from .settlement_screens import ChargeView, MyChargeView, MyUsageView, UsageRecordView
 from .booking_admin import AuthorisationView, BookingRuleView, ClosureView, OpeningHoursView
 from .bookings import BookingCalendarView, BookingQueueView, BookingRecordView, MyAuthorisationView, MyBookingView, TodayScheduleView
 from .contracts import MyContractView, ServiceContractView
@@ -70,6 +71,9 @@ def register(appbuilder):
                         category=P.MENU_BOOKING)
     appbuilder.add_view(BookingRecordView, P.MENU_BOOKING_RECORDS, label=_("Booking records"), icon="fa-list-alt",
                         category=P.MENU_BOOKING)
+    appbuilder.add_view(UsageRecordView, P.MENU_USES, label=_("Uses"), icon="fa-stopwatch", category=P.MENU_BOOKING)
+    appbuilder.add_view(ChargeView, P.MENU_CHARGES, label=_("Charges"), icon="fa-file-invoice-dollar",
+                        category=P.MENU_BOOKING)
     appbuilder.add_view(AuthorisationView, P.MENU_AUTHORISATIONS, label=_("Authorisations to operate"), icon="fa-id-badge",
                         category=P.MENU_BOOKING)
     appbuilder.add_view(BookingRuleView, P.MENU_BOOKING_RULES, label=_("Booking rules"), icon="fa-sliders-h",
@@ -89,6 +93,9 @@ def register(appbuilder):
                         category=P.MENU_MY_SERVICES, category_label=mine, category_icon="fa-concierge-bell")
     appbuilder.add_view(MyAuthorisationView, P.MENU_MY_AUTHORISATIONS, label=_("My authorisations to operate"),
                         icon="fa-id-badge", category=P.MENU_MY_SERVICES)
+    appbuilder.add_view(MyUsageView, P.MENU_MY_USES, label=_("My uses"), icon="fa-stopwatch", category=P.MENU_MY_SERVICES)
+    appbuilder.add_view(MyChargeView, P.MENU_MY_CHARGES, label=_("My charges"), icon="fa-file-invoice-dollar",
+                        category=P.MENU_MY_SERVICES)
     appbuilder.add_view(MyContractView, P.MENU_MY_CONTRACTS, label=_("My organisation's contracts"),
                         icon="fa-file-signature", category=P.MENU_MY_SERVICES)
     appbuilder.add_link(P.MENU_FIND_FREE, label=_("Find a free instrument"), href="/bookings/search", icon="fa-search",

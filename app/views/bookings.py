@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from app import clock
 from app.extensions import db
 from app.models import Authorisation, Booking, Instrument, InstrumentClass, ServiceUser
-from app.models.choices import AUTHORISATION_STATE, BOOKING_MODE, BOOKING_STATE
+from app.models.choices import AUTHORISATION_STATE, BOOKING_MODE, BOOKING_STATE, CHARGE_STATE, USAGE_DIRECTION
 from app.security.scope import own_service_user_id, unit_in_scope
 from app.services import booking as bookings
 from app.services import booking_rules, calendar, contracts, notifications
@@ -104,7 +104,8 @@ class BookingRecordView(_BookingScreen):
         booking = self.datamodel.get(pk, self._base_filters)
         return self.render_template(self.show_template, pk=pk, title=self.show_title, widgets=widgets,
                                     related_views=self._related_views, booking=booking,
-                                    comparable=_comparable(booking))
+                                    comparable=_comparable(booking), directions=USAGE_DIRECTION.select_choices(),
+                                    charge_states=dict(CHARGE_STATE.select_choices()))
 
     @expose("/answer/<int:pk>/<string:step>", methods=["POST"])
     @has_access

@@ -111,6 +111,7 @@ class ChargeApi(ScopedModelApi):
     list_select_columns = [*list_columns, "usage.booking_id"]
     list_model_schema = ChargeListSchema()
     show_model_schema = ChargeSchema()
+    add_columns = edit_columns = ["reason"]  # no post or put: the actions below are the only writes
     search_columns = ["state", "usage", "invoice_number", "invoice_date", "customer_category"]
     order_columns = ["id", "invoice_date", "created_at", "total"]
     base_order = ("id", "desc")
