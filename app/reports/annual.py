@@ -23,6 +23,7 @@ from sqlalchemy.orm import aliased
 from app import clock
 from app.models import Booking, Charge, CustomerOrg, Evaluation, Instrument, ServiceUser, TypicalCase, Unit, UsageRecord
 from app.models.aggregates import exact_sum
+from app.services import statements
 
 from .excel import Sheet, sign_off, wan_yuan
 from . import units
@@ -92,7 +93,7 @@ def income_of_year(ctx):
                   exact_sum(sa.case((inside, Charge.total), else_=0)).label("income_inside"),
                   exact_sum(sa.case((inside, 0), else_=Charge.total)).label("income_outside"))
         .join(UsageRecord, UsageRecord.id == Charge.usage_id)
-        .where(Charge.state != "pending", Charge.invoice_date.between(ctx.first_day, ctx.last_day))
+        .where(statements.invoiced_between(ctx.first_day, ctx.last_day))
         .group_by(UsageRecord.instrument_id)
     ).subquery("income_of_year")
 

@@ -30,7 +30,7 @@ from app.models import (Assessment, Charge, CustomerOrg, InnovationPlatform, Ins
                         ServiceUser, UsageRecord)
 from app.models.aggregates import exact_sum
 from app.models.choices import ASSESSMENT_GRADE, CUSTOMER_CATEGORY
-from app.services import subsidies
+from app.services import statements, subsidies
 
 from . import units
 from .annual import income_of_year, usage_of_year
@@ -43,7 +43,7 @@ SCHOOL_POOL = "unit"
 
 
 def _invoiced_in_year(ctx):
-    return sa.and_(Charge.state != "pending", Charge.invoice_date.between(ctx.first_day, ctx.last_day))
+    return statements.invoiced_between(ctx.first_day, ctx.last_day)
 
 
 def grade_and_ratio(ctx):

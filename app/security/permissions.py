@@ -43,6 +43,8 @@ USAGE_VIEW, CHARGE_VIEW = "UsageRecordView", "ChargeView"
 MY_USAGE_VIEW, MY_CHARGE_VIEW = "MyUsageView", "MyChargeView"
 # a booking's use: registered after the fact, or started and ended as it happens
 USE_STEPS = ("can_register", "can_start", "can_end")
+STATEMENT_VIEW = "StatementView"
+STATEMENT_PAGES = (("can_index", STATEMENT_VIEW), ("can_download", STATEMENT_VIEW))
 AUTHORISATION_API, AVAILABILITY_API = "AuthorisationApi", "AvailabilityApi"
 AUTHORISATION_VIEW, BOOKING_RULE_VIEW = "AuthorisationView", "BookingRuleView"
 OPENING_HOURS_VIEW, CLOSURE_VIEW = "OpeningHoursView", "ClosureView"
@@ -117,6 +119,8 @@ MENU_USES = "Uses"
 MENU_CHARGES = "Charges"
 MENU_MY_USES = "My uses"
 MENU_MY_CHARGES = "My charges"
+MENU_STATEMENTS = "Statements"
+MENU_MY_STATEMENTS = "My statements"
 
 # what anonymous visitors (and so everyone) may open: the published fee schedules
 PUBLIC_PAGES = [("can_fees", PUBLIC_VIEW), ("can_instrument", PUBLIC_VIEW), ("can_download", PUBLIC_VIEW),

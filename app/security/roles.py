@@ -52,21 +52,23 @@ _FEE_WORK = _grant(P.CRUD, *P.FEE_SCREENS) + [(P.CAN_STEP, P.FEE_STANDARD_VIEW)]
 # bookings: service users submit, follow and cancel their own; the lab side answers and cancels
 _BOOKING_CUSTOMER = (_grant(P.API_READ + (P.CAN_POST, P.CAN_CANCEL), P.BOOKING_API)
                      + _grant(P.API_READ, P.USAGE_API, P.CHARGE_API) + _grant(P.READ, P.MY_USAGE_VIEW, P.MY_CHARGE_VIEW)
+                     + list(P.STATEMENT_PAGES)
                      + _grant(P.API_READ, P.AUTHORISATION_API) + [(P.CAN_GET, P.AVAILABILITY_API)]
                      + _grant(P.READ + (P.CAN_CANCEL,), P.MY_BOOKING_VIEW) + _grant(P.READ, P.MY_AUTHORISATION_VIEW)
                      + list(P.CALENDAR_PAGES) + [(P.CAN_BOOK, P.CALENDAR_VIEW), P.RENEW_MY_FEED]
                      + _grant(P.READ + (P.CAN_FILE,), P.MY_CONTRACT_VIEW)
                      + _menus(P.MENU_MY_SERVICES, P.MENU_FIND_FREE, P.MENU_MY_BOOKINGS, P.MENU_MY_AUTHORISATIONS,
-                              P.MENU_MY_CONTRACTS, P.MENU_MY_USES, P.MENU_MY_CHARGES))
+                              P.MENU_MY_CONTRACTS, P.MENU_MY_USES, P.MENU_MY_CHARGES, P.MENU_MY_STATEMENTS))
 _BOOKING_LAB = (_grant(P.API_READ + (P.CAN_ANSWER, P.CAN_CANCEL, P.CAN_REGISTER_USE), P.BOOKING_API)
                 + _grant(P.API_READ, P.USAGE_API) + _grant(P.API_READ + (P.CAN_SETTLE,), P.CHARGE_API)
                 + _grant(P.READ + P.USE_STEPS, P.USAGE_VIEW) + _grant(P.READ + (P.CAN_STEP,), P.CHARGE_VIEW)
+                + list(P.STATEMENT_PAGES)
                 + _grant(P.API_CRUD, P.AUTHORISATION_API) + [(P.CAN_GET, P.AVAILABILITY_API)]
                 + _grant(P.READ + (P.CAN_ANSWER,), P.BOOKING_RECORD_VIEW) + _grant((P.CAN_LIST,), P.BOOKING_QUEUE_VIEW)
                 + _grant(P.READ, P.TODAY_VIEW)
                 + list(P.CALENDAR_PAGES) + [P.RENEW_INSTRUMENT_FEED]
                 + _menus(P.MENU_BOOKING_QUEUE, P.MENU_TODAY, P.MENU_BOOKING_RECORDS, P.MENU_FIND_FREE, P.MENU_USES,
-                         P.MENU_CHARGES))
+                         P.MENU_CHARGES, P.MENU_STATEMENTS))
 
 # labs keep who may operate their instruments and when they can be booked; colleges and the school
 # keep the service users (approving registrations, creating on-campus users) and their organisations
@@ -79,7 +81,7 @@ _BOOKING_MENUS = _menus(P.MENU_BOOKING, P.MENU_AUTHORISATIONS, P.MENU_BOOKING_RU
 
 # SchoolAdmin is FAB's AUTH_ROLE_ADMIN: it holds every permission, kept so by FAB and by sync — except
 # the service users' own menu (it books nothing: an administrator's account has no bookings of its own).
-NOT_THE_SCHOOLS = frozenset(_menus(P.MENU_MY_SERVICES))
+NOT_THE_SCHOOLS = frozenset(_menus(P.MENU_MY_SERVICES, P.MENU_MY_STATEMENTS))
 ROLE_CONFIGS = {
     COLLEGE_ADMIN: P.SELF_SERVICE + P.PUBLIC_PAGES
     + _grant(P.CRUD, P.UNIT_VIEW, *_ADMIN_SCREENS)

@@ -18,6 +18,7 @@ from .availability_api import AuthorisationApi, AvailabilityApi
 from .booking_api import BookingApi
 from .settlement_api import ChargeApi, UsageApi
 from .settlement_screens import ChargeView, MyChargeView, MyUsageView, UsageRecordView
+from .statements import StatementView
 from .booking_admin import AuthorisationView, BookingRuleView, ClosureView, OpeningHoursView
 from .bookings import BookingCalendarView, BookingQueueView, BookingRecordView, MyAuthorisationView, MyBookingView, TodayScheduleView
 from .contracts import MyContractView, ServiceContractView
@@ -74,6 +75,8 @@ def register(appbuilder):
     appbuilder.add_view(UsageRecordView, P.MENU_USES, label=_("Uses"), icon="fa-stopwatch", category=P.MENU_BOOKING)
     appbuilder.add_view(ChargeView, P.MENU_CHARGES, label=_("Charges"), icon="fa-file-invoice-dollar",
                         category=P.MENU_BOOKING)
+    appbuilder.add_view(StatementView, P.MENU_STATEMENTS, label=_("Statements"), icon="fa-file-invoice",
+                        href="/statements/", category=P.MENU_BOOKING)
     appbuilder.add_view(AuthorisationView, P.MENU_AUTHORISATIONS, label=_("Authorisations to operate"), icon="fa-id-badge",
                         category=P.MENU_BOOKING)
     appbuilder.add_view(BookingRuleView, P.MENU_BOOKING_RULES, label=_("Booking rules"), icon="fa-sliders-h",
@@ -95,6 +98,8 @@ def register(appbuilder):
                         icon="fa-id-badge", category=P.MENU_MY_SERVICES)
     appbuilder.add_view(MyUsageView, P.MENU_MY_USES, label=_("My uses"), icon="fa-stopwatch", category=P.MENU_MY_SERVICES)
     appbuilder.add_view(MyChargeView, P.MENU_MY_CHARGES, label=_("My charges"), icon="fa-file-invoice-dollar",
+                        category=P.MENU_MY_SERVICES)
+    appbuilder.add_link(P.MENU_MY_STATEMENTS, label=_("My statements"), href="/statements/", icon="fa-file-invoice",
                         category=P.MENU_MY_SERVICES)
     appbuilder.add_view(MyContractView, P.MENU_MY_CONTRACTS, label=_("My organisation's contracts"),
                         icon="fa-file-signature", category=P.MENU_MY_SERVICES)
