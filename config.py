@@ -95,6 +95,12 @@ class Config:
         # accepting them as it books (0: a contract is needed before the lab schedules)
         "standard_terms": int(os.environ.get("STANDARD_TERMS_APPLY", "1")),
     }
+    # measured against registered (app/services/machine_time.py): the grace around a slot, and the share by
+    # which the terminal's machine time may differ from the registered hours before the lab is warned
+    MACHINE_TIME = {"grace_minutes": int(os.environ.get("MACHINE_TIME_GRACE_MINUTES", "15")),
+                    "mismatch_share": float(os.environ.get("MACHINE_TIME_MISMATCH_SHARE", "0.2"))}
+    # the days after a booking's completion within which its user may evaluate it (app/services/evaluations.py)
+    EVALUATION_WINDOW_DAYS = int(os.environ.get("EVALUATION_WINDOW_DAYS", "30"))
     # e-mail of the message centre's messages (app/services/mail.py); MAIL_SERVER unset = in-app only
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))

@@ -20,6 +20,10 @@ from app.security.roles import COLLEGE_ADMIN, LAB_ADMIN, SCHOOL_ADMIN, SERVICE_U
 
 from . import factories as f  # noqa: E402
 from .dbreset import reset_database  # noqa: E402,F401  (tests import it from here too)
+# one demo university per run, for the browser suite and the smoke test alike: two fixtures of the same
+# name would build it twice, and on PostgreSQL the second build drops the database under the first's
+# running stack (its task consumer then records the killed connection as a failed task)
+from .demo_site import demo_site  # noqa: E402,F401  (the fixture)
 
 # Tasks run at once, in the caller's process (each in an application context of its own); the one
 # end-to-end test of a real consumer process switches this off (tests/test_task_queue.py).

@@ -22,7 +22,7 @@ from app.models import Unit
 from app.models.user import PlatformUser
 from app.reports import registry
 
-from .demo_site import DEMO_ACCOUNTS, DEMO_PASSWORD, demo_site  # noqa: F401  (the fixture)
+from .demo_site import DEMO_ACCOUNTS, DEMO_PASSWORD
 
 THIS_YEAR = date.today().year
 YEARS = (THIS_YEAR, THIS_YEAR - 1)
@@ -30,7 +30,7 @@ SAMPLES_PER_LIST = 3
 
 
 @pytest.fixture(scope="module")
-def demo_app(demo_site):  # noqa: F811
+def demo_app(demo_site):
     application = create_app("config.Config", SQLALCHEMY_DATABASE_URI=demo_site.database_url,
                              AUTH_RATE_LIMIT="10000 per minute")
     yield application

@@ -118,3 +118,19 @@ def test_a_batch_of_instruments_loads_in_three_queries(session, uni, count_queri
     with count_queries() as statements:
         found = pricing.schedules_for(session, ids)
     assert sorted(found) == sorted(ids) and len(statements) == 3
+
+
+def test_a_new_version_keeps_how_its_standard_prices(session, uni):
+    from app.models import PlatformUser
+    from app.services import fees
+    from app.services.actors import Actor
+    import sqlalchemy as sa
+
+    inst = f.bookable_instrument(session.get(Unit, uni.l11), name="复制计价仪器")
+    old = f.fee_standard(inst, state="published", tier_mode="graduated", unit_rounding="started_half",
+                         items=[f.standard_item("机时", "小时", "90", basis="hours")])
+    actor = Actor.of(session.execute(sa.select(PlatformUser).filter_by(username="lab_admin")).scalar_one())
+    draft = fees.new_version(session, actor, old, bj(2026, 12, 7, 9, 0), date(2027, 1, 1))
+    session.flush()
+    assert (draft.tier_mode, draft.unit_rounding, [i.quantity_basis for i in draft.items]) == (
+        "graduated", "started_half", ["hours"])

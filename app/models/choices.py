@@ -144,6 +144,15 @@ BOOKING_STATE = Choices(
     ("completed", _("Completed")),
     ("no_show", _("No-show")),
 )
+# what a self-operated booking's terminal showed of it (app/services/machine_time.py; computed, not stored)
+BOOKING_OUTCOME = Choices(
+    "booking_outcome",
+    ("on_time", _("On time")),
+    ("late_start", _("Late start")),
+    ("overtime", _("Overtime")),
+    ("left_early", _("Left early")),
+    ("no_show", _("No-show")),
+)
 SERVICE_USER_STATUS = Choices(
     "service_user_status",
     ("pending", _("Awaiting approval")),

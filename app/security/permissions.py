@@ -43,6 +43,8 @@ USAGE_VIEW, CHARGE_VIEW = "UsageRecordView", "ChargeView"
 MY_USAGE_VIEW, MY_CHARGE_VIEW = "MyUsageView", "MyChargeView"
 # a booking's use: registered after the fact, or started and ended as it happens
 USE_STEPS = ("can_register", "can_start", "can_end")
+EVALUATION_VIEW, MY_EVALUATION_VIEW, EVALUATION_API = "EvaluationView", "MyEvaluationView", "EvaluationApi"
+CAN_REPLY, CAN_EVALUATE = "can_reply", "can_evaluate"
 STATEMENT_VIEW = "StatementView"
 STATEMENT_PAGES = (("can_index", STATEMENT_VIEW), ("can_download", STATEMENT_VIEW))
 AUTHORISATION_API, AVAILABILITY_API = "AuthorisationApi", "AvailabilityApi"
@@ -120,6 +122,8 @@ MENU_CHARGES = "Charges"
 MENU_MY_USES = "My uses"
 MENU_MY_CHARGES = "My charges"
 MENU_STATEMENTS = "Statements"
+MENU_EVALUATIONS = "Evaluations"
+MENU_MY_EVALUATIONS = "My evaluations"
 MENU_MY_STATEMENTS = "My statements"
 
 # what anonymous visitors (and so everyone) may open: the published fee schedules

@@ -53,22 +53,26 @@ _FEE_WORK = _grant(P.CRUD, *P.FEE_SCREENS) + [(P.CAN_STEP, P.FEE_STANDARD_VIEW)]
 _BOOKING_CUSTOMER = (_grant(P.API_READ + (P.CAN_POST, P.CAN_CANCEL), P.BOOKING_API)
                      + _grant(P.API_READ, P.USAGE_API, P.CHARGE_API) + _grant(P.READ, P.MY_USAGE_VIEW, P.MY_CHARGE_VIEW)
                      + list(P.STATEMENT_PAGES)
+                     + _grant(P.READ + (P.CAN_EVALUATE,), P.MY_EVALUATION_VIEW)
+                     + _grant(P.API_READ + (P.CAN_POST,), P.EVALUATION_API)
                      + _grant(P.API_READ, P.AUTHORISATION_API) + [(P.CAN_GET, P.AVAILABILITY_API)]
                      + _grant(P.READ + (P.CAN_CANCEL,), P.MY_BOOKING_VIEW) + _grant(P.READ, P.MY_AUTHORISATION_VIEW)
                      + list(P.CALENDAR_PAGES) + [(P.CAN_BOOK, P.CALENDAR_VIEW), P.RENEW_MY_FEED]
                      + _grant(P.READ + (P.CAN_FILE,), P.MY_CONTRACT_VIEW)
                      + _menus(P.MENU_MY_SERVICES, P.MENU_FIND_FREE, P.MENU_MY_BOOKINGS, P.MENU_MY_AUTHORISATIONS,
-                              P.MENU_MY_CONTRACTS, P.MENU_MY_USES, P.MENU_MY_CHARGES, P.MENU_MY_STATEMENTS))
+                              P.MENU_MY_CONTRACTS, P.MENU_MY_USES, P.MENU_MY_CHARGES, P.MENU_MY_STATEMENTS,
+                              P.MENU_MY_EVALUATIONS))
 _BOOKING_LAB = (_grant(P.API_READ + (P.CAN_ANSWER, P.CAN_CANCEL, P.CAN_REGISTER_USE), P.BOOKING_API)
                 + _grant(P.API_READ, P.USAGE_API) + _grant(P.API_READ + (P.CAN_SETTLE,), P.CHARGE_API)
                 + _grant(P.READ + P.USE_STEPS, P.USAGE_VIEW) + _grant(P.READ + (P.CAN_STEP,), P.CHARGE_VIEW)
                 + list(P.STATEMENT_PAGES)
+                + _grant(P.READ + (P.CAN_REPLY,), P.EVALUATION_VIEW) + _grant(P.API_READ + (P.CAN_REPLY,), P.EVALUATION_API)
                 + _grant(P.API_CRUD, P.AUTHORISATION_API) + [(P.CAN_GET, P.AVAILABILITY_API)]
                 + _grant(P.READ + (P.CAN_ANSWER,), P.BOOKING_RECORD_VIEW) + _grant((P.CAN_LIST,), P.BOOKING_QUEUE_VIEW)
                 + _grant(P.READ, P.TODAY_VIEW)
                 + list(P.CALENDAR_PAGES) + [P.RENEW_INSTRUMENT_FEED]
                 + _menus(P.MENU_BOOKING_QUEUE, P.MENU_TODAY, P.MENU_BOOKING_RECORDS, P.MENU_FIND_FREE, P.MENU_USES,
-                         P.MENU_CHARGES, P.MENU_STATEMENTS))
+                         P.MENU_CHARGES, P.MENU_STATEMENTS, P.MENU_EVALUATIONS))
 
 # labs keep who may operate their instruments and when they can be booked; colleges and the school
 # keep the service users (approving registrations, creating on-campus users) and their organisations

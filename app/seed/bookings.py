@@ -8,9 +8,11 @@
 - `service_user`'s enterprise holds a service contract with `lab_admin`'s lab (with its scanned PDF),
   `student_user`'s team one with the lab's college (which covers the lab); the agricultural academy has
   none and books sample testing under the school's standard terms, accepted as it booked;
-- `service_user` has a scheduled self-operated slot that ended on the last working day, which the
-  terminal measured and the lab has still to register, and a pending booking within its respond-by;
-  `student_user` a pending sample booking; `campus_user` a scheduled slot on the next working day.
+- `service_user` has two scheduled self-operated slots that ended on the last working day — one the
+  terminal measured — which the lab has still to register, and a pending booking within its respond-by;
+  `student_user` a pending sample booking; `campus_user` a scheduled slot on the next working day;
+- the weeks before went through the whole flow: `service_user`'s uses registered, priced, confirmed,
+  invoiced (one paid) and evaluated, `campus_user`'s last use priced and waiting for confirmation.
 
 The bookings go through the booking service, as a user's would.
 """
@@ -26,7 +28,8 @@ from flask import current_app
 from app.models import (Authorisation, Booking, BookingRule, Closure, CustomerOrg, Instrument, OpeningHours, PlatformUser,
                         ServiceContract, ServiceUser, Unit, UsageRecord)
 from app.services import booking as bookings
-from app.services import contracts
+from app.services import contracts, evaluations, settlement, usage
+from app.services.errors import PolicyDenied, RuleViolation
 from app.services.actors import Actor
 from app.services.workdays import load_calendar
 
@@ -164,6 +167,11 @@ def ensure_booking_demo(session, now: datetime) -> dict:
         session.add(UsageRecord(instrument_id=nmr.id, booking_id=ended.id, user_id=service.id, source="iot",
                                 started_at=_at(previous, 9, 6), ended_at=_at(previous, 10, 52), hours=1.77,
                                 service_type="external", direction="research"))
+    # and a second one on the LC-MS that afternoon (the browser suite registers one of the two)
+    second = bookings.submit(session, service, showcase["液相色谱-质谱联用仪"].id, "self_operated", _at(before, 11), settings,
+                             start=_at(previous, 14), end=_at(previous, 16), purpose="药物杂质定量分析（演示）",
+                             calendar=calendar)
+    bookings.schedule(session, actor, second, _at(before, 15))
     # 2. pending, within its respond-by (submitted an hour ago)
     bookings.submit(session, service, showcase["液相色谱-质谱联用仪"].id, "self_operated", now - timedelta(hours=1), settings,
                     start=_at(following[1], 14), end=_at(following[1], 16), purpose="药物代谢物定性分析（演示）",
@@ -179,7 +187,7 @@ def ensure_booking_demo(session, now: datetime) -> dict:
     # 4. an academy without a contract books sample testing under the standard terms
     academy = session.scalar(sa.select(ServiceUser).join(CustomerOrg, CustomerOrg.id == ServiceUser.org_id)
                              .where(CustomerOrg.name == ACADEMY, ServiceUser.status == "active").order_by(ServiceUser.id))
-    count = 4
+    count = 5
     if academy is not None:
         bookings.submit(session, academy, showcase["X射线衍射仪"].id, "sample", now - timedelta(hours=5), settings,
                         sample_count=3, samples="土壤样品 3 份，风干过筛，无危险性", day=following[1],
@@ -187,4 +195,45 @@ def ensure_booking_demo(session, now: datetime) -> dict:
         count += 1
     created["bookings"] = count
     session.flush()
+    created["flow_uses"] = _through_the_flow(session, actor, customers, showcase, calendar, previous, settings)
     return created
+
+
+# the last weeks of the demo accounts, as the lab and the users worked them through the services:
+# (user, instrument, working days back, start hour, hours, how far it went, scores given)
+FLOW = (("service_user", "核磁共振波谱仪", 8, 9, 2, "settled", (5, 5, 5, "数据质量很好，老师讲解耐心。（演示）")),
+        ("service_user", "液相色谱-质谱联用仪", 6, 14, 1.5, "invoiced", (4, 4, 5, "结果符合预期，开票及时。（演示）")),
+        ("campus_user", "核磁共振波谱仪", 4, 9, 1, "pending", None))
+
+
+def _through_the_flow(session, actor, customers, showcase, calendar, previous, settings) -> int:
+    """Bookings → uses → charges → invoices → payments → evaluations, each step by its service, so
+    the demo's pages, statements and reports show what the flow itself produces. A step the rules
+    refuse (a slot the bulk history already took, on a day the demo is seeded) leaves that one out."""
+    days = _working_days(calendar, previous, -1, 12)
+    done = 0
+    for username, name, back, hour, hours, reach, scores in FLOW:
+        user, instrument, day = customers[username], showcase[name], days[back]
+        start = _at(day, hour)
+        end = start + timedelta(hours=hours)
+        try:
+            with session.begin_nested():
+                booking = bookings.submit(session, user, instrument.id, "self_operated", _at(days[back + 2], 10), settings,
+                                          start=start, end=end, purpose="课题组测试（演示）", calendar=calendar)
+                bookings.schedule(session, actor, booking, _at(days[back + 1], 9))
+                charge = usage.register(session, actor, end + timedelta(minutes=10), settings, booking=booking,
+                                        start=start, end=end, samples=3).charge
+                if charge is not None and reach != "pending":
+                    settlement.confirm(session, actor, charge, end + timedelta(hours=1))
+                    settlement.invoice(session, actor, charge, _at(days[back - 1], 10), f"DEMO-{booking.id:06d}",
+                                       days[back - 1])
+                    if reach == "settled":
+                        settlement.settle(session, actor, charge, _at(days[back - 2], 10), days[back - 2], "bank_transfer")
+                if scores is not None:
+                    attitude, timeliness, quality, comment = scores
+                    evaluations.evaluate(session, user, booking, end + timedelta(days=1), 30, attitude=attitude,
+                                         timeliness=timeliness, quality=quality, comment=comment)
+            done += 1
+        except (PolicyDenied, RuleViolation):
+            continue
+    return done

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from app.models import FeeItem, FeeItemComponent, FeePrice, FeeStandard, FeeStandardEvent
 
 from .base import CENT, BuilderBase
-from .catalog import DIFFERENCE_REASONS, FEE_ITEMS, PRICE_FACTORS, PRICING_METHOD
+from .catalog import DIFFERENCE_REASONS, FEE_ITEMS, PRICE_FACTORS, PRICING_METHOD, QUANTITY_BASIS_OF
 
 
 def _money(value: float) -> Decimal:
@@ -51,7 +51,8 @@ class FeesMixin(BuilderBase):
                 price = campus if uniform or factor_c == 1.0 else _ceil_yuan(campus * Decimal(str(factor_c)))
                 prices.append(dict(customer_category=category, tier_min=Decimal("0"), tier_max=None, unit_price=price,
                                    difference_reason=DIFFERENCE_REASONS.get(category) if price != campus else None))
-            items.append((dict(name=name, billing_unit=unit, cost_basis=cost), components, prices))
+            items.append((dict(name=name, billing_unit=unit, cost_basis=cost, quantity_basis=QUANTITY_BASIS_OF.get(unit, "entered")),
+                          components, prices))
         published = state == "published"
         approved = self._datetime_on(self._date_between(date(2025, 12, 10), date(2025, 12, 30))) if published else None
         created = (approved - timedelta(days=rng.randint(10, 40))) if approved else self._datetime_on(

@@ -164,10 +164,12 @@ def new_version(session, actor, standard, now: datetime, effective_from):
     """Copy a published (or retired) standard into a new draft taking effect on a later date."""
     _require_state(standard, "published", "retired")
     draft = create_draft(session, actor, standard.instrument, now, effective_from=effective_from,
-                         pricing_method=standard.pricing_method, justification=standard.justification)
+                         pricing_method=standard.pricing_method, justification=standard.justification,
+                         tier_mode=standard.tier_mode, unit_rounding=standard.unit_rounding)
     with session.no_autoflush:  # the copies are complete only at the end of the loop
         for item in standard.items:
-            copy = FeeItem(name=item.name, billing_unit=item.billing_unit, cost_basis=item.cost_basis)
+            copy = FeeItem(name=item.name, billing_unit=item.billing_unit, cost_basis=item.cost_basis,
+                           quantity_basis=item.quantity_basis)
             for c in item.components:
                 copy.components.append(FeeItemComponent(component=c.component, amount=c.amount))
             for p in item.prices:

@@ -19,6 +19,7 @@ from .booking_api import BookingApi
 from .settlement_api import ChargeApi, UsageApi
 from .settlement_screens import ChargeView, MyChargeView, MyUsageView, UsageRecordView
 from .statements import StatementView
+from .evaluations import EvaluationApi, EvaluationView, MyEvaluationView
 from .booking_admin import AuthorisationView, BookingRuleView, ClosureView, OpeningHoursView
 from .bookings import BookingCalendarView, BookingQueueView, BookingRecordView, MyAuthorisationView, MyBookingView, TodayScheduleView
 from .contracts import MyContractView, ServiceContractView
@@ -77,6 +78,8 @@ def register(appbuilder):
                         category=P.MENU_BOOKING)
     appbuilder.add_view(StatementView, P.MENU_STATEMENTS, label=_("Statements"), icon="fa-file-invoice",
                         href="/statements/", category=P.MENU_BOOKING)
+    appbuilder.add_view(EvaluationView, P.MENU_EVALUATIONS, label=_("Evaluations"), icon="fa-star-half-alt",
+                        category=P.MENU_BOOKING)
     appbuilder.add_view(AuthorisationView, P.MENU_AUTHORISATIONS, label=_("Authorisations to operate"), icon="fa-id-badge",
                         category=P.MENU_BOOKING)
     appbuilder.add_view(BookingRuleView, P.MENU_BOOKING_RULES, label=_("Booking rules"), icon="fa-sliders-h",
@@ -101,6 +104,8 @@ def register(appbuilder):
                         category=P.MENU_MY_SERVICES)
     appbuilder.add_link(P.MENU_MY_STATEMENTS, label=_("My statements"), href="/statements/", icon="fa-file-invoice",
                         category=P.MENU_MY_SERVICES)
+    appbuilder.add_view(MyEvaluationView, P.MENU_MY_EVALUATIONS, label=_("My evaluations"), icon="fa-star-half-alt",
+                        category=P.MENU_MY_SERVICES)
     appbuilder.add_view(MyContractView, P.MENU_MY_CONTRACTS, label=_("My organisation's contracts"),
                         icon="fa-file-signature", category=P.MENU_MY_SERVICES)
     appbuilder.add_link(P.MENU_FIND_FREE, label=_("Find a free instrument"), href="/bookings/search", icon="fa-search",
@@ -118,7 +123,7 @@ def register(appbuilder):
             registration.blueprint)
     appbuilder.add_view(PublicFeesView, P.MENU_PUBLIC_FEES, label=_("Fee schedules"), icon="fa-yen-sign")
     for api in (UnitApi, InnovationPlatformApi, InstrumentApi, PersonApi, TrainingSessionApi, UnsuitableFilingApi,
-                BookingApi, AuthorisationApi, AvailabilityApi, UsageApi, ChargeApi):
+                BookingApi, AuthorisationApi, AvailabilityApi, UsageApi, ChargeApi, EvaluationApi):
         appbuilder.add_api(api)
     # FAB's OpenAPI document (/api/v1/_openapi) of every API above, without its Swagger UI (which
     # loads its scripts from a CDN)

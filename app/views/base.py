@@ -126,22 +126,26 @@ class ScopedModelView(_ScopeWiring, ModelView):
         extra_search = dict(self.search_form_extra_fields or {})
         formatters = dict(self.formatters_columns or {})
         for column, choices in self.choice_columns.items():
-            nullable = self.datamodel.obj.__table__.c[column].nullable
+            table_column = self.datamodel.obj.__table__.c[column]
+            nullable = table_column.nullable
             label = (self.label_columns or {}).get(column, column)
             description = (self.description_columns or {}).get(column, "")
+            # the column's own default is preselected, and taken when a form leaves the field out
+            default = table_column.default.arg if table_column.default is not None and table_column.default.is_scalar else None
 
-            def make(required=not nullable):
+            def make(required=not nullable, default=default):
                 return SelectField(
                     label,
                     choices=choices.select_choices,
                     description=description,
+                    default=default,
                     validators=[DataRequired()] if required else [Optional()],
                     render_kw={"class": "form-control"},
                 )
 
             extra_add.setdefault(column, make())
             extra_edit.setdefault(column, make())
-            extra_search.setdefault(column, make(required=False))
+            extra_search.setdefault(column, make(required=False, default=None))
             formatters.setdefault(column, choices.label)
         # FAB marks every NOT NULL column required, which for a checkbox means "must be ticked"
         for column in self.datamodel.obj.__table__.columns:

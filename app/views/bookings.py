@@ -15,10 +15,11 @@ import sqlalchemy as sa
 from app import clock
 from app.extensions import db
 from app.models import Authorisation, Booking, Instrument, InstrumentClass, ServiceUser
-from app.models.choices import AUTHORISATION_STATE, BOOKING_MODE, BOOKING_STATE, CHARGE_STATE, USAGE_DIRECTION
+from app.models.choices import (AUTHORISATION_STATE, BOOKING_MODE, BOOKING_OUTCOME, BOOKING_STATE, CHARGE_STATE,
+                                USAGE_DIRECTION)
 from app.security.scope import own_service_user_id, unit_in_scope
 from app.services import booking as bookings
-from app.services import booking_rules, calendar, contracts, notifications
+from app.services import booking_rules, calendar, contracts, evaluations, machine_time, notifications
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
 from app.services.workdays import load_calendar
@@ -105,7 +106,8 @@ class BookingRecordView(_BookingScreen):
         return self.render_template(self.show_template, pk=pk, title=self.show_title, widgets=widgets,
                                     related_views=self._related_views, booking=booking,
                                     comparable=_comparable(booking), directions=USAGE_DIRECTION.select_choices(),
-                                    charge_states=dict(CHARGE_STATE.select_choices()))
+                                    charge_states=dict(CHARGE_STATE.select_choices()),
+                                    measured=_measured(booking), outcome_labels=dict(BOOKING_OUTCOME.select_choices()))
 
     @expose("/answer/<int:pk>/<string:step>", methods=["POST"])
     @has_access
@@ -168,6 +170,14 @@ STEP_LABELS = {"schedule": _("scheduled"), "delay": _("delayed, with the reason"
                "cancel": _("cancelled")}
 
 
+def _measured(booking):
+    """What the terminal measured in the slot, beside the registered hours (None: nothing to show)."""
+    if booking is None:
+        return None
+    return machine_time.measure(db.session, [booking], clock.now(),
+                                machine_time.Settings.of(current_app.config)).get(booking.id)
+
+
 def _comparable(booking):
     """Bookable instruments of the same class, for a refusal's alternative."""
     if booking is None:
@@ -220,8 +230,11 @@ class MyBookingView(_BookingScreen):
     def show(self, pk):
         widgets = self._show(pk)
         booking = self.datamodel.get(pk, self._base_filters)
+        until = evaluations.deadline(db.session, booking, evaluations.window_days(current_app.config)) \
+            if booking is not None and booking.state == "completed" else None
         return self.render_template(self.show_template, pk=pk, title=self.show_title, widgets=widgets,
-                                    related_views=self._related_views, booking=booking)
+                                    related_views=self._related_views, booking=booking, scale=evaluations.SCALE,
+                                    evaluation_until=until, evaluation_open=until is None or clock.now() <= until)
 
     @expose("/list/")
     @has_access

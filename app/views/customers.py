@@ -14,8 +14,8 @@ from wtforms.validators import Optional
 from app import clock
 from app.extensions import db
 from app.models import CustomerOrg, ServiceUser
-from app.models.choices import CUSTOMER_CATEGORY, SERVICE_USER_STATUS
-from app.services import registration
+from app.models.choices import BOOKING_OUTCOME, CUSTOMER_CATEGORY, SERVICE_USER_STATUS
+from app.services import machine_time, registration
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
 
@@ -73,7 +73,17 @@ class RegistrationView(BaseView):
         return self.render_template("customers/register.html", form=form, title=gettext("Register to book instruments"))
 
 
+def booking_outcomes(user):
+    """How the user's self-operated slots went, by what the terminals measured (one line)."""
+    counts = machine_time.counts_for_user(db.session, user.id, clock.now(), machine_time.Settings.of(current_app.config))
+    return gettext("No self-operated slot has ended yet") if not any(counts.values()) else " · ".join(
+        f"{BOOKING_OUTCOME.label(code)} {n}" for code, n in counts.items() if n)
+
+
+ServiceUser.booking_outcomes = property(booking_outcomes)
+
 CUSTOMER_LABELS = {
+    "booking_outcomes": _("Self-operated slots"),
     "name": _("Name"), "org": _("Organisation"), "org.name": _("Organisation"), "org.category": _("Category"),
     "mobile": _("Mobile"), "email": _("E-mail"), "status": _("Account state"), "unit": _("Laboratory or group"),
     "unit.name": _("Laboratory or group"), "project_account": _("Project account"), "pi": _("PI"),
@@ -111,7 +121,7 @@ class ServiceUserView(ScopedModelView):
     edit_columns = ["name", "org", "status", "unit", "project_account", "pi", "mobile", "email", "suspended_until",
                     "suspension_reason"]
     show_columns = ["name", "org", "status", "unit", "project_account", "pi", "mobile", "email", "suspended_until",
-                    "suspension_reason", "registered_at", "decided_at"]
+                    "suspension_reason", "booking_outcomes", "registered_at", "decided_at"]
     add_form_extra_fields = {"username": StringField(_("User name")), "password": PasswordField(_("Password"))}
     formatters_columns = {"org": lambda org: f"{org.name}（{CUSTOMER_CATEGORY.label(org.category)}）" if org else ""}
     base_order = ("id", "desc")

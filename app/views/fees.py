@@ -16,7 +16,8 @@ from wtforms.validators import DataRequired
 from app import clock
 from app.extensions import db
 from app.models import FeeItem, FeeItemComponent, FeePrice, FeeStandard
-from app.models.choices import CUSTOMER_CATEGORY, FEE_ACTION, FEE_COMPONENT, FEE_STATE
+from app.models.choices import (CUSTOMER_CATEGORY, FEE_ACTION, FEE_COMPONENT, FEE_STATE, QUANTITY_BASIS, TIER_MODE,
+                                UNIT_ROUNDING)
 from app.services import fee_rules, fees
 from app.services.errors import PolicyDenied, RuleViolation
 
@@ -27,9 +28,10 @@ STANDARD_LABELS = {
     "instrument": _("Instrument"), "version": _("Version"), "state": _("Workflow state"),
     "effective_from": _("Effective from"), "effective_to": _("Effective to"), "pricing_method": _("Pricing method"),
     "justification": _("Justification of prices above cost"), "approved_at": _("Approved at"), "items": _("Fee items"),
+    "tier_mode": _("How tiers apply"), "unit_rounding": _("A started billing unit"),
 }
 ITEM_LABELS = {"standard": _("Fee standard"), "name": _("Fee item"), "billing_unit": _("Billing unit"),
-               "cost_basis": _("Cost basis per billing unit")}
+               "cost_basis": _("Cost basis per billing unit"), "quantity_basis": _("Quantity counted from a use")}
 PRICE_LABELS = {"item": _("Fee item"), "customer_category": _("Customer category"), "tier_min": _("Tier from"),
                 "tier_max": _("Tier up to"), "unit_price": _("Unit price"),
                 "difference_reason": _("Why it differs from the on-campus price")}
@@ -113,8 +115,9 @@ class FeeItemView(_DraftOnly, ScopedModelView):
     add_title = _("Add fee item")
     edit_title = _("Edit fee item")
     label_columns = ITEM_LABELS
-    list_columns = ["name", "billing_unit", "cost_basis"]
-    add_columns = edit_columns = show_columns = ["standard", "name", "billing_unit", "cost_basis"]
+    list_columns = ["name", "billing_unit", "quantity_basis", "cost_basis"]
+    add_columns = edit_columns = show_columns = ["standard", "name", "billing_unit", "quantity_basis", "cost_basis"]
+    choice_columns = {"quantity_basis": QUANTITY_BASIS}
     search_columns = ["standard", "name"]
     description_columns = {"billing_unit": _("hour, sample, run, element, day…"),
                            "cost_basis": _("Materials, utilities and operation per billing unit (Art. 15).")}
@@ -132,10 +135,12 @@ class FeeStandardView(_DraftOnly, ScopedModelView):
     label_columns = STANDARD_LABELS
     list_columns = ["instrument", "version", "state", "effective_from", "effective_to"]
     search_columns = ["instrument", "state", "effective_from"]
-    add_columns = edit_columns = ["instrument", "effective_from", "effective_to", "pricing_method", "justification"]
-    show_columns = ["instrument", "version", "state", "effective_from", "effective_to", "pricing_method",
-                    "justification", "approved_at"]
-    choice_columns = {"state": FEE_STATE}  # searchable; never edited by hand (the workflow sets it)
+    add_columns = edit_columns = ["instrument", "effective_from", "effective_to", "tier_mode", "unit_rounding",
+                                  "pricing_method", "justification"]
+    show_columns = ["instrument", "version", "state", "effective_from", "effective_to", "tier_mode", "unit_rounding",
+                    "pricing_method", "justification", "approved_at"]
+    # state: searchable, never edited by hand (the workflow sets it)
+    choice_columns = {"state": FEE_STATE, "tier_mode": TIER_MODE, "unit_rounding": UNIT_ROUNDING}
     formatters_columns = {"pricing_method": formatting.multiline,
                           "justification": formatting.multiline}
     base_order = ("id", "desc")

@@ -62,3 +62,16 @@ def device_badge(status):
     seen = gettext("last seen %(time)s", time=clock.display(seen_at, "%m-%d %H:%M")) if seen_at else ""
     return Markup('<span class="label label-{}">{}</span> <small class="text-muted">{}</small>').format(
         _BADGE.get(state, "default"), DEVICE_STATE.label(state), seen)
+
+
+def ratings(averages):
+    """4.6 (12 evaluations; attitude 4.7, timeliness 4.5, quality 4.6), or that there are none yet."""
+    from flask_babel import gettext
+
+    if not averages.count:
+        return gettext("No evaluations yet")
+    text = gettext("%(score)s of 5 (%(count)s evaluations)", score=averages.score, count=averages.count)
+    if averages.attitude is not None:
+        text += " " + gettext("attitude %(a)s, timeliness %(t)s, quality %(q)s", a=averages.attitude,
+                              t=averages.timeliness, q=averages.quality)
+    return text

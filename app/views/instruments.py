@@ -14,13 +14,14 @@ from app.models.choices import (
     SHARING_STATUS,
     UNSUITABLE_CATEGORY,
 )
-from app.services import records
+from app.services import evaluations, records
 
 from . import formatting
 from .base import ScopedModelApi, ScopedModelView, field_rule, interface
 from .iot import add_device_state_filter
 
 INSTRUMENT_LABELS = {
+    "evaluation_summary": _("Average evaluation"),
     "kind": _("Type"),
     "asset_number": _("Asset number"),
     "name": _("Name"),
@@ -94,6 +95,14 @@ def _asset_number_rule(form, field):
         raise ValidationError(str(message))
 
 
+def evaluation_summary(instrument):
+    """The mean of its evaluations, on the instrument's page (one query)."""
+    return formatting.ratings(evaluations.averages(db.session, instrument.id))
+
+
+Instrument.evaluation_summary = property(evaluation_summary)
+
+
 class InstrumentView(ScopedModelView):
     datamodel = interface(Instrument)
     list_title = _("Research facilities and instruments")
@@ -121,7 +130,8 @@ class InstrumentView(ScopedModelView):
     add_columns = edit_columns = _FORM_FIELDS
     add_fieldsets = edit_fieldsets = _FIELDSETS
     # when the record last changed (notice §(三)3: updated within 5 working days), shown, never typed
-    show_fieldsets = _FIELDSETS + [(_("Record"), {"fields": ["updated_at"]})]
+    show_fieldsets = _FIELDSETS + [(_("Service evaluation"), {"fields": ["evaluation_summary"]}),
+                                   (_("Record"), {"fields": ["updated_at"]})]
     base_order = ("id", "desc")
     formatters_columns = {
         "device_status": formatting.device_badge,

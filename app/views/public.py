@@ -11,6 +11,7 @@ from app.extensions import db
 from app.models.choices import CUSTOMER_CATEGORY
 from app.services import calendar as booking_calendar
 from app.services import public_catalogue as catalogue
+from app.services import evaluations
 from app.services.workdays import load_calendar
 from app.reports.excel import content_disposition, write_workbook
 from app.reports.fees import fee_schedule
@@ -74,4 +75,5 @@ class PublicFeesView(BaseView):
         return self.render_template(
             "public/instrument.html", title=inst.name, page=page, free_slots=free, clock=clock,
             fee_rows=catalogue.fee_table(page.standard), category_label=CUSTOMER_CATEGORY.label, fmt=formatting,
+            ratings=evaluations.averages(db.session, inst.id),
         )

@@ -81,6 +81,9 @@ class UsageRecordView(_UsageScreen):
         db.session.commit()
         if completed is not None and completed.charge is None:
             flash(str(settlement.MSG_NO_STANDARD), "warning")
+        elif completed is not None and not completed.charge.lines:
+            flash(gettext("The charge has no lines: no item of the fee standard counted anything of this use "
+                          "(samples, hours…). Check what was registered."), "warning")
         return redirect(url_for("BookingRecordView.show", pk=booking_id))
 
     @expose("/register/<int:booking_id>", methods=["POST"])

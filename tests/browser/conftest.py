@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ..demo_site import DEMO_PASSWORD, demo_site  # noqa: F401  (the fixture)
+from ..demo_site import DEMO_PASSWORD
 from ..mail_server import SmtpServer
 from ..mqtt_broker import ROOT, PrivateMosquitto
 from ..processes import Process, WebServer, environment, task_consumer
@@ -80,7 +80,7 @@ class Stack:
 
 
 @pytest.fixture(scope="session")
-def stack(demo_site, tmp_path_factory):  # noqa: F811
+def stack(demo_site, tmp_path_factory):
     running = Stack(demo_site.database_url, tmp_path_factory.mktemp("browser-stack")).start()
     yield running
     running.stop()

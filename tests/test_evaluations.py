@@ -1,0 +1,184 @@
+"""Evaluation (issue 14): the booking's own user rates a completed booking once, 1–5 overall and for
+attitude, timeliness and quality, within the window; the lab replies once; averages reach the admin
+and public instrument pages — through the service, the API (SPEC §5) and the screens."""
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+import time_machine
+
+from app import clock
+from app.extensions import db
+from app.models import Booking, Charge, Evaluation, FeeStandard, Instrument, PlatformUser, ServiceUser, Unit, UsageRecord
+from app.services import booking as booking_service, evaluations, usage
+from app.services.actors import Actor
+from app.services.errors import PolicyDenied, RuleViolation
+
+from . import factories as f
+from .conftest import csrf_token
+from .test_scope import jwt_headers
+
+NOW = datetime(2026, 12, 7, 18, 0, tzinfo=clock.BEIJING)
+SETTINGS = booking_service.Settings()
+
+
+def bj(*args):
+    return datetime(*args, tzinfo=clock.BEIJING)
+
+
+def completed(session, inst, user, actor, day=7):
+    start = bj(2026, 12, day, 9, 0)
+    booking = Booking(instrument_id=inst.id, user=user, mode="self_operated", state="scheduled", scheduled_start=start,
+                      scheduled_end=start + timedelta(hours=2), submitted_at=start - timedelta(days=3),
+                      respond_by=date(2026, 12, 9))
+    session.add(booking)
+    session.flush()
+    usage.register(session, actor, NOW, SETTINGS, booking=booking, start=start, end=start + timedelta(hours=1))
+    return booking
+
+
+@pytest.fixture
+def world(session, uni):
+    inst = f.bookable_instrument(session.get(Unit, uni.l11), name="评价仪器")
+    user = f.service_user(name="评价用户")
+    actor = Actor.of(session.execute(sa.select(PlatformUser).filter_by(username="lab_admin")).scalar_one())
+    return inst, user, actor
+
+
+def test_once_by_its_own_user_with_scores_from_one_to_five(session, world):
+    inst, user, actor = world
+    booking = completed(session, inst, user, actor)
+    with pytest.raises(PolicyDenied) as denied:
+        evaluations.evaluate(session, f.service_user(name="旁人"), booking, NOW, 30, score=5)
+    assert denied.value.code == "not_yours"
+    for bad in ({"score": 6}, {"score": 0}, {"score": "4.5"}, {"score": "good"}, {"attitude": 7}, {}):
+        with pytest.raises(RuleViolation):
+            evaluations.evaluate(session, user, booking, NOW, 30, **bad)
+    assert session.execute(sa.select(sa.func.count()).select_from(Evaluation).where(Evaluation.booking_id == booking.id)).scalar() == 0
+    e = evaluations.evaluate(session, user, booking, NOW, 30, attitude=5, timeliness=4, quality=4, comment=" 很好 ")
+    assert (e.score, e.attitude, e.timeliness, e.quality, e.comment) == (4, 5, 4, 4, "很好")  # the mean 4.33 rounds to 4
+    with pytest.raises(PolicyDenied) as denied:
+        evaluations.evaluate(session, user, booking, NOW, 30, score=1)
+    assert denied.value.code == "evaluated"
+    with pytest.raises(sa.exc.IntegrityError), session.begin_nested():  # the database keeps it once too
+        session.add(Evaluation(booking_id=booking.id, score=3, created_at=NOW))
+        session.flush()
+
+
+def test_only_a_completed_booking_within_the_window(session, world):
+    inst, user, actor = world
+    pending = Booking(instrument_id=inst.id, user=user, mode="sample", state="scheduled", submitted_at=NOW,
+                      scheduled_date=date(2026, 12, 8))
+    session.add(pending)
+    session.flush()
+    with pytest.raises(PolicyDenied) as denied:
+        evaluations.evaluate(session, user, pending, NOW, 30, score=5)
+    assert denied.value.code == "not_completed"
+    booking = completed(session, inst, user, actor, day=1)  # used on 1 December, 09:00–10:00
+    assert evaluations.deadline(session, booking, 5) == bj(2026, 12, 6, 10, 0)
+    with pytest.raises(PolicyDenied) as denied:
+        evaluations.evaluate(session, user, booking, NOW, 5, score=5)
+    assert denied.value.code == "window_closed" and "2026-12-06" in denied.value.message
+    assert evaluations.evaluate(session, user, booking, bj(2026, 12, 6, 9, 59), 5, score=2).attitude == 2
+
+
+def test_the_lab_replies_once_and_averages_follow(session, world):
+    inst, user, actor = world
+    scores = [(5, 5, 4), (3, 4, 2)]
+    rows = []
+    for day, (a, t, q) in zip((2, 3), scores):
+        rows.append(evaluations.evaluate(session, user, completed(session, inst, user, actor, day=day), NOW, 30,
+                                         attitude=a, timeliness=t, quality=q))
+    with pytest.raises(RuleViolation):
+        evaluations.reply(session, actor, rows[0], NOW, "  ")
+    evaluations.reply(session, actor, rows[0], NOW, "谢谢支持")
+    with pytest.raises(PolicyDenied) as denied:
+        evaluations.reply(session, actor, rows[0], NOW, "再回复")
+    assert denied.value.code == "replied" and rows[0].reply == "谢谢支持"
+    outsider = Actor(actor.user_id, frozenset({"LabAdmin"}), "lab", session.get(Unit, session.get(Unit, inst.unit_id).parent_id).path + "999/")
+    with pytest.raises(PolicyDenied):
+        evaluations.reply(session, outsider, rows[1], NOW, "不是我的")
+    avg = evaluations.averages(session, inst.id)
+    assert (avg.count, avg.score, avg.attitude, avg.timeliness, avg.quality) == (
+        2, Decimal("4.0"), Decimal("4.0"), Decimal("4.5"), Decimal("3.0"))  # overall: 5 (4.67) and 3
+
+
+@pytest.fixture
+def committed(app, uni):
+    """service_user's completed booking on lab_admin's instrument, and campus_user's."""
+    with app.app_context(), time_machine.travel(NOW, tick=False):
+        inst = f.bookable_instrument(db.session.get(Unit, uni.l11), name="评价接口仪器")
+        f.fee_standard(inst, state="published", effective_from=date(2026, 1, 1),
+                       items=[f.standard_item("机时", "小时", "100", basis="hours")])
+        actor = Actor.of(db.session.execute(sa.select(PlatformUser).filter_by(username="lab_admin")).scalar_one())
+        ids = {"instrument": inst.id}
+        for n, who in enumerate(("customer_service_user", "customer_campus_user")):
+            ids[who] = completed(db.session, inst, db.session.get(ServiceUser, getattr(uni, who)), actor, day=1 + n).id
+        db.session.commit()
+        db.session.remove()
+    yield ids
+    with app.app_context():
+        db.session.execute(sa.delete(Evaluation).where(Evaluation.booking_id.in_([ids["customer_service_user"],
+                                                                                 ids["customer_campus_user"]])))
+        uses = sa.select(UsageRecord.id).where(UsageRecord.instrument_id == ids["instrument"])
+        db.session.execute(sa.delete(Charge).where(Charge.usage_id.in_(uses)))
+        db.session.execute(sa.delete(UsageRecord).where(UsageRecord.instrument_id == ids["instrument"]))
+        db.session.execute(sa.delete(Booking).where(Booking.instrument_id == ids["instrument"]))
+        db.session.execute(sa.delete(FeeStandard).where(FeeStandard.instrument_id == ids["instrument"]))
+        db.session.execute(sa.delete(Instrument).where(Instrument.id == ids["instrument"]))
+        db.session.commit()
+        db.session.remove()
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(NOW, tick=True):
+        yield
+
+
+def test_the_api_takes_one_evaluation_by_the_bookings_own_user(client, committed):
+    service, campus = jwt_headers(client, "service_user"), jwt_headers(client, "campus_user")
+    own, other = committed["customer_service_user"], committed["customer_campus_user"]
+    post = lambda headers, **body: client.post("/api/v1/evaluation/", json=body, headers=headers)  # noqa: E731
+    refused = post(service, booking_id=other, score=5)
+    assert refused.status_code == 403 and "只有预约本人" in refused.get_json()["message"]
+    bad = post(service, booking_id=own, score=6)
+    assert bad.status_code == 422 and "1（极差）至 5（非常满意）" in bad.get_json()["message"]["score"]
+    assert post(service, score=5).status_code == 422
+    made = post(service, booking_id=own, score=4, comment="及时")
+    assert made.status_code == 201, made.get_data(as_text=True)
+    assert made.get_json()["result"]["attitude"] == 4
+    assert post(service, booking_id=own, score=5).status_code == 409
+    listed = client.get("/api/v1/evaluation/", headers=campus).get_json()["result"]
+    assert made.get_json()["id"] not in {e["id"] for e in listed}
+    lab = jwt_headers(client, "lab_admin")
+    evaluation_id = made.get_json()["id"]
+    assert client.post(f"/api/v1/evaluation/{evaluation_id}/reply", json={"reply": "谢谢"}, headers=service).status_code == 403
+    assert client.post(f"/api/v1/evaluation/{evaluation_id}/reply", json={"reply": "谢谢"}, headers=lab).status_code == 200
+    assert client.post(f"/api/v1/evaluation/{evaluation_id}/reply", json={"reply": "再谢"}, headers=lab).status_code == 409
+    paths = client.get("/api/v1/_openapi", headers=lab).get_json()["paths"]
+    assert "/api/v1/evaluation/" in paths and "/api/v1/evaluation/{pk}/reply" in paths
+
+
+def test_the_user_evaluates_on_screen_and_the_average_reaches_the_pages(login_as, committed):
+    service = login_as("service_user")
+    own = committed["customer_service_user"]
+    page_url = f"/mybookingview/show/{own}"
+    page = service.get(page_url).get_data(as_text=True)
+    assert "提交评价" in page and "非常满意" in page
+    resp = service.post(f"/myevaluationview/evaluate/{own}", follow_redirects=True, data={
+        "csrf_token": csrf_token(service, page_url), "score": "5", "attitude": "5", "timeliness": "4", "quality": "5",
+        "comment": "数据很好"})
+    html = resp.get_data(as_text=True)
+    assert "感谢您的评价" in html and "提交评价" not in html and "数据很好" in html
+    other = service.post(f"/myevaluationview/evaluate/{committed['customer_campus_user']}",
+                         data={"csrf_token": csrf_token(service, page_url), "score": "1"})
+    assert other.status_code == 404  # someone else's booking is out of reach
+    public = login_as(None).get(f"/public/instruments/{committed['instrument']}")
+    assert public.status_code == 200 and "5.0 分（满分 5 分，共 1 条评价）" in public.get_data(as_text=True)
+    lab = login_as("lab_admin")
+    shown = lab.get(f"/instrumentview/show/{committed['instrument']}").get_data(as_text=True)
+    assert "5.0 分（满分 5 分，共 1 条评价）" in shown and "服务态度 5.0" in shown
+    booking_page = lab.get(f"/bookingrecordview/show/{own}").get_data(as_text=True)
+    assert "已评价" in booking_page and "数据很好" in booking_page
