@@ -137,3 +137,21 @@ def contract(org, unit, number="HT-2026-001", signed_on=date(2026, 1, 5), valid_
                            damages="因仪器操作不当造成损坏的，按实际损失赔偿", liability="因不可抗力造成的延误不承担责任",
                            dispute_resolution="协商不成的，提交学校所在地人民法院诉讼解决", signed_on=signed_on,
                            valid_from=valid_from, valid_until=valid_until, **kw)
+
+
+def remove_instruments(ids):
+    """Delete committed instruments with everything a flow gave them: evaluations, credit notes and
+    charges, uses, bookings, fee standards (their items and prices cascade), authorisations."""
+    import sqlalchemy as sa
+
+    from app.models import Authorisation, Booking, Charge, Evaluation, FeeStandard, Instrument, UsageRecord
+
+    bookings = sa.select(Booking.id).where(Booking.instrument_id.in_(ids))
+    uses = sa.select(UsageRecord.id).where(UsageRecord.instrument_id.in_(ids))
+    db.session.execute(sa.delete(Evaluation).where(Evaluation.booking_id.in_(bookings)))
+    db.session.execute(sa.delete(Charge).where(Charge.usage_id.in_(uses), Charge.credit_of_id.is_not(None)))
+    db.session.execute(sa.delete(Charge).where(Charge.usage_id.in_(uses)))
+    for model in (UsageRecord, Booking, FeeStandard, Authorisation):
+        db.session.execute(sa.delete(model).where(model.instrument_id.in_(ids)))
+    db.session.execute(sa.delete(Instrument).where(Instrument.id.in_(ids)))
+    db.session.commit()

@@ -10,7 +10,7 @@ import time_machine
 
 from app import clock
 from app.extensions import db
-from app.models import Booking, Charge, Evaluation, FeeStandard, Instrument, PlatformUser, ServiceUser, Unit, UsageRecord
+from app.models import Booking, Evaluation, PlatformUser, ServiceUser, Unit
 from app.services import booking as booking_service, evaluations, usage
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
@@ -119,15 +119,7 @@ def committed(app, uni):
         db.session.remove()
     yield ids
     with app.app_context():
-        db.session.execute(sa.delete(Evaluation).where(Evaluation.booking_id.in_([ids["customer_service_user"],
-                                                                                 ids["customer_campus_user"]])))
-        uses = sa.select(UsageRecord.id).where(UsageRecord.instrument_id == ids["instrument"])
-        db.session.execute(sa.delete(Charge).where(Charge.usage_id.in_(uses)))
-        db.session.execute(sa.delete(UsageRecord).where(UsageRecord.instrument_id == ids["instrument"]))
-        db.session.execute(sa.delete(Booking).where(Booking.instrument_id == ids["instrument"]))
-        db.session.execute(sa.delete(FeeStandard).where(FeeStandard.instrument_id == ids["instrument"]))
-        db.session.execute(sa.delete(Instrument).where(Instrument.id == ids["instrument"]))
-        db.session.commit()
+        f.remove_instruments([ids["instrument"]])
         db.session.remove()
 
 

@@ -268,3 +268,38 @@ def test_a_waiver_needs_a_reason_and_brings_no_income(session, lab_actor, inst, 
     with pytest.raises(PolicyDenied):
         settlement.confirm(session, lab_actor, charge, NOW)
     assert settlement.new_charge(session, lab_actor, charge.usage, NOW).state == "pending"
+
+
+def test_a_month_of_uses_is_priced_in_one_batch_with_a_constant_number_of_statements(session, inst, user, count_queries):
+    campus = f.service_user(org=f.customer("本校批量", category="campus"), name="校内批量", project_account="KY-9")
+
+    def uses(n, day):
+        made = []
+        for i in range(n):
+            start = bj(2026, 11, day, 8, 0) + timedelta(minutes=20 * i)
+            made.append(UsageRecord(instrument_id=inst.id, user=campus if i % 2 else user, started_at=start,
+                                    ended_at=start + timedelta(minutes=50), hours=D("0.83"), samples=i % 3,
+                                    source="manual", service_type="external", direction="research"))
+        session.add_all(made)
+        session.flush()
+        return [u.id for u in made]
+
+    def batch(ids):
+        with count_queries() as statements:
+            written = settlement.charge_uses(session, sa.select(UsageRecord.id).where(UsageRecord.id.in_(ids)), NOW)
+        return written, len(statements)
+
+    few, many = uses(3, 2), uses(30, 3)
+    orphan = UsageRecord(instrument_id=inst.id, started_at=bj(2026, 11, 4, 8), ended_at=bj(2026, 11, 4, 9), hours=1,
+                         source="manual", service_type="internal", direction="research")  # no user: not charged
+    session.add(orphan)
+    session.flush()
+    (written_few, statements_few), (written_many, statements_many) = batch(few), batch(many)
+    assert (written_few, written_many) == (3, 30) and statements_few == statements_many
+    written, _ = batch(many + [orphan.id])
+    assert written == 0  # already charged, or no user: nothing twice
+    first, second, third = session.execute(sa.select(Charge).where(Charge.usage_id.in_(few)).order_by(Charge.usage_id)).scalars()
+    # enterprise: a started hour at 150, samples at 20 each; on campus: 100 an hour, to its project account
+    assert (first.total, first.customer_category, third.total) == (D("150.00"), "enterprise", D("190.00"))
+    assert (second.total, second.project_account) == (D("120.00"), "KY-9")
+    assert [(l.quantity, l.amount) for l in second.lines] == [(D(1), D("100.00")), (D(1), D("20.00"))]

@@ -10,7 +10,7 @@ import time_machine
 
 from app import clock
 from app.extensions import db
-from app.models import Booking, Charge, FeeStandard, Instrument, Unit, UsageRecord
+from app.models import Booking, Charge, Unit, UsageRecord
 from app.security.roles import LAB_ADMIN
 
 from . import factories as f
@@ -46,14 +46,7 @@ def setup(app, uni):
         db.session.remove()
     yield ids
     with app.app_context():
-        uses = sa.select(UsageRecord.id).where(UsageRecord.instrument_id == ids["instrument"])
-        db.session.execute(sa.delete(Charge).where(Charge.usage_id.in_(uses), Charge.credit_of_id.is_not(None)))
-        db.session.execute(sa.delete(Charge).where(Charge.usage_id.in_(uses)))
-        db.session.execute(sa.delete(UsageRecord).where(UsageRecord.instrument_id == ids["instrument"]))
-        db.session.execute(sa.delete(Booking).where(Booking.instrument_id == ids["instrument"]))
-        db.session.execute(sa.delete(FeeStandard).where(FeeStandard.instrument_id == ids["instrument"]))
-        db.session.execute(sa.delete(Instrument).where(Instrument.id == ids["instrument"]))
-        db.session.commit()
+        f.remove_instruments([ids["instrument"]])
         db.session.remove()
 
 

@@ -13,7 +13,7 @@ import time_machine
 
 from app import clock
 from app.extensions import db
-from app.models import Charge, FeeStandard, Instrument, PlatformUser, Unit, UsageRecord
+from app.models import PlatformUser, Unit
 from app.reports import registry, statement as statement_report, subsidy
 from app.reports.annual import income_of_year
 from app.reports.excel import write_workbook
@@ -21,7 +21,6 @@ from app.services import booking as booking_service, settlement, statements, usa
 from app.services.actors import Actor
 
 from . import factories as f
-from .conftest import csrf_token  # noqa: F401  (the screens below are GETs)
 
 D = Decimal
 NOW = datetime(2026, 12, 7, 18, 0, tzinfo=clock.BEIJING)
@@ -143,12 +142,7 @@ def committed(app, uni):
         db.session.remove()
     yield inst_id
     with app.app_context():
-        uses = sa.select(UsageRecord.id).where(UsageRecord.instrument_id == inst_id)
-        db.session.execute(sa.delete(Charge).where(Charge.usage_id.in_(uses)))
-        db.session.execute(sa.delete(UsageRecord).where(UsageRecord.instrument_id == inst_id))
-        db.session.execute(sa.delete(FeeStandard).where(FeeStandard.instrument_id == inst_id))
-        db.session.execute(sa.delete(Instrument).where(Instrument.id == inst_id))
-        db.session.commit()
+        f.remove_instruments([inst_id])
         db.session.remove()
 
 

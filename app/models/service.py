@@ -206,7 +206,7 @@ class Booking(Model):
 OPEN_SESSION = "ended_at IS NULL AND hours IS NULL AND source = 'manual'"
 
 
-class UsageRecord(Model):
+class UsageRecord(OwnedByInstrument, Model):
     __tablename__ = "usage_record"
     id = sa.Column(sa.Integer, primary_key=True)
     instrument_id = sa.Column(sa.Integer, sa.ForeignKey("instrument.id"), nullable=False)
@@ -256,15 +256,8 @@ class UsageRecord(Model):
         return f"#{self.id} {name} {clock.display(self.started_at)}" if self.started_at else f"#{self.id} {name}"
 
     @classmethod
-    def scope_clause(cls, unit_ids):
-        return cls.instrument_id.in_(sa.select(Instrument.id).where(Instrument.unit_id.in_(unit_ids)))
-
-    @classmethod
     def own_clause(cls, service_user_id):
         return cls.user_id == service_user_id
-
-    def scope_owner_unit_id(self):
-        return self.instrument.unit_id if self.instrument is not None else None
 
 
 class Charge(Model):

@@ -21,7 +21,8 @@ from .settlement_screens import ChargeView, MyChargeView, MyUsageView, UsageReco
 from .statements import StatementView
 from .evaluations import EvaluationApi, EvaluationView, MyEvaluationView
 from .booking_admin import AuthorisationView, BookingRuleView, ClosureView, OpeningHoursView
-from .bookings import BookingCalendarView, BookingQueueView, BookingRecordView, MyAuthorisationView, MyBookingView, TodayScheduleView
+from .booking_calendar import BookingCalendarView
+from .bookings import BookingQueueView, BookingRecordView, MyAuthorisationView, MyBookingView, TodayScheduleView
 from .contracts import MyContractView, ServiceContractView
 from .feeds import CalendarFeedView
 from .messages import MessageView

@@ -301,6 +301,18 @@ class ScopedModelApi(_ScopeWiring, ModelRestApi):
             db.session.rollback()
             return self.response_422(message=e.errors)
 
+    # the domain refusals (PolicyDenied codes) an action answers 403 and 409; any other is 422
+    forbidden_codes: frozenset = frozenset()
+    conflict_codes: frozenset = frozenset()
+
+    def _refusal(self, error):
+        """A hand-written action's refusal, nothing written: 422 bad input (per field), else by its code."""
+        db.session.rollback()
+        if isinstance(error, (api_fields.BadInput, RuleViolation)):
+            return self.response(422, message=error.errors)
+        return self.response(api_fields.refusal_status(error, self.forbidden_codes, self.conflict_codes),
+                             message=error.message, reason=error.code)
+
     @staticmethod
     def response(code, **kwargs):
         if code >= 400 and "message" in kwargs:

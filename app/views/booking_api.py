@@ -20,7 +20,7 @@ from app.services import booking as bookings, usage
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
 
-from .api_fields import BadInput as _BadInput, BeijingMinute, body as _body, read, refusal_status
+from .api_fields import BadInput as _BadInput, BeijingMinute, body as _body, read
 from .base import ScopedModelApi, interface
 
 FORBIDDEN = {"not_authorised", "suspended", "account_inactive", "out_of_chain", "not_yours", "not_a_customer", "no_contract"}
@@ -63,6 +63,7 @@ class BookingListSchema(BookingSchema):
 
 class BookingApi(ScopedModelApi):
     resource_name = "booking"
+    forbidden_codes, conflict_codes = frozenset(FORBIDDEN), frozenset(CONFLICT)
     datamodel = interface(Booking)
     class_permission_name = "BookingApi"
     include_route_methods = {"get", "get_list", "info", "post", "schedule", "delay", "refuse", "cancel", "complete"}
@@ -82,11 +83,6 @@ class BookingApi(ScopedModelApi):
         return self.response(code, id=booking.id, state=booking.state,
                              respond_by=payload["respond_by"], result=payload)
 
-    def _refusal(self, error):
-        db.session.rollback()
-        if isinstance(error, (_BadInput, RuleViolation)):
-            return self.response(422, message=error.errors)
-        return self.response(refusal_status(error, FORBIDDEN, CONFLICT), message=error.message, reason=error.code)
 
     def _settings(self):
         return bookings.Settings.of(current_app.config)

@@ -17,7 +17,7 @@ from app.services import evaluations
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
 
-from .api_fields import BadInput, BeijingMinute, body, read, refusal_status
+from .api_fields import BadInput, BeijingMinute, body, read
 from .base import ScopedModelApi, ScopedModelView, interface
 
 FORBIDDEN = {"not_yours", "out_of_chain", "not_a_customer"}
@@ -127,6 +127,7 @@ class EvaluationListSchema(EvaluationSchema):
 
 class EvaluationApi(ScopedModelApi):
     resource_name = "evaluation"
+    forbidden_codes, conflict_codes = frozenset(FORBIDDEN), frozenset(CONFLICT)
     datamodel = interface(Evaluation)
     class_permission_name = "EvaluationApi"
     include_route_methods = {"get", "get_list", "info", "post", "reply"}
@@ -139,11 +140,6 @@ class EvaluationApi(ScopedModelApi):
     base_order = ("id", "desc")
     openapi_spec_tag = "Evaluations"
 
-    def _refusal(self, error):
-        db.session.rollback()
-        if isinstance(error, (BadInput, RuleViolation)):
-            return self.response(422, message=error.errors)
-        return self.response(refusal_status(error, FORBIDDEN, CONFLICT), message=error.message, reason=error.code)
 
     @api_expose("/", methods=["POST"])
     @protect()

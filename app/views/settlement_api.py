@@ -18,7 +18,7 @@ from app.services import settlement
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
 
-from .api_fields import BadInput, BeijingMinute, body, read, refusal_status
+from .api_fields import BadInput, BeijingMinute, body, read
 from .base import ScopedModelApi, interface
 
 FORBIDDEN = {"out_of_chain"}
@@ -100,6 +100,7 @@ class UsageApi(ScopedModelApi):
 
 class ChargeApi(ScopedModelApi):
     resource_name = "charge"
+    forbidden_codes, conflict_codes = frozenset(FORBIDDEN), frozenset(CONFLICT)
     datamodel = interface(Charge)
     class_permission_name = "ChargeApi"
     include_route_methods = {"get", "get_list", "info", "confirm", "invoice", "settle", "credit", "waive"}
@@ -117,11 +118,6 @@ class ChargeApi(ScopedModelApi):
     base_order = ("id", "desc")
     openapi_spec_tag = "Charges"
 
-    def _refusal(self, error):
-        db.session.rollback()
-        if isinstance(error, (BadInput, RuleViolation)):
-            return self.response(422, message=error.errors)
-        return self.response(refusal_status(error, FORBIDDEN, CONFLICT), message=error.message, reason=error.code)
 
     def _act(self, pk, step):
         charge = self.datamodel.get(pk, self._base_filters)
