@@ -172,6 +172,11 @@ def ensure_booking_demo(session, now: datetime) -> dict:
                              start=_at(previous, 14), end=_at(previous, 16), purpose="药物杂质定量分析（演示）",
                              calendar=calendar)
     bookings.schedule(session, actor, second, _at(before, 15))
+    lcms = showcase["液相色谱-质谱联用仪"]
+    if lcms.iot_terminal_id:
+        session.add(UsageRecord(instrument_id=lcms.id, booking_id=second.id, user_id=service.id, source="iot",
+                                started_at=_at(previous, 14, 4), ended_at=_at(previous, 15, 50), hours=1.77,
+                                service_type="external", direction="research"))
     # 2. pending, within its respond-by (submitted an hour ago)
     bookings.submit(session, service, showcase["液相色谱-质谱联用仪"].id, "self_operated", now - timedelta(hours=1), settings,
                     start=_at(following[1], 14), end=_at(following[1], 16), purpose="药物代谢物定性分析（演示）",
