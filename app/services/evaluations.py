@@ -24,6 +24,7 @@ from app.models import Booking, Evaluation, ServiceUser, UsageRecord
 
 from .actors import Actor, require_lab_side
 from .errors import PolicyDenied, RuleViolation
+from .inputs import whole_number
 
 ASPECTS = ("attitude", "timeliness", "quality")
 SCALE = {1: _("Very poor"), 2: _("Poor"), 3: _("Fair"), 4: _("Satisfied"), 5: _("Very satisfied")}
@@ -42,16 +43,7 @@ def window_days(config) -> int:
 
 
 def _score(errors, field, value):
-    if value is None or value == "":
-        return None
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        number = 0
-    if isinstance(value, bool) or str(value).strip() != str(number) or not 1 <= number <= 5:
-        errors[field] = MSG_SCORE
-        return None
-    return number
+    return whole_number(errors, field, value, MSG_SCORE, minimum=1, maximum=5)
 
 
 def completed_at(session, booking: Booking) -> datetime | None:

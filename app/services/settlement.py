@@ -19,10 +19,12 @@ from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext, lazy_gettext as _
 import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from app import clock
-from app.models import Charge, ChargeLine, UsageRecord
-from app.models.choices import PAYMENT_METHOD
+from app.models import Charge, ChargeLine, CustomerOrg, ServiceUser, UsageRecord
+from app.models.choices import CHARGE_STATE, PAYMENT_METHOD
 
 from . import pricing
 from .actors import Actor, require_lab_side
@@ -46,7 +48,6 @@ CREDITABLE = ("confirmed", "invoiced", "settled")
 
 
 def _state_denied(charge):
-    from app.models.choices import CHARGE_STATE
     return PolicyDenied("charge_state", gettext(str(MSG_STATE), state=CHARGE_STATE.label(charge.state)))
 
 
@@ -97,8 +98,6 @@ def charge_uses(session, usage_ids, now: datetime, actor_id=None) -> int:
     month of them needs no list of parameters) that have no charge yet: a pending charge each, with its
     lines. Five reads whatever their number, then multi-row INSERTs (about one per thousand rows; Core,
     no ORM objects), never a statement per use; returns how many charges were written. Uses without a user, or without a standard in force, are left alone."""
-    from app.models import CustomerOrg, ServiceUser
-
     charged = sa.select(Charge.usage_id).where(Charge.credit_of_id.is_(None))
     uses = session.execute(
         sa.select(UsageRecord.id, UsageRecord.instrument_id, UsageRecord.user_id, UsageRecord.started_at,
@@ -277,7 +276,5 @@ def _guard(session, flush_context, instances):
 
 
 def install():
-    from sqlalchemy import event
-    from sqlalchemy.orm import Session
     if not event.contains(Session, "before_flush", _guard):
         event.listen(Session, "before_flush", _guard)

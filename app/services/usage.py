@@ -31,6 +31,7 @@ from . import booking as booking_service, settlement
 from .actors import Actor, require_lab_side
 from .booking_rules import MSG_ORDER
 from .errors import PolicyDenied, RuleViolation
+from .inputs import whole_number
 
 REGISTRABLE = ("scheduled",)
 HOURS_TOLERANCE = Decimal("0.01")
@@ -86,16 +87,7 @@ def _flush_open(session):
 
 
 def _count(errors, field, value):
-    if value is None or value == "":
-        return None
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        number = -1
-    if number < 0 or str(value).strip().lstrip("+") not in (str(number),):
-        errors[field] = MSG_COUNT
-        return None
-    return number
+    return whole_number(errors, field, value, MSG_COUNT)
 
 
 def _who(session, actor, now, booking, instrument_id, user, settings):

@@ -5,6 +5,7 @@ related-field query, turns enumeration columns into Chinese selects, formats mon
 booleans, and calls the domain rules (app/services) before anything is written.
 """
 import copy
+from datetime import date
 
 from flask import abort, flash, request
 from flask_appbuilder import ModelRestApi, ModelView
@@ -35,6 +36,29 @@ def field_rule(check, *other_fields):
             raise ValidationError(str(message))
 
     return validator
+
+
+def flash_refusal(refusal):
+    """A rule's refusal on a screen's action: nothing written, each message flashed (in Chinese)."""
+    db.session.rollback()
+    for message in (refusal.errors.values() if isinstance(refusal, RuleViolation) else [refusal.message]):
+        flash(message, "danger")
+
+
+def form_instant(value):
+    """A form's Beijing date and time (YYYY-MM-DDTHH:MM); None when blank, "bad" when it is not one."""
+    try:
+        return clock.parse_local(value) if value else None
+    except ValueError:
+        return "bad"
+
+
+def form_day(value):
+    """A form's day (YYYY-MM-DD); None when blank, "bad" when it is not one."""
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return "bad"
 
 
 def owning_unit_id(item):
@@ -320,4 +344,4 @@ class ScopedModelApi(_ScopeWiring, ModelRestApi):
         return ModelRestApi.response(code, **kwargs)
 
 
-__all__ = ["ScopedModelView", "ScopedModelApi", "field_rule", "interface"]
+__all__ = ["ScopedModelView", "ScopedModelApi", "field_rule", "flash_refusal", "form_day", "form_instant", "interface"]

@@ -20,7 +20,8 @@ from app.services import booking_rules, calendar, contracts
 from app.services.errors import PolicyDenied, RuleViolation
 from app.services.workdays import load_calendar
 
-from .bookings import MODE_LABELS, _day, _parse
+from .base import form_day, form_instant
+from .bookings import MODE_LABELS
 from .feeds import instrument_feed_url
 
 
@@ -117,7 +118,7 @@ class BookingCalendarView(BaseView):
         form, errors = request.form, {}
         if request.method == "POST":
             mode = form.get("mode")
-            start, end, day = _parse(form.get("start")), _parse(form.get("end")), _day(form.get("date"))
+            start, end, day = form_instant(form.get("start")), form_instant(form.get("end")), form_day(form.get("date"))
             count = form.get("sample_count", type=int) if form.get("sample_count") else None
             if form.get("sample_count") and count is None:
                 errors["sample_count"] = gettext("Enter a whole number.")
@@ -171,7 +172,7 @@ class BookingCalendarView(BaseView):
         hours = request.args.get("hours", 1, type=float)
         results, error = None, None
         if at:
-            start, now = _parse(at), clock.now()
+            start, now = form_instant(at), clock.now()
             if start == "bad" or chosen not in codes or not 0 < (hours or 0) <= 12:
                 error = gettext("Choose a class, a time and a duration of up to 12 hours.")
             elif start < now or start > now + timedelta(days=14):

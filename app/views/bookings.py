@@ -3,7 +3,6 @@ lab answers from its queue (ordered by respond-by, overdue in red), sees today's
 booking's use, charges, measured time and evaluation on its page. The calendar and booking from it are
 in booking_calendar.py. Everything is scoped by the one scope filter: a lab its subtree, a service
 user its own records."""
-from datetime import date
 
 from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import expose
@@ -25,24 +24,10 @@ from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
 
 from . import formatting
-from .base import ScopedModelView, interface
+from .base import ScopedModelView, flash_refusal, form_day, form_instant, interface
 from .feeds import personal_feed_url
 
 MODE_LABELS = dict(BOOKING_MODE.select_choices())
-
-
-def _parse(value):
-    try:
-        return clock.parse_local(value) if value else None
-    except ValueError:
-        return "bad"
-
-
-def _day(value):
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return "bad"
 
 
 def respond_by_badge(booking):
@@ -116,7 +101,7 @@ class BookingRecordView(_BookingScreen):
         if booking is None or step not in ("schedule", "delay", "refuse", "cancel"):
             abort(404)
         form, actor, now = request.form, Actor.of(g.user), clock.now()
-        start, end, day = _parse(form.get("start")), _parse(form.get("end")), _day(form.get("date"))
+        start, end, day = form_instant(form.get("start")), form_instant(form.get("end")), form_day(form.get("date"))
         try:
             if "bad" in (start, end, day):
                 raise RuleViolation({"start": gettext("Enter a date and time as YYYY-MM-DDTHH:MM (Beijing time).")})
@@ -134,9 +119,7 @@ class BookingRecordView(_BookingScreen):
             db.session.commit()
             flash(gettext("Done: %(step)s.", step=STEP_LABELS[step]), "success")
         except (RuleViolation, PolicyDenied) as refusal:
-            db.session.rollback()
-            for message in (refusal.errors.values() if isinstance(refusal, RuleViolation) else [refusal.message]):
-                flash(message, "danger")
+            flash_refusal(refusal)
         return redirect(url_for(".show", pk=pk))
 
 

@@ -18,7 +18,7 @@ from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
 
 from .api_fields import BadInput, BeijingMinute, body, read
-from .base import ScopedModelApi, ScopedModelView, interface
+from .base import ScopedModelApi, ScopedModelView, flash_refusal, interface
 
 FORBIDDEN = {"not_yours", "out_of_chain", "not_a_customer"}
 CONFLICT = {"evaluated", "replied", "not_completed", "window_closed"}
@@ -76,9 +76,7 @@ class EvaluationView(ScopedModelView):
             db.session.commit()
             flash(gettext("Reply saved."), "success")
         except (RuleViolation, PolicyDenied) as refusal:
-            db.session.rollback()
-            for message in (refusal.errors.values() if isinstance(refusal, RuleViolation) else [refusal.message]):
-                flash(message, "danger")
+            flash_refusal(refusal)
         return redirect(request.form.get("next") or url_for(".show", pk=pk))
 
 
@@ -102,9 +100,7 @@ class MyEvaluationView(EvaluationView):
             db.session.commit()
             flash(gettext("Thank you: your evaluation is saved."), "success")
         except (RuleViolation, PolicyDenied) as refusal:
-            db.session.rollback()
-            for message in (refusal.errors.values() if isinstance(refusal, RuleViolation) else [refusal.message]):
-                flash(message, "danger")
+            flash_refusal(refusal)
         return redirect(url_for("MyBookingView.show", pk=booking_id))
 
 

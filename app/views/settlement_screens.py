@@ -18,8 +18,7 @@ from app.services import booking as bookings, settlement, usage
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
 
-from .base import ScopedModelView, interface
-from .bookings import _day, _parse
+from .base import ScopedModelView, flash_refusal, form_day, form_instant, interface
 
 USAGE_LABELS = {
     "instrument": _("Instrument"), "instrument.name": _("Instrument"), "user": _("Service user"), "user.name": _("Service user"),
@@ -43,12 +42,6 @@ def _link_to(endpoint):
     def link(pk):
         return Markup('<a href="{}">#{}</a>').format(url_for(endpoint, pk=pk), pk)
     return link
-
-
-def _flash_refusal(refusal):
-    db.session.rollback()
-    for message in (refusal.errors.values() if isinstance(refusal, RuleViolation) else [refusal.message]):
-        flash(message, "danger")
 
 
 class _UsageScreen(ScopedModelView):
@@ -91,7 +84,7 @@ class UsageRecordView(_UsageScreen):
     def register(self, booking_id):
         """使用登记: the use of a booking registered after the fact."""
         booking, form = self._booking(booking_id), request.form
-        start, end = _parse(form.get("start")), _parse(form.get("end"))
+        start, end = form_instant(form.get("start")), form_instant(form.get("end"))
         try:
             if "bad" in (start, end):
                 raise RuleViolation({"start": gettext("Enter a date and time as YYYY-MM-DDTHH:MM (Beijing time).")})
@@ -103,7 +96,7 @@ class UsageRecordView(_UsageScreen):
             flash(gettext("Use registered."), "success")
             return self._done(booking_id, completed)
         except (RuleViolation, PolicyDenied) as refusal:
-            _flash_refusal(refusal)
+            flash_refusal(refusal)
         return redirect(url_for("BookingRecordView.show", pk=booking_id))
 
     @expose("/start/<int:booking_id>", methods=["POST"])
@@ -117,7 +110,7 @@ class UsageRecordView(_UsageScreen):
             flash(gettext("Use started."), "success")
             return self._done(booking_id)
         except (RuleViolation, PolicyDenied) as refusal:
-            _flash_refusal(refusal)
+            flash_refusal(refusal)
         return redirect(url_for("BookingRecordView.show", pk=booking_id))
 
     @expose("/end/<int:pk>", methods=["POST"])
@@ -138,7 +131,7 @@ class UsageRecordView(_UsageScreen):
                 return redirect(url_for(".show", pk=pk))
             return self._done(record.booking_id, completed)
         except (RuleViolation, PolicyDenied) as refusal:
-            _flash_refusal(refusal)
+            flash_refusal(refusal)
         return redirect(url_for("BookingRecordView.show", pk=record.booking_id) if record.booking_id
                         else url_for(".show", pk=pk))
 
@@ -202,10 +195,10 @@ class ChargeView(_ChargeScreen):
             elif step == "waive":
                 settlement.waive(db.session, actor, charge, now, form.get("reason"))
             elif step == "invoice":
-                day = _day(form.get("invoice_date"))
+                day = form_day(form.get("invoice_date"))
                 settlement.invoice(db.session, actor, charge, now, form.get("invoice_number"), None if day == "bad" else day)
             elif step == "settle":
-                day = _day(form.get("paid_on"))
+                day = form_day(form.get("paid_on"))
                 settlement.settle(db.session, actor, charge, now, None if day == "bad" else day, form.get("method"))
             elif step == "credit":
                 settlement.credit(db.session, actor, charge, now, form.get("amount"), form.get("reason"))
@@ -214,7 +207,7 @@ class ChargeView(_ChargeScreen):
             db.session.commit()
             flash(gettext("Done: %(step)s.", step=STEP_LABELS[step]), "success")
         except (RuleViolation, PolicyDenied) as refusal:
-            _flash_refusal(refusal)
+            flash_refusal(refusal)
         return redirect(url_for(".show", pk=target))
 
 

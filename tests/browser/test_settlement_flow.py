@@ -60,6 +60,13 @@ def test_lab_admin_settles_a_use_and_service_user_evaluates_it(ui, demo_db):
     with engine.connect() as conn:
         state, number = conn.execute(sa.select(Charge.state, Charge.invoice_number).where(Charge.id == charge_id)).one()
     assert (state, number) == ("invoiced", f"FP-BROWSER-{charge_id}")
+    ui.goto("/chargeview/list/")
+    assert page.locator(f"a[href='/chargeview/show/{charge_id}']").count() >= 1
+    ui.step("lab-admin-charges")
+    today = datetime.now(BEIJING)
+    ui.goto(f"/statements/?year={today.year}&month={today.month}")
+    assert f"FP-BROWSER-{charge_id}" in page.locator("body").inner_text()  # invoiced today: this month's
+    ui.step("lab-admin-statement")
     ui.logout()
 
     # service_user: its charge with its lines, then its evaluation of the booking
@@ -84,6 +91,16 @@ def test_lab_admin_settles_a_use_and_service_user_evaluates_it(ui, demo_db):
     ui.step("service-user-evaluated")
     with engine.connect() as conn:
         assert conn.execute(sa.select(Evaluation.score).where(Evaluation.booking_id == booking_id)).scalar() == 5
+    ui.goto("/myusageview/list/")
+    ui.step("service-user-uses")
+    ui.goto("/statements/")
+    assert f"FP-BROWSER-{charge_id}" in page.locator("body").inner_text()
+    ui.step("service-user-statement")
+    ui.logout()
+    ui.login("lab_admin")
+    ui.goto("/evaluationview/list/")
+    assert "浏览器测试：服务及时" in page.locator("body").inner_text()
+    ui.step("lab-admin-evaluations")
     ui.logout()
 
     # anyone: the public page shows the instrument's average

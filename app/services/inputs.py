@@ -1,0 +1,17 @@
+"""Typed or sent values read once for the rules: a whole number within bounds (a sample count, a score)."""
+
+
+def whole_number(errors, field, value, message, minimum=0, maximum=None):
+    """`value` (an int, or its digits as text) as an int within [minimum, maximum]; None when blank.
+    Anything else — a fraction, a word, true/false, out of bounds — puts `message` in errors[field]."""
+    if value is None or value == "":
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = None
+    fits = number is not None and number >= minimum and (maximum is None or number <= maximum)
+    if isinstance(value, bool) or not fits or str(value).strip().lstrip("+") != str(number):
+        errors[field] = message
+        return None
+    return number
