@@ -113,7 +113,5 @@ def test_the_lab_sees_it_on_the_booking_and_the_users_page(app, uni, login_as):
         assert "迟到 1" in lab.get(f"/serviceuserview/show/{user_id}").get_data(as_text=True)
     finally:
         with app.app_context():
-            db.session.execute(sa.delete(UsageRecord).where(UsageRecord.instrument_id == inst_id))
-            db.session.execute(sa.delete(Booking).where(Booking.instrument_id == inst_id))
-            db.session.commit()
+            f.remove_instruments([inst_id])
             db.session.remove()
