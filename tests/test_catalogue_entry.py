@@ -1,17 +1,18 @@
 """The public catalogue entry on the instrument (issue 3's speed work): recomputed after every
 flush that could change it and once a day per process, never stale, never a user change."""
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
+from app import clock
 from app.models import Instrument
 from app.services import catalogue_entry
 
 from . import factories as f
 
-TODAY = date.today()
+TODAY = clock.today()
 
 
 @pytest.fixture

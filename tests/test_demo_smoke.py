@@ -9,14 +9,13 @@ would see them, not exceptions in the test); only the login rate limit is raised
 import io
 import logging
 import re
-from datetime import date
 from urllib.parse import urlencode
 
 import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from app import create_app
+from app import clock, create_app
 from app.extensions import db
 from app.models import Unit
 from app.models.user import PlatformUser
@@ -24,7 +23,7 @@ from app.reports import registry
 
 from .demo_site import DEMO_ACCOUNTS, DEMO_PASSWORD
 
-THIS_YEAR = date.today().year
+THIS_YEAR = clock.today().year
 YEARS = (THIS_YEAR, THIS_YEAR - 1)
 SAMPLES_PER_LIST = 3
 

@@ -1,11 +1,11 @@
 """The fee schedule as Excel (issue 3): public download and `flask report fees`, read back with openpyxl."""
 import io
-from datetime import date
 from urllib.parse import unquote
 
 import openpyxl
 import pytest
 
+from app import clock
 from app.extensions import db
 from app.models import Instrument
 
@@ -63,13 +63,13 @@ def test_download_follows_the_search(client, exported):
 def test_cli_writes_the_same_file(app, exported, tmp_path, uni):
     runner = app.test_cli_runner()
     path = tmp_path / "fees.xlsx"
-    result = runner.invoke(args=["report", "fees", "--year", str(date.today().year), "--unit", "C1", "--output", str(path)])
+    result = runner.invoke(args=["report", "fees", "--year", str(clock.today().year), "--unit", "C1", "--output", str(path)])
     assert result.exit_code == 0, result.output
     _sheet, rows = rows_of(path.read_bytes())
     assert any(r[1] == "导出测试色谱仪" for r in rows)
     assert HEADERS in [r[:len(HEADERS)] for r in rows]
     # scoped to the unit: nothing from the other college
-    other = runner.invoke(args=["report", "fees", "--year", str(date.today().year), "--unit", "C2", "--output", str(path)])
+    other = runner.invoke(args=["report", "fees", "--year", str(clock.today().year), "--unit", "C2", "--output", str(path)])
     assert other.exit_code == 0
     assert not any(r[1] == "导出测试色谱仪" for r in rows_of(path.read_bytes())[1])
 
