@@ -99,6 +99,10 @@ class Config:
     # which the terminal's machine time may differ from the registered hours before the lab is warned
     MACHINE_TIME = {"grace_minutes": int(os.environ.get("MACHINE_TIME_GRACE_MINUTES", "15")),
                     "mismatch_share": float(os.environ.get("MACHINE_TIME_MISMATCH_SHARE", "0.2"))}
+    # the power interlock's command outbox (app/services/interlock.py): an unconfirmed command is published
+    # again after retry_seconds, and after max_attempts it stays unconfirmed and the lab is told
+    INTERLOCK = {"retry_seconds": int(os.environ.get("INTERLOCK_RETRY_SECONDS", "30")),
+                 "max_attempts": int(os.environ.get("INTERLOCK_MAX_ATTEMPTS", "20"))}
     # the days after a booking's completion within which its user may evaluate it (app/services/evaluations.py)
     EVALUATION_WINDOW_DAYS = int(os.environ.get("EVALUATION_WINDOW_DAYS", "30"))
     # e-mail of the message centre's messages (app/services/mail.py); MAIL_SERVER unset = in-app only

@@ -29,7 +29,7 @@ from app.extensions import db
 from app.models import TaskFailure
 from app.reports import exports
 from app.services import booking as bookings
-from app.services import catalogue_entry, mail, notifications
+from app.services import catalogue_entry, interlock_sweep, iot, mail, notifications
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +128,17 @@ def mark_no_shows():
     marked = bookings.mark_no_shows(db.session, clock.now(), bookings.Settings.of(current_app.config))
     db.session.commit()
     log.info("no-shows: %s marked", len(marked))
+
+
+@huey.periodic_task(crontab(minute="*"), retries=1, retry_delay=20)
+@in_app_context
+def end_interlocked_slots():
+    """Every minute: the power interlock's slot ends — warn, then end the use and switch the plug off."""
+    result = interlock_sweep.sweep(db.session, clock.now(), iot.offline_window(current_app.config))
+    db.session.commit()
+    if result.warned or result.held or result.ended or result.failures_told:
+        log.info("interlock: %s warned, %s held during a run, %s ended, %s failures told", result.warned, result.held,
+                 len(result.ended), result.failures_told)
 
 
 @huey.periodic_task(crontab(minute="0"), retries=3, retry_delay=60)

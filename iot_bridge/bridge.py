@@ -11,6 +11,11 @@ stores each batch in one transaction. Up to two batches are with the storer at a
 receiving the next batch overlaps storing the last one; the storer works through them in
 order, so a terminal's messages are applied in arrival order.
 
+The power interlock's commands go the other way: every --outbox-interval, while connected, the
+receiver asks the storer for the commands due (the storer marks them sent in the database) and
+publishes them at QoS 1, not retained. A command lost on the way is not assumed done: the plug's own
+status report confirms it, and the storer hands out an unconfirmed one again after the retry delay.
+
 A crash anywhere before the commit leaves the messages unacknowledged in the broker's session,
 which redelivers them; storing is idempotent, so a crash after the commit but before the acks
 changes nothing either. A database error keeps the batch in the storer, which retries it with
@@ -73,7 +78,7 @@ class Bridge:
 
     def topics(self):
         group = self.args.share_group
-        return [f"$share/{group}/{t}" if group else t for t in decoders.subscriptions()]
+        return [f"$share/{group}/{t}" if group else t for t in decoders.subscriptions(self.args.rpc_source)]
 
     def _on_connect(self, client, _userdata, flags, reason_code, _properties):
         if reason_code.is_failure:
@@ -167,7 +172,8 @@ class Bridge:
         self.pipe, child_end = context.Pipe()
         self.storer = context.Process(
             target=storer.serve, name="iot-bridge-storer", daemon=True,
-            args=(child_end, self.args.database_url, self.args.threshold_w, self.args.max_backoff, self.args.log_level))
+            args=(child_end, self.args.database_url, self.args.threshold_w, self.args.max_backoff, self.args.log_level,
+                  self.args.command_retry_s, self.args.command_attempts, self.args.rpc_source))
         self.storer.start()
         child_end.close()
         if self._receive() != "ready":
@@ -179,16 +185,35 @@ class Bridge:
         except (EOFError, OSError):
             raise StorerGone from None
 
-    def hand_over(self, batch):
+    def _send(self, request):
         try:
-            self.pipe.send([(m.topic, m.payload, received_at) for m, received_at, _connection in batch])
+            self.pipe.send(request)
         except OSError:
             raise StorerGone from None
 
-    def finish(self, batch):
-        """The storer committed the oldest batch it holds: count it, acknowledge it."""
-        self.counters.update(self._receive())
-        self.acknowledge(batch)
+    def hand_over(self, batch):
+        self._send(("store", [(m.topic, m.payload, received_at) for m, received_at, _connection in batch]))
+
+    def ask_outbox(self):
+        self._send(("outbox", None))
+
+    def finish(self, kind, batch):
+        """The storer answered its oldest request: a committed batch is counted and acknowledged; the
+        interlock's due commands are published."""
+        answer_kind, answer = self._receive()
+        assert answer_kind == ("stored" if kind == "store" else "outbox"), (kind, answer_kind)
+        if kind == "store":
+            self.counters.update(answer)
+            self.acknowledge(batch)
+        else:
+            self.publish_commands(answer)
+
+    def publish_commands(self, publications):
+        """QoS 1, not retained; whether the plug obeyed, its own status report tells (the storer)."""
+        for command_id, topic, payload, attempt in publications:
+            self.client.publish(topic, payload, qos=1, retain=False)
+            self.counters["commands_published"] += 1
+            _log(logging.INFO, "command published", command_id=command_id, topic=topic, attempt=attempt)
 
     def acknowledge(self, batch):
         """PUBACK each message of a committed batch, if it came over the current connection
@@ -201,17 +226,23 @@ class Bridge:
         self.start_storer()
         self.connect()
         self.last_misc = time.monotonic()
-        with_storer = deque()
-        last_report = time.monotonic()
+        with_storer = deque()  # the storer's requests in order: ("store", batch) or ("outbox", None)
+        last_report = last_outbox = time.monotonic()
         try:
             while True:
                 busy = bool(self.inbox) or bool(with_storer)
                 if self.network(0.005 if busy else 0.2):
-                    self.finish(with_storer.popleft())
-                if len(with_storer) < BATCHES_WITH_STORER and self.batch_due():
+                    self.finish(*with_storer.popleft())
+                batches = sum(kind == "store" for kind, _batch in with_storer)
+                if batches < BATCHES_WITH_STORER and self.batch_due():
                     batch = self.take_batch()
                     self.hand_over(batch)
-                    with_storer.append(batch)
+                    with_storer.append(("store", batch))
+                if (not self.stopping and self.client.is_connected() and len(with_storer) <= batches
+                        and time.monotonic() - last_outbox >= self.args.outbox_interval):
+                    self.ask_outbox()
+                    with_storer.append(("outbox", None))
+                    last_outbox = time.monotonic()
                 if self.stopping and not with_storer and not self.inbox:
                     break
                 if time.monotonic() - last_report > 60 or self.report_asked:

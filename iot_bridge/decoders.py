@@ -8,6 +8,11 @@ tests call them alike; nothing here touches the database or the network.
 - Tasmota plugs: `tele/<terminal_id>/SENSOR` (ENERGY.Power) and `tele/<terminal_id>/LWT`
 - Shelly Gen2 plugs: `<terminal_id>/status/switch:0` (apower, output)
 
+and what the plugs say about the power interlock's commands (SPEC §5 "MQTT commands"):
+- native: a status carrying `"command_id"`
+- Tasmota: `stat/<terminal_id>/POWER` (ON / OFF) and `stat/<terminal_id>/RESULT` ({"POWER": …})
+- Shelly Gen2: the relay's `output` in its switch status, and the answer to our RPC on `<rpc source>/rpc`
+
 Plug readings carry a power and no state: the ingest decides running vs idle with the
 terminal's configured threshold (default 40 W).
 """
@@ -52,6 +57,14 @@ class Reading:
     power_w: float | None = None
     seq: int | None = None
     adapter: str = "native"
+    # the power interlock: the command this message answers, the relay's output, the plug's refusal
+    command_id: str | None = None
+    output: str | None = None  # "on" / "off"
+    command_error: str | None = None
+
+    @property
+    def reports_on_command(self) -> bool:
+        return self.command_id is not None or self.output is not None
 
 
 _DECODERS: list[tuple[str, callable]] = []
@@ -65,9 +78,13 @@ def decoder(name):
     return register
 
 
-def subscriptions():
+RPC_SOURCE = "iot-bridge"  # the `src` of the bridge's Shelly RPC calls: the answers come on `<src>/rpc`
+
+
+def subscriptions(rpc_source: str = RPC_SOURCE):
     """The topic filters the bridge subscribes to (one per decoder family)."""
-    return ["instruments/+/status", "tele/+/SENSOR", "tele/+/LWT", "+/status/switch:0"]
+    return ["instruments/+/status", "tele/+/SENSOR", "tele/+/LWT", "+/status/switch:0",
+            "stat/+/POWER", "stat/+/RESULT", f"{rpc_source}/rpc"]
 
 
 def decode(topic: str, payload: bytes, received_at: datetime) -> Reading:
@@ -155,8 +172,11 @@ def native(parts, payload, received_at):
     seq = body.get("seq")
     if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq < 2 ** 63):
         raise Rejected("wrong_type", tid, f"seq={seq!r}"[:100])
+    command_id = body.get("command_id")
+    if command_id is not None and (not isinstance(command_id, str) or not 0 < len(command_id) <= 64):
+        raise Rejected("wrong_type", tid, f"command_id={command_id!r}"[:100])
     return Reading(tid, state, _timestamp(body.get("ts"), tid, received_at),
-                   _number(body.get("power_w"), tid, "power_w"), seq)
+                   _number(body.get("power_w"), tid, "power_w"), seq, command_id=command_id)
 
 
 native.terminal_of = lambda p: p[1] if len(p) == 3 and p[0] == "instruments" else None
@@ -206,8 +226,59 @@ def shelly(parts, payload, received_at):
         raise Rejected("wrong_type", tid, _excerpt(payload))
     power = _number(body.get("apower", 0), tid, "apower")
     if output is False:  # the relay is open: the instrument has no power at all
-        return Reading(tid, "off", received_at, power, adapter="shelly")
-    return Reading(tid, None, received_at, power, adapter="shelly")
+        return Reading(tid, "off", received_at, power, adapter="shelly", output="off")
+    return Reading(tid, None, received_at, power, adapter="shelly", output="on" if output else None)
 
 
 shelly.terminal_of = lambda p: p[0] if len(p) == 3 and p[1] == "status" else None
+
+
+def _relay(text, tid):
+    if not isinstance(text, str) or text.upper() not in ("ON", "OFF"):
+        raise Rejected("unknown_state", tid, str(text)[:40])
+    return text.lower()
+
+
+@decoder("tasmota_stat")
+def tasmota_stat(parts, payload, received_at):
+    """The relay after a command (or a button): `stat/<t>/POWER` ON/OFF, `stat/<t>/RESULT` {"POWER": …}."""
+    if len(parts) != 3 or parts[0] != "stat" or parts[2] not in ("POWER", "RESULT"):
+        return None
+    tid = _terminal(parts[1])
+    if parts[2] == "POWER":
+        output = _relay(payload.decode("utf-8", "replace").strip(), tid)
+    else:
+        body = _json(payload, tid)
+        if not isinstance(body, dict):
+            raise Rejected("wrong_type", tid, _excerpt(payload))
+        power = body.get("POWER", body.get("POWER1"))
+        if power is None:  # the result of some other command: the plug is alive, nothing more
+            return _alive(tid, received_at, "tasmota")
+        output = _relay(power, tid)
+    # an open relay: the instrument has no power at all
+    return Reading(tid, "off" if output == "off" else None, received_at, adapter="tasmota", output=output)
+
+
+tasmota_stat.terminal_of = lambda p: p[1] if len(p) == 3 and p[0] == "stat" else None
+
+
+@decoder("shelly_rpc")
+def shelly_rpc(parts, payload, received_at):
+    """A Shelly Gen2's answer to the bridge's RPC: {"id", "src": <device id>, "result" | "error"}."""
+    if len(parts) != 2 or parts[1] != "rpc":
+        return None
+    body = _json(payload, None)
+    if not isinstance(body, dict) or not isinstance(body.get("src"), str) or "id" not in body:
+        raise Rejected("wrong_type", None, _excerpt(payload))
+    tid = _terminal(body["src"])
+    command_id = body["id"]
+    if isinstance(command_id, bool) or not isinstance(command_id, (int, str)):
+        raise Rejected("wrong_type", tid, f"id={command_id!r}"[:100])
+    error = body.get("error")
+    if error is not None:
+        message = error.get("message") if isinstance(error, dict) else error
+        return Reading(tid, None, received_at, adapter="shelly", command_id=str(command_id),
+                       command_error=str(message or "error")[:200])
+    if "result" not in body:
+        raise Rejected("wrong_type", tid, _excerpt(payload))
+    return Reading(tid, None, received_at, adapter="shelly", command_id=str(command_id))

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .decoders import RPC_SOURCE
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MQTT_URL = "mqtt://127.0.0.1:1883"
 
@@ -34,10 +36,12 @@ def parse_mqtt_url(url: str) -> Broker:
 
 
 DESCRIPTION = """\
-物联网桥接：把仪器终端经 MQTT 上报的状态和机时写入数据库（至少一次、幂等、批量提交）。
+物联网桥接：把仪器终端经 MQTT 上报的状态和机时写入数据库（至少一次、幂等、批量提交），
+并从数据库的指令队列发布电源联锁的插座指令。
 IoT bridge: stores terminal status and machine time from MQTT in the database
 (at-least-once, idempotent, batched commits). Topics (SPEC §5): instruments/<id>/status,
-tele/<id>/SENSOR and tele/<id>/LWT (Tasmota), <id>/status/switch:0 (Shelly Gen2)."""
+tele/<id>/SENSOR and tele/<id>/LWT (Tasmota), <id>/status/switch:0 (Shelly Gen2); and it
+publishes the power interlock's plug commands from the database's outbox."""
 
 
 def build_parser():
@@ -75,6 +79,18 @@ def build_parser():
     p.add_argument("--threshold-w", type=float, default=40.0,
                    help="新终端的功率阈值（瓦），高于它视为运行 / power threshold for new terminals, W: at or above "
                         "it a plug's instrument is running (default: %(default)s)")
+    p.add_argument("--outbox-interval", type=float, default=1.0,
+                   help="查看电源联锁待发指令的间隔秒数 / seconds between looks at the power interlock's command "
+                        "outbox (default: %(default)s)")
+    p.add_argument("--command-retry-s", type=int, default=int(os.environ.get("INTERLOCK_RETRY_SECONDS") or 30),
+                   help="插座未确认的指令重发间隔秒数 / seconds before an unconfirmed plug command is published again "
+                        "(default: $INTERLOCK_RETRY_SECONDS, else %(default)s)")
+    p.add_argument("--command-attempts", type=int, default=int(os.environ.get("INTERLOCK_MAX_ATTEMPTS") or 20),
+                   help="指令最多发送次数，之后标为未确认并通知实验室 / publications of a command before it is left "
+                        "unconfirmed and the lab is told (default: $INTERLOCK_MAX_ATTEMPTS, else %(default)s)")
+    p.add_argument("--rpc-source", default=RPC_SOURCE,
+                   help="Shelly RPC 调用的 src，应答发到 <src>/rpc / the src of Shelly RPC calls; answers come on "
+                        "<src>/rpc (default: %(default)s)")
     p.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"),
                    choices=("DEBUG", "INFO", "WARNING", "ERROR"),
                    help="日志级别（JSON 行输出到标准错误）/ log level; JSON lines on stderr (default: %(default)s)")
@@ -88,7 +104,8 @@ def parse(argv=None):
         args.broker = parse_mqtt_url(args.mqtt_url)
     except ValueError as exc:
         parser.exit(2, f"{exc}\n")
-    if args.batch_size < 1 or args.max_latency_ms < 1 or args.receive_maximum < 1 or args.max_backoff <= 0:
-        parser.exit(2, "批量、延迟、接收上限和退避须为正数 / batch size, latency, receive maximum and back-off "
-                       "must be positive\n")
+    if (args.batch_size < 1 or args.max_latency_ms < 1 or args.receive_maximum < 1 or args.max_backoff <= 0
+            or args.outbox_interval <= 0 or args.command_retry_s < 1 or args.command_attempts < 1):
+        parser.exit(2, "批量、延迟、接收上限、退避、指令间隔和次数须为正数 / batch size, latency, receive maximum, "
+                       "back-off and the command intervals and attempts must be positive\n")
     return args

@@ -6,6 +6,11 @@ with the batch's counters. Only then does the receiver acknowledge the batch to 
 A process of its own because paho's network thread and the database work would otherwise take
 turns on one interpreter lock: split, receiving and storing run on two cores.
 
+It also keeps the power interlock's outbox: asked for it, it takes the commands due for publication
+(app/services/interlock.py marks them sent, in their own transaction) and answers them encoded for
+each plug (commands.py); the receiver publishes them. The plugs' confirmations arrive as ordinary
+messages and are applied with their batch.
+
 It leaves when the pipe closes (the receiver stopped or died); a database error keeps the batch
 and retries it with capped back-off, for as long as the receiver is alive.
 """
@@ -22,7 +27,7 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from . import decoders
+from . import commands, decoders
 from .logs import emit, setup_logging
 
 
@@ -40,17 +45,20 @@ def make_engine(url):
 
 
 class Storer:
-    def __init__(self, database_url, threshold_w, max_backoff):
+    def __init__(self, database_url, threshold_w, max_backoff, interlock=None, rpc_source=decoders.RPC_SOURCE):
         import app.models  # noqa: F401  (every table registered with the metadata)
+        from app.services import interlock as interlock_service
 
         self.engine = make_engine(database_url)
         self.threshold_w = threshold_w
         self.max_backoff = max_backoff
+        self.interlock = interlock or interlock_service.Settings()
+        self.rpc_source = rpc_source
 
     def store(self, batch):
         """Decode and store one batch [(topic, payload, received at as a Unix time)] in one transaction."""
         from app import clock
-        from app.services import iot
+        from app.services import interlock, iot
 
         readings, rejected = [], []
         for topic, payload, received in batch:
@@ -65,19 +73,39 @@ class Storer:
             now = clock.now()
             result = iot.store_batch(session, readings, now, self.threshold_w)
             iot.record_rejections(session, rejected, now)
+            confirmed = interlock.confirm(session, [
+                interlock.Report(r.terminal_id, r.command_id, r.output, r.command_error)
+                for r in readings if r.reports_on_command], now)
         for tid in result.new_terminals:
             emit(logging.WARNING, "unknown terminal recorded for binding", terminal_id=tid)
         counts = Counter(stored=result.stored, duplicates=result.duplicates, refused=len(rejected),
-                         events=result.events, usage_records=result.usage_records)
+                         events=result.events, usage_records=result.usage_records, commands_confirmed=confirmed)
         counts.update(f"refused.{exc.reason}" for exc in rejected)
         return counts
 
-    def store_until_done(self, batch, receiver_alive):
+    def take_outbox(self):
+        """The interlock commands due now, marked sent: [(command id, topic, payload, attempt)]."""
+        from app import clock
+        from app.services import interlock
+
+        with Session(self.engine) as session, session.begin():
+            due = interlock.take_due(session, clock.now(), self.interlock)
+        publications = []
+        for command in due:
+            try:
+                topic, payload = commands.encode(command, self.rpc_source)
+            except KeyError:  # an adapter the bridge cannot command: it stays unconfirmed, the lab sees it
+                emit(logging.WARNING, "no encoder for the plug", command_id=command.id, adapter=command.adapter)
+                continue
+            publications.append((command.id, topic, payload, command.attempt))
+        return publications
+
+    def store_until_done(self, batch, receiver_alive, work=None):
         """Retry a batch through database outages (capped back-off) until it is committed."""
         delay = 0.5
         while True:
             try:
-                return self.store(batch)
+                return work() if work is not None else self.store(batch)
             except sa.exc.DBAPIError as exc:  # outage, lock timeout, a race with another instance
                 if not receiver_alive():
                     raise
@@ -87,20 +115,29 @@ class Storer:
                 delay = min(self.max_backoff, delay * 2) * (0.8 + 0.4 * random.random())
 
 
-def serve(pipe, database_url, threshold_w, max_backoff, log_level):
-    """The storer process's main: batches in, counters out, until the pipe closes."""
+def serve(pipe, database_url, threshold_w, max_backoff, log_level, retry_seconds=30, max_attempts=20,
+          rpc_source=decoders.RPC_SOURCE):
+    """The storer process's main: ("store", batch) in, ("stored", counters) out; ("outbox", None) in,
+    ("outbox", publications) out; until the pipe closes."""
     # the receiver decides when to stop (a Ctrl-C reaches the whole process group)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     setup_logging(log_level)
     receiver = os.getppid()
-    storer = Storer(database_url, threshold_w, max_backoff)
+    from app.services import interlock
+
+    storer = Storer(database_url, threshold_w, max_backoff, interlock.Settings(retry_seconds, max_attempts), rpc_source)
     pipe.send("ready")
+    alive = lambda: os.getppid() == receiver  # noqa: E731
     while True:
         try:
-            batch = pipe.recv()
+            request = pipe.recv()
         except EOFError:
             return
-        if batch is None:
+        if request is None:
             return
-        pipe.send(storer.store_until_done(batch, lambda: os.getppid() == receiver))
+        kind, batch = request
+        if kind == "outbox":
+            pipe.send(("outbox", storer.store_until_done(None, alive, storer.take_outbox)))
+        else:
+            pipe.send(("stored", storer.store_until_done(batch, alive)))

@@ -140,18 +140,24 @@ def contract(org, unit, number="HT-2026-001", signed_on=date(2026, 1, 5), valid_
 
 
 def remove_instruments(ids):
-    """Delete committed instruments with everything a flow gave them: evaluations, credit notes and
-    charges, uses, bookings, fee standards (their items and prices cascade), authorisations."""
+    """Delete committed instruments with everything a flow gave them: plug commands, evaluations, credit
+    notes and charges, uses, bookings, fee standards (their items and prices cascade), authorisations,
+    booking rules, and their terminals with what those reported."""
     import sqlalchemy as sa
 
-    from app.models import Authorisation, Booking, Charge, Evaluation, FeeStandard, Instrument, UsageRecord
+    from app.models import (Authorisation, Booking, BookingRule, Charge, DeviceEvent, DeviceStatus, Evaluation,
+                            FeeStandard, Instrument, InterlockCommand, IotTerminal, UsageRecord)
 
+    terminals = sa.select(Instrument.iot_terminal_id).where(Instrument.id.in_(ids), Instrument.iot_terminal_id.is_not(None))
+    for model in (DeviceEvent, DeviceStatus, IotTerminal):
+        db.session.execute(sa.delete(model).where(model.terminal_id.in_(terminals)))
+    db.session.execute(sa.delete(InterlockCommand).where(InterlockCommand.instrument_id.in_(ids)))
     bookings = sa.select(Booking.id).where(Booking.instrument_id.in_(ids))
     uses = sa.select(UsageRecord.id).where(UsageRecord.instrument_id.in_(ids))
     db.session.execute(sa.delete(Evaluation).where(Evaluation.booking_id.in_(bookings)))
     db.session.execute(sa.delete(Charge).where(Charge.usage_id.in_(uses), Charge.credit_of_id.is_not(None)))
     db.session.execute(sa.delete(Charge).where(Charge.usage_id.in_(uses)))
-    for model in (UsageRecord, Booking, FeeStandard, Authorisation):
+    for model in (UsageRecord, Booking, FeeStandard, Authorisation, BookingRule):
         db.session.execute(sa.delete(model).where(model.instrument_id.in_(ids)))
     db.session.execute(sa.delete(Instrument).where(Instrument.id.in_(ids)))
     db.session.commit()

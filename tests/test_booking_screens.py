@@ -82,7 +82,8 @@ def test_booking_rules_refuse_nonsense(app, login_as, instruments):
     lab = login_as("lab_admin")
     token = csrf_token(lab, "/bookingruleview/add")
     base = {"csrf_token": token, "instrument": own, "accepts_self_operated": "y", "min_slot_minutes": "30",
-            "max_slot_minutes": "240", "max_days_ahead": "14", "min_hours_ahead": "2", "cancel_hours_before": "24"}
+            "max_slot_minutes": "240", "max_days_ahead": "14", "min_hours_ahead": "2", "cancel_hours_before": "24",
+            "interlock_grace_minutes": "10"}
     none = lab.post("/bookingruleview/add", data={k: v for k, v in base.items() if k != "accepts_self_operated"})
     assert "至少接受一种预约方式" in field_error(none.get_data(as_text=True), "accepts_self_operated")
     short = lab.post("/bookingruleview/add", data={**base, "max_slot_minutes": "20"})

@@ -104,5 +104,82 @@ def test_threshold_decides_running_for_plugs():
 
 
 def test_every_decoder_is_registered_and_subscribed():
-    assert [name for name, _fn in decoders._DECODERS] == ["native", "tasmota", "shelly"]
-    assert decoders.subscriptions() == ["instruments/+/status", "tele/+/SENSOR", "tele/+/LWT", "+/status/switch:0"]
+    assert [name for name, _fn in decoders._DECODERS] == ["native", "tasmota", "shelly", "tasmota_stat", "shelly_rpc"]
+    assert decoders.subscriptions() == ["instruments/+/status", "tele/+/SENSOR", "tele/+/LWT", "+/status/switch:0",
+                                        "stat/+/POWER", "stat/+/RESULT", "iot-bridge/rpc"]
+    assert decoders.subscriptions("lab-bridge")[-1] == "lab-bridge/rpc"
+
+
+# -- what the plugs say about the interlock's commands (SPEC §5 "MQTT commands") ------------------
+
+def test_a_native_status_names_the_command_it_answers():
+    r = decode(*native(state="idle", command_id="42"), NOW)
+    assert (r.state, r.command_id, r.reports_on_command) == ("idle", "42", True)
+    assert not decode(*native(state="idle"), NOW).reports_on_command
+
+
+@pytest.mark.parametrize("command_id", [42, "", "x" * 65, True])
+def test_a_native_command_id_must_be_a_short_string(command_id):
+    with pytest.raises(Rejected) as refused:
+        decode(*native(state="idle", command_id=command_id), NOW)
+    assert refused.value.reason == "wrong_type"
+
+
+@pytest.mark.parametrize("topic, payload, state, output", [
+    ("stat/p/POWER", b"ON", None, "on"),
+    ("stat/p/POWER", b"OFF", "off", "off"),
+    ("stat/p/RESULT", b'{"POWER": "ON"}', None, "on"),
+    ("stat/p/RESULT", b'{"POWER1": "OFF"}', "off", "off"),
+    ("stat/p/RESULT", b'{"Dimmer": 40}', None, None),  # another command's result: alive, nothing more
+])
+def test_tasmota_reports_its_relay(topic, payload, state, output):
+    r = decode(topic, payload, NOW)
+    assert (r.terminal_id, r.state, r.output, r.adapter, r.reported_at) == ("p", state, output, "tasmota", NOW)
+
+
+@pytest.mark.parametrize("topic, payload, reason", [
+    ("stat/p/POWER", b"MAYBE", "unknown_state"),
+    ("stat/p/RESULT", b"[1]", "wrong_type"),
+    ("stat/p/RESULT", b"{", "not_json"),
+])
+def test_bad_tasmota_relay_reports_are_refused(topic, payload, reason):
+    with pytest.raises(Rejected) as refused:
+        decode(topic, payload, NOW)
+    assert (refused.value.reason, refused.value.terminal_id) == (reason, "p")
+
+
+def test_a_shelly_switch_status_reports_its_relay():
+    assert decode("sh-1/status/switch:0", b'{"id": 0, "output": true, "apower": 5}', NOW).output == "on"
+    assert decode("sh-1/status/switch:0", b'{"id": 0, "output": false, "apower": 0}', NOW).output == "off"
+    assert decode("sh-1/status/switch:0", b'{"id": 0, "apower": 5}', NOW).output is None
+
+
+def test_a_shelly_rpc_answer_names_its_device_and_command():
+    r = decode("iot-bridge/rpc", b'{"id": 17, "src": "sh-1", "dst": "iot-bridge", "result": {"was_on": false}}', NOW)
+    assert (r.terminal_id, r.command_id, r.command_error, r.state) == ("sh-1", "17", None, None)
+    r = decode("iot-bridge/rpc", b'{"id": 18, "src": "sh-1", "error": {"code": -103, "message": "busy"}}', NOW)
+    assert (r.command_id, r.command_error) == ("18", "busy")
+
+
+@pytest.mark.parametrize("payload", [b'{"id": 1, "result": {}}', b'{"src": "sh-1", "result": {}}',
+                                     b'{"id": true, "src": "sh-1", "result": {}}', b'{"id": 1, "src": "sh-1"}', b"[]"])
+def test_bad_shelly_rpc_answers_are_refused(payload):
+    with pytest.raises(Rejected) as refused:
+        decode("iot-bridge/rpc", payload, NOW)
+    assert refused.value.reason == "wrong_type"
+
+
+def test_each_adapter_encodes_its_command():
+    from app.services.interlock import Due
+    from iot_bridge import commands
+
+    def encode(adapter, action):
+        return commands.encode(Due(7, "plug-1", adapter, action, 1), "iot-bridge")
+
+    assert encode("native", "on") == ("instruments/plug-1/command", '{"power": "on", "id": "7"}')
+    assert encode("tasmota", "off") == ("cmnd/plug-1/POWER", "OFF")
+    topic, payload = encode("shelly", "on")
+    assert topic == "plug-1/rpc" and json.loads(payload) == {
+        "id": 7, "src": "iot-bridge", "method": "Switch.Set", "params": {"id": 0, "on": True}}
+    with pytest.raises(KeyError):
+        encode("zigbee", "on")

@@ -21,3 +21,4 @@ from .compliance import Assessment, ChangeLog, CheckRecord, PurchaseReview, Work
 from .user import PlatformUser  # noqa: F401
 from .exports import ReportExport, TaskFailure  # noqa: F401
 from .messages import Message  # noqa: F401
+from .interlock import InterlockCommand  # noqa: F401

@@ -58,7 +58,12 @@ class BookingRule(OwnedByInstrument, Model):
     auto_confirm = sa.Column(sa.Boolean, nullable=False, default=False)  # an authorised user's free slot is confirmed at once
     cancel_hours_before = sa.Column(sa.Integer, nullable=False, default=24)  # later counts as a late cancellation
     open_on_holidays = sa.Column(sa.Boolean, nullable=False, default=False)
+    # the power interlock (issue 14, item 3): the instrument's plug is on only during an authorised use
+    interlock = sa.Column(sa.Boolean, nullable=False, default=False, server_default=sa.false())
+    interlock_grace_minutes = sa.Column(sa.Integer, nullable=False, default=10, server_default="10")
+    interlock_cuts_running = sa.Column(sa.Boolean, nullable=False, default=False, server_default=sa.false())
     __table_args__ = (
+        sa.CheckConstraint("interlock_grace_minutes BETWEEN 0 AND 240", name="interlock_grace_range"),
         sa.CheckConstraint("min_slot_minutes > 0 AND max_slot_minutes >= min_slot_minutes", name="booking_slot_range"),
         sa.CheckConstraint("max_days_ahead >= 0 AND min_hours_ahead >= 0 AND cancel_hours_before >= 0",
                            name="booking_horizons_non_negative"),

@@ -223,6 +223,24 @@ TERMINAL_ADAPTER = Choices(
     ("tasmota", _("Tasmota plug")),
     ("shelly", _("Shelly Gen2 plug")),
 )
+INTERLOCK_ACTION = Choices("interlock_action", ("on", _("Power on")), ("off", _("Power off")))
+INTERLOCK_REASON = Choices(
+    "interlock_reason",
+    ("start", _("Use started")),
+    ("end", _("Use ended")),
+    ("slot_end", _("Slot ended")),
+)
+# pending: not published yet; sent: published, the plug has not confirmed (retried); confirmed: the
+# plug's own status report says so; superseded: a later command for the plug replaced it before it was
+# confirmed; failed: never confirmed within the attempts allowed (the lab is told)
+INTERLOCK_STATE = Choices(
+    "interlock_state",
+    ("pending", _("Waiting to be sent")),
+    ("sent", _("Sent, unconfirmed")),
+    ("confirmed", _("Confirmed by the plug")),
+    ("superseded", _("Superseded")),
+    ("failed", _("Unconfirmed, retries stopped")),
+)
 REJECTION_REASON = Choices(
     "rejection_reason",
     ("oversized", _("Oversized message")),

@@ -30,6 +30,7 @@ TRAINING_VIEW, TRAINING_API = "TrainingSessionView", "TrainingSessionApi"
 FILING_VIEW, FILING_API = "UnsuitableFilingView", "UnsuitableFilingApi"
 
 TERMINAL_VIEW, REJECTION_VIEW = "IotTerminalView", "IotRejectionView"
+INTERLOCK_VIEW = "InterlockCommandView"
 PUBLIC_VIEW = "PublicFeesView"
 REPORTS_VIEW = "ReportsView"
 YEAR_COST_VIEW, ASSESSMENT_VIEW = "InstrumentYearCostView", "AssessmentView"
@@ -43,6 +44,8 @@ USAGE_VIEW, CHARGE_VIEW = "UsageRecordView", "ChargeView"
 MY_USAGE_VIEW, MY_CHARGE_VIEW = "MyUsageView", "MyChargeView"
 # a booking's use: registered after the fact, or started and ended as it happens
 USE_STEPS = ("can_register", "can_start", "can_end")
+# a self-operated booking's own user starts and ends its use (and so its interlocked plug)
+OWN_USE_STEPS = ("can_start", "can_end")
 EVALUATION_VIEW, MY_EVALUATION_VIEW, EVALUATION_API = "EvaluationView", "MyEvaluationView", "EvaluationApi"
 CAN_REPLY, CAN_EVALUATE = "can_reply", "can_evaluate"
 STATEMENT_VIEW = "StatementView"
@@ -92,6 +95,7 @@ MENU_FEE_STANDARDS = "Fee standards"
 MENU_IOT = "IoT"
 MENU_TERMINALS = "IoT terminals"
 MENU_REJECTIONS = "Refused IoT messages"
+MENU_INTERLOCK = "Plug commands"
 MENU_REPORTS = "Reports"
 MENU_REPORT_DOWNLOADS = "Report downloads"
 MENU_YEAR_COSTS = "Annual cost basis"

@@ -36,7 +36,7 @@ _ADMIN_APIS = (P.PLATFORM_API, P.INSTRUMENT_API, P.PERSON_API, P.TRAINING_API, P
 _ADMIN_MENUS = _menus(
     P.MENU_ORG, P.MENU_RESOURCES, P.MENU_STAFF, P.MENU_UNITS, P.MENU_PLATFORMS,
     P.MENU_INSTRUMENTS, P.MENU_PEOPLE, P.MENU_TRAINING, P.MENU_FILINGS, P.MENU_FEE_STANDARDS,
-    P.MENU_IOT, P.MENU_TERMINALS, P.MENU_REJECTIONS, P.MENU_REPORTS, P.MENU_REPORT_DOWNLOADS, P.MENU_YEAR_COSTS,
+    P.MENU_IOT, P.MENU_TERMINALS, P.MENU_REJECTIONS, P.MENU_INTERLOCK, P.MENU_REPORTS, P.MENU_REPORT_DOWNLOADS, P.MENU_YEAR_COSTS,
     P.MENU_TYPICAL_CASES,
 )
 # labs enter their instruments' yearly cost basis and typical cases, colleges check them; the school assesses the
@@ -44,7 +44,8 @@ _ADMIN_MENUS = _menus(
 _YEAR_WORK = _grant(P.CRUD, P.YEAR_COST_VIEW, P.TYPICAL_CASE_VIEW)
 # colleges and labs tune their own terminals (type, power threshold) and see what was refused;
 # registering and binding unknown terminals is the school's (it holds every permission)
-_IOT_WORK = _grant(P.READ + (P.CAN_EDIT,), P.TERMINAL_VIEW) + _grant(P.READ, P.REJECTION_VIEW)
+_IOT_WORK = (_grant(P.READ + (P.CAN_EDIT,), P.TERMINAL_VIEW) + _grant(P.READ, P.REJECTION_VIEW)
+             + _grant(P.READ, P.INTERLOCK_VIEW))
 # labs draft and submit, colleges review: both work on the fee screens; the workflow service
 # decides which step is whose (app/services/fees.py)
 _FEE_WORK = _grant(P.CRUD, *P.FEE_SCREENS) + [(P.CAN_STEP, P.FEE_STANDARD_VIEW)]
@@ -56,7 +57,7 @@ _BOOKING_CUSTOMER = (_grant(P.API_READ + (P.CAN_POST, P.CAN_CANCEL), P.BOOKING_A
                      + _grant(P.READ + (P.CAN_EVALUATE,), P.MY_EVALUATION_VIEW)
                      + _grant(P.API_READ + (P.CAN_POST,), P.EVALUATION_API)
                      + _grant(P.API_READ, P.AUTHORISATION_API) + [(P.CAN_GET, P.AVAILABILITY_API)]
-                     + _grant(P.READ + (P.CAN_CANCEL,), P.MY_BOOKING_VIEW) + _grant(P.READ, P.MY_AUTHORISATION_VIEW)
+                     + _grant(P.READ + (P.CAN_CANCEL,) + P.OWN_USE_STEPS, P.MY_BOOKING_VIEW) + _grant(P.READ, P.MY_AUTHORISATION_VIEW)
                      + list(P.CALENDAR_PAGES) + [(P.CAN_BOOK, P.CALENDAR_VIEW), P.RENEW_MY_FEED]
                      + _grant(P.READ + (P.CAN_FILE,), P.MY_CONTRACT_VIEW)
                      + _menus(P.MENU_MY_SERVICES, P.MENU_FIND_FREE, P.MENU_MY_BOOKINGS, P.MENU_MY_AUTHORISATIONS,

@@ -38,6 +38,9 @@ class Rules:
     auto_confirm: bool = False
     cancel_hours_before: int = 24
     open_on_holidays: bool = False
+    interlock: bool = False
+    interlock_grace_minutes: int = 10
+    interlock_cuts_running: bool = False
 
     def accepts(self, mode: str) -> bool:
         return {"self_operated": self.accepts_self_operated, "sample": self.accepts_sample,

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from app.models import Authorisation, BookingRule, OpeningHours
 
+from . import interlock
 from .errors import RuleViolation
 
 MSG_AUTH_TWICE = _("This user already has an authorisation for this instrument; edit that one instead.")
@@ -21,6 +22,7 @@ MSG_HOURS_ORDER = _("Closing time must be after opening time.")
 MSG_HOURS_OVERLAP = _("This interval overlaps another opening interval of the same weekday.")
 MSG_WEEKDAY = _("Choose a weekday.")
 MSG_CLOSURE_ORDER = _("The end must be after the start.")
+MSG_GRACE = _("Give a grace of 0 to 240 minutes.")
 
 
 def _id(item, relation, column):
@@ -58,6 +60,12 @@ def validate_rule(session, item: BookingRule):
             and item.max_slot_minutes < item.min_slot_minutes:
         errors["max_slot_minutes"] = MSG_SLOTS
     instrument_id = _id(item, "instrument", "instrument_id")
+    if item.interlock_grace_minutes is not None and not 0 <= item.interlock_grace_minutes <= 240:
+        errors["interlock_grace_minutes"] = MSG_GRACE
+    if item.interlock and instrument_id is not None:
+        problem = interlock.check_terminal(session, instrument_id)
+        if problem is not None:
+            errors["interlock"] = problem
     query = sa.select(BookingRule.id).where(BookingRule.instrument_id == instrument_id)
     if item.id is not None:
         query = query.where(BookingRule.id != item.id)

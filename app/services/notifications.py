@@ -258,3 +258,43 @@ def install(enqueue):
     @sa.event.listens_for(sa.orm.Session, "after_soft_rollback")
     def _forget(session, _previous):
         session.info.pop(_OUTGOING, None)
+
+
+# -- the power interlock (app/services/interlock_sweep.py) -------------------------------------------
+
+def slot_ending(session, booking: Booking, cut_at: datetime, now: datetime):
+    """The slot has ended with the session still open: the user (and the lab) learn when the power goes."""
+    n = _names(booking)
+    cut = clock.display(cut_at, "%H:%M")
+    post(session, user_side(booking), "interlock_warning", gettext("Your slot has ended: %(instrument)s", **n),
+         gettext("Your slot on %(instrument)s (%(when)s) has ended. End your use: the instrument's power is switched off "
+                 "at %(cut)s.", cut=cut, **n), now, link=_user_link(booking), booking=booking,
+         dedupe=f"interlock-warning:{booking.id}")
+    post(session, lab_side(session, booking.instrument), "interlock_warning",
+         gettext("Slot ended, use still open: %(instrument)s", **n),
+         gettext("%(user)s's slot on %(instrument)s (%(when)s) has ended and the use is still open; the power is "
+                 "switched off at %(cut)s.", cut=cut, **n), now, link=_lab_link(booking), booking=booking,
+         dedupe=f"interlock-warning:{booking.id}")
+
+
+def cut_held(session, booking: Booking, now: datetime):
+    """The slot's end passed but the instrument is measuring: the power stays on until the run ends."""
+    n = _names(booking)
+    post(session, lab_side(session, booking.instrument), "interlock_held",
+         gettext("Power kept on during a run: %(instrument)s", **n),
+         gettext("%(user)s's slot on %(instrument)s (%(when)s) is over, but the terminal reports a run in progress. "
+                 "The power is switched off once the run ends.", **n), now, link=_lab_link(booking), booking=booking,
+         dedupe=f"interlock-held:{booking.id}")
+
+
+def command_failed(session, command, now: datetime):
+    """A plug never confirmed a command: the lab must look at the plug."""
+    instrument = session.get(Instrument, command.instrument_id)
+    action = gettext("switch on") if command.action == "on" else gettext("switch off")
+    return post(session, lab_side(session, instrument), "interlock_failed",
+         gettext("Plug did not confirm: %(instrument)s", instrument=instrument.name),
+         gettext("The plug %(terminal)s of %(instrument)s did not confirm the command to %(action)s after %(attempts)s "
+                 "attempts. Check the plug and its network.", terminal=command.terminal_id, instrument=instrument.name,
+                 action=action, attempts=command.attempts), now,
+         link=f"/bookingrecordview/show/{command.booking_id}" if command.booking_id else "/interlockcommandview/list/",
+         dedupe=f"interlock-failed:{command.id}")

@@ -11,6 +11,11 @@ and by scheduled tasks —, per booking or as a walk-in of an authorised user.
   completed); a walk-in needs the user's valid authorisation to operate.
 - Ending a use completes its booking, counts as a use of the authorisation (its lapse clock restarts)
   and prices it (app/services/settlement.py).
+- A self-operated booking's own user may start and end its session itself, within its slot (from the
+  rule's grace before the start to its end) and with a valid authorisation; registering after the fact
+  stays the lab's.
+- On an interlocked instrument (app/services/interlock.py) starting switches the plug on and ending
+  switches it off, through the command outbox; a booking's session starts only within its slot.
 
 Services take the acting administrator and `now`; they flush, and the caller commits or rolls back.
 """
@@ -27,9 +32,9 @@ from app import clock
 from app.models import Authorisation, Booking, Charge, ServiceUser, UsageRecord
 from app.models.choices import BOOKING_STATE, USAGE_DIRECTION
 
-from . import booking as booking_service, settlement
+from . import booking as booking_service, interlock, settlement
 from .actors import Actor, require_lab_side
-from .booking_rules import MSG_ORDER
+from .booking_rules import MSG_ORDER, rules_of
 from .errors import PolicyDenied, RuleViolation
 from .inputs import whole_number
 
@@ -48,6 +53,7 @@ MSG_RETURNED = _("More samples returned than received.")
 MSG_TESTED = _("More samples tested than received.")
 MSG_DIRECTION = _("Choose the direction of use.")
 MSG_START = _("Give the start and end of the use.")
+MSG_OWN_SELF_OPERATED = _("Only a self-operated booking's own user starts and ends its use; the lab registers the others.")
 
 
 class SessionOpen(PolicyDenied):
@@ -75,6 +81,12 @@ def open_session_of(session, instrument_id) -> UsageRecord | None:
         UsageRecord.hours.is_(None))).scalars().first()
 
 
+def open_session_of_booking(session, booking_id) -> UsageRecord | None:
+    return session.execute(sa.select(UsageRecord).where(
+        UsageRecord.booking_id == booking_id, UsageRecord.source == "manual", UsageRecord.ended_at.is_(None),
+        UsageRecord.hours.is_(None))).scalars().first()
+
+
 def _flush_open(session):
     """Write; the database's one-open-session index answers for two processes at once."""
     try:
@@ -90,10 +102,21 @@ def _count(errors, field, value):
     return whole_number(errors, field, value, MSG_COUNT)
 
 
-def _who(session, actor, now, booking, instrument_id, user, settings):
-    """The instrument and user of a use, checked: the booking's, or a walk-in's with authorisation."""
+def _is_own(actor: Actor, booking: Booking | None) -> bool:
+    """The actor is the booking's own service user (its account)."""
+    return (booking is not None and actor.user_id is not None and booking.user is not None
+            and booking.user.account_id == actor.user_id)
+
+
+def _who(session, actor, now, booking, instrument_id, user, settings, *, own_user_may=False):
+    """The instrument and user of a use, checked: the booking's, or a walk-in's with authorisation.
+    With `own_user_may`, the booking's own user may act on its self-operated booking."""
     if booking is not None:
-        require_lab_side(session, actor, booking.instrument_id)
+        if own_user_may and _is_own(actor, booking):
+            if booking.mode != "self_operated":
+                raise PolicyDenied("not_self_operated", MSG_OWN_SELF_OPERATED)
+        else:
+            require_lab_side(session, actor, booking.instrument_id)
         if booking.state not in REGISTRABLE:
             raise PolicyDenied("booking_state", gettext(str(MSG_BOOKING_STATE), state=BOOKING_STATE.label(booking.state)))
         return booking.instrument_id, booking.user
@@ -104,12 +127,26 @@ def _who(session, actor, now, booking, instrument_id, user, settings):
     return instrument_id, user
 
 
+def _may_switch_on(session, actor, now, booking, instrument_id, user, settings, plug):
+    """A booking's session on an interlocked instrument, or one its own user starts: within the slot,
+    and a self-operated booking's user holds a valid authorisation (a walk-in's was checked already)."""
+    if booking is None or (plug is None and not _is_own(actor, booking)):
+        return
+    grace = plug.grace if plug is not None else timedelta(minutes=rules_of(session, instrument_id).interlock_grace_minutes)
+    interlock.require_within_slot(booking, grace, now)
+    if booking.mode == "self_operated" and booking_service.valid_authorisation(
+            session, user.id, instrument_id, clock.local_date(now), settings) is None:
+        raise PolicyDenied("not_authorised", interlock.MSG_NOT_AUTHORISED if plug is not None else MSG_NOT_AUTHORISED)
+
+
 def start(session, actor: Actor, now: datetime, settings, *, booking: Booking | None = None, instrument_id=None,
           user: ServiceUser | None = None, operator_id=None, direction="research") -> UsageRecord:
-    """开始使用: an open session from `now`."""
-    instrument_id, user = _who(session, actor, now, booking, instrument_id, user, settings)
+    """开始使用: an open session from `now`; an interlocked instrument's plug is switched on."""
+    instrument_id, user = _who(session, actor, now, booking, instrument_id, user, settings, own_user_may=True)
     if direction not in USAGE_DIRECTION.codes:
         raise RuleViolation({"direction": MSG_DIRECTION})
+    plug = interlock.plug_of(session, instrument_id)
+    _may_switch_on(session, actor, now, booking, instrument_id, user, settings, plug)
     if open_session_of(session, instrument_id) is not None:
         raise SessionOpen()
     usage = UsageRecord(instrument_id=instrument_id, booking=booking, user=user, started_at=now, source="manual",
@@ -117,13 +154,17 @@ def start(session, actor: Actor, now: datetime, settings, *, booking: Booking | 
                         registered_by_id=actor.user_id, registered_at=now)
     session.add(usage)
     _flush_open(session)
+    if plug is not None:
+        interlock.request(session, plug, "on", now, reason="start", usage=usage, booking=booking, actor_id=actor.user_id)
     return usage
 
 
 def end(session, actor: Actor, usage: UsageRecord, now: datetime, *, samples=None, samples_received=None,
-        samples_returned=None, entered=None) -> Completed:
-    """结束使用: the open session ends at `now`, and is priced."""
-    require_lab_side(session, actor, usage.instrument_id)
+        samples_returned=None, entered=None, cause="end") -> Completed:
+    """结束使用: the open session ends at `now`, and is priced; an interlocked instrument's plug is
+    switched off (`cause`: "end", or "slot_end" when the slot's end ended it)."""
+    if not (_is_own(actor, usage.booking) and usage.booking.mode == "self_operated"):
+        require_lab_side(session, actor, usage.instrument_id)
     if not usage.is_open:
         raise PolicyDenied("session_closed", MSG_NOT_OPEN)
     errors = {}
@@ -134,6 +175,10 @@ def end(session, actor: Actor, usage: UsageRecord, now: datetime, *, samples=Non
         raise RuleViolation(errors)
     usage.ended_at, usage.hours = now, span_hours(usage.started_at, now)
     usage.samples, usage.samples_received, usage.samples_returned = counts
+    plug = interlock.plug_of(session, usage.instrument_id)
+    if plug is not None:
+        interlock.request(session, plug, "off", now, reason=cause, usage=usage, booking=usage.booking,
+                          actor_id=actor.user_id)
     return _completed(session, actor, usage, now, entered)
 
 

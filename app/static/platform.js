@@ -1,6 +1,6 @@
 /* Behaviour our templates declare with data attributes, instead of inline handlers (the CSP runs
    no inline script of ours): a form with data-confirm asks before it is sent; a button with
-   data-print prints the page. FAB's date pickers speak Chinese (its own start-up script, which runs
+   data-print prints the page; a panel with data-reload-after reloads the page after that many seconds. FAB's date pickers speak Chinese (its own start-up script, which runs
    when the page is ready, picks up this default). */
 (function () {
   "use strict";
@@ -13,6 +13,11 @@
       event.preventDefault();
     }
   });
+  // a panel waiting for something the server learns later (a plug's confirmation) reloads the page
+  var waiting = document.querySelector("[data-reload-after]");
+  if (waiting) {
+    window.setTimeout(function () { window.location.reload(); }, 1000 * Number(waiting.dataset.reloadAfter));
+  }
   document.addEventListener("click", function (event) {
     var button = event.target.closest ? event.target.closest("[data-print]") : null;
     if (button) {

@@ -9,7 +9,7 @@ from .instruments import InstrumentApi, InstrumentView, UnsuitableFilingApi, Uns
 from .org import InnovationPlatformApi, InnovationPlatformView, UnitApi, UnitView
 from .people import PersonApi, PersonView, TrainingSessionApi, TrainingSessionView
 from .fees import FeeComponentView, FeeItemView, FeePriceView, FeeStandardView
-from .iot import IotRejectionView, IotTerminalView
+from .iot import InterlockCommandView, IotRejectionView, IotTerminalView
 from .public import PublicFeesView
 from .reports import ReportsView
 from .annual_records import AssessmentView, InstrumentYearCostView, TypicalCaseView
@@ -54,6 +54,8 @@ def register(appbuilder):
     appbuilder.add_view(IotTerminalView, P.MENU_TERMINALS, label=_("IoT terminals"), icon="fa-satellite-dish",
                         category=P.MENU_IOT, category_label=iot, category_icon="fa-wifi")
     appbuilder.add_view(IotRejectionView, P.MENU_REJECTIONS, label=_("Refused IoT messages"), icon="fa-ban",
+                        category=P.MENU_IOT)
+    appbuilder.add_view(InterlockCommandView, P.MENU_INTERLOCK, label=_("Plug commands"), icon="fa-plug",
                         category=P.MENU_IOT)
     reports = _("Reports")
     appbuilder.add_view(ReportsView, P.MENU_REPORT_DOWNLOADS, label=_("Report downloads"), icon="fa-file-excel",

@@ -69,12 +69,16 @@ class BookingRuleView(ScopedModelView):
         "max_slot_minutes": _("Longest slot (minutes)"), "max_days_ahead": _("Bookable up to (days ahead)"),
         "min_hours_ahead": _("Bookable until (hours before)"), "auto_confirm": _("Confirm an authorised user's free slot at once"),
         "cancel_hours_before": _("Cancellation deadline (hours before)"), "open_on_holidays": _("Open on statutory holidays"),
+        "interlock": _("Power interlock (the plug is on only during an authorised use)"),
+        "interlock_grace_minutes": _("Interlock grace (minutes before the slot, and after its end)"),
+        "interlock_cuts_running": _("Cut the power at the slot's end even during a run"),
     }
     list_columns = ["instrument.name", "accepts_self_operated", "accepts_sample", "accepts_service", "auto_confirm",
-                    "max_days_ahead", "cancel_hours_before"]
+                    "max_days_ahead", "cancel_hours_before", "interlock"]
     add_columns = edit_columns = show_columns = [
         "instrument", "accepts_self_operated", "accepts_sample", "accepts_service", "min_slot_minutes", "max_slot_minutes",
-        "max_days_ahead", "min_hours_ahead", "auto_confirm", "cancel_hours_before", "open_on_holidays"]
+        "max_days_ahead", "min_hours_ahead", "auto_confirm", "cancel_hours_before", "open_on_holidays", "interlock",
+        "interlock_grace_minutes", "interlock_cuts_running"]
     search_columns = ["instrument", "auto_confirm"]
     validate = staticmethod(booking_setup.validate_rule)
 

@@ -14,12 +14,13 @@ import sqlalchemy as sa
 
 from app import clock
 from app.extensions import db
-from app.models import Authorisation, Booking, Instrument, ServiceUser
+from app.models import Authorisation, Booking, DeviceStatus, Instrument, ServiceUser
 from app.models.choices import (AUTHORISATION_STATE, BOOKING_MODE, BOOKING_OUTCOME, BOOKING_STATE, CHARGE_STATE,
+                                DEVICE_STATE, INTERLOCK_ACTION, INTERLOCK_REASON, INTERLOCK_STATE, TERMINAL_ADAPTER,
                                 USAGE_DIRECTION)
 from app.security.scope import own_service_user_id
 from app.services import booking as bookings
-from app.services import evaluations, machine_time, notifications
+from app.services import evaluations, interlock, iot, machine_time, notifications, usage
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
 
@@ -92,7 +93,8 @@ class BookingRecordView(_BookingScreen):
                                     related_views=self._related_views, booking=booking,
                                     comparable=_comparable(booking), directions=USAGE_DIRECTION.select_choices(),
                                     charge_states=dict(CHARGE_STATE.select_choices()),
-                                    measured=_measured(booking), outcome_labels=dict(BOOKING_OUTCOME.select_choices()))
+                                    measured=_measured(booking), outcome_labels=dict(BOOKING_OUTCOME.select_choices()),
+                                    interlock=_interlock(booking))
 
     @expose("/answer/<int:pk>/<string:step>", methods=["POST"])
     @has_access
@@ -173,6 +175,31 @@ def _comparable(booking):
     return db.session.execute(query.order_by(Instrument.name).limit(30)).all()
 
 
+INTERLOCK_LABELS = {"actions": dict(INTERLOCK_ACTION.select_choices()), "reasons": dict(INTERLOCK_REASON.select_choices()),
+                    "states": dict(INTERLOCK_STATE.select_choices()), "adapters": dict(TERMINAL_ADAPTER.select_choices()),
+                    "device_states": dict(DEVICE_STATE.select_choices())}
+AWAIT_CONFIRMATION = 300  # s: the page reloads itself this long while a plug command waits for its plug
+
+
+def _interlock(booking):
+    """The booking's instrument's plug under the interlock, its latest commands and what it reports."""
+    if booking is None:
+        return None
+    plug = interlock.plug_of(db.session, booking.instrument_id)
+    commands = interlock.latest_for_booking(db.session, booking.id)
+    if plug is None and not commands:
+        return None
+    now = clock.now()
+    status = None
+    if plug is not None:
+        row = db.session.get(DeviceStatus, plug.terminal_id)
+        status = iot.shown_state(row.state, row.received_at, now, iot.offline_window(current_app.config)) if row else None
+    waiting = any(c.state in interlock.UNCONFIRMED and (now - c.created_at).total_seconds() < AWAIT_CONFIRMATION
+                  for c in commands)
+    return {"plug": plug, "commands": commands, "status": status, "waiting": waiting,
+            "window": interlock.start_window(booking, plug.grace) if plug is not None else None, **INTERLOCK_LABELS}
+
+
 class TodayFilter(BaseFilter):
     name = _("Today")
     arg_name = "today"
@@ -201,7 +228,7 @@ class MyBookingView(_BookingScreen):
     show_title = _("My booking")
     show_template = "bookings/my_show.html"
     list_template = "bookings/my_list.html"
-    base_permissions = ["can_list", "can_show", "can_cancel"]
+    base_permissions = ["can_list", "can_show", "can_cancel", "can_start", "can_end"]
     list_columns = ["instrument.name", "mode", "slot", "state", "respond_by", "response_reason"]
     show_columns = [c for c in _BookingScreen.show_columns if c != "user"]
     base_order = ("submitted_at", "desc")
@@ -215,9 +242,47 @@ class MyBookingView(_BookingScreen):
         booking = self.datamodel.get(pk, self._base_filters)
         until = evaluations.deadline(db.session, booking, evaluations.window_days(current_app.config)) \
             if booking is not None and booking.state == "completed" else None
+        open_use = usage.open_session_of_booking(db.session, booking.id) if booking is not None else None
         return self.render_template(self.show_template, pk=pk, title=self.show_title, widgets=widgets,
                                     related_views=self._related_views, booking=booking, scale=evaluations.SCALE,
-                                    evaluation_until=until, evaluation_open=until is None or clock.now() <= until)
+                                    evaluation_until=until, evaluation_open=until is None or clock.now() <= until,
+                                    open_use=open_use, interlock=_interlock(booking))
+
+    def _own(self, pk):
+        booking = self.datamodel.get(pk, self._base_filters)
+        if booking is None or own_service_user_id() is None:
+            abort(404)
+        return booking
+
+    @expose("/start/<int:pk>", methods=["POST"])
+    @has_access
+    def start(self, pk):
+        """开始使用 by the booking's own user, within its slot: an interlocked instrument's plug goes on."""
+        booking = self._own(pk)
+        try:
+            usage.start(db.session, Actor.of(g.user), clock.now(), bookings.Settings.of(current_app.config), booking=booking)
+            db.session.commit()
+            flash(gettext("Use started."), "success")
+        except (RuleViolation, PolicyDenied) as refusal:
+            flash_refusal(refusal)
+        return redirect(url_for(".show", pk=pk))
+
+    @expose("/end/<int:pk>", methods=["POST"])
+    @has_access
+    def end(self, pk):
+        """结束使用 by the booking's own user: the use is priced (the lab confirms it), the plug goes off."""
+        booking = self._own(pk)
+        record = usage.open_session_of_booking(db.session, booking.id)
+        if record is None:
+            flash(str(usage.MSG_NOT_OPEN), "danger")
+            return redirect(url_for(".show", pk=pk))
+        try:
+            usage.end(db.session, Actor.of(g.user), record, clock.now())
+            db.session.commit()
+            flash(gettext("Use ended."), "success")
+        except (RuleViolation, PolicyDenied) as refusal:
+            flash_refusal(refusal)
+        return redirect(url_for(".show", pk=pk))
 
     @expose("/list/")
     @has_access

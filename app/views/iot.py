@@ -4,8 +4,9 @@ from flask_appbuilder.models.filters import BaseFilter
 from flask_babel import lazy_gettext as _
 
 from app import clock
-from app.models import IotRejection, IotTerminal
-from app.models.choices import DEVICE_STATE, REJECTION_REASON, TERMINAL_ADAPTER
+from app.models import InterlockCommand, IotRejection, IotTerminal
+from app.models.choices import (DEVICE_STATE, INTERLOCK_ACTION, INTERLOCK_REASON, INTERLOCK_STATE, REJECTION_REASON,
+                                TERMINAL_ADAPTER)
 from app.services import iot
 
 from . import formatting
@@ -80,3 +81,26 @@ class IotRejectionView(ScopedModelView):
     base_order = ("last_at", "desc")
     base_permissions = ["can_list", "can_show"]
     formatters_columns = {"first_at": formatting.beijing_datetime, "last_at": formatting.beijing_datetime}
+
+
+class InterlockCommandView(ScopedModelView):
+    """The power interlock's commands (the outbox the bridge publishes from), confirmed or not: read-only."""
+
+    datamodel = interface(InterlockCommand)
+    base_permissions = ["can_list", "can_show"]  # written by the usage service, never by hand
+    list_title = _("Plug commands")
+    show_title = _("Plug command")
+    label_columns = {"id": _("Command"), "instrument": _("Instrument"), "instrument.name": _("Instrument"),
+                     "terminal_id": _("IoT terminal id"), "adapter": _("Terminal type"), "action": _("Command"),
+                     "reason": _("Why"), "state": _("State"), "attempts": _("Times sent"), "created_at": _("Requested at"),
+                     "sent_at": _("Last sent"), "confirmed_at": _("Confirmed at"), "booking": _("Booking"),
+                     "usage": _("Use"), "requested_by": _("Requested by"), "detail": _("Plug's answer")}
+    choice_columns = {"adapter": TERMINAL_ADAPTER, "action": INTERLOCK_ACTION, "reason": INTERLOCK_REASON,
+                      "state": INTERLOCK_STATE}
+    list_columns = ["created_at", "instrument.name", "terminal_id", "action", "reason", "state", "attempts", "confirmed_at"]
+    show_columns = ["instrument", "terminal_id", "adapter", "action", "reason", "state", "attempts", "created_at",
+                    "sent_at", "confirmed_at", "detail", "booking", "usage", "requested_by"]
+    search_columns = ["instrument", "terminal_id", "state", "action", "created_at"]
+    order_columns = ["created_at", "state", "attempts"]
+    base_order = ("id", "desc")
+    formatters_columns = {c: formatting.beijing_datetime for c in ("created_at", "sent_at", "confirmed_at")}

@@ -1,0 +1,257 @@
+"""The power interlock's rules (issue 14, item 3): who may switch an instrument's plug on and when, the
+outbox the bridge publishes from (supersede, retry, give up and tell the lab), the plugs' confirmations,
+and the slot's end (warn, then end the use and switch off — never during a run unless the rule says so).
+The bridge and the plugs against Mosquitto are in test_interlock_bridge.py."""
+from datetime import date, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from app import clock
+from app.models import (Booking, BookingRule, DeviceStatus, InterlockCommand, IotTerminal, Message, PlatformUser,
+                        ServiceUser, Unit)
+from app.services import booking as booking_service, booking_setup, interlock, interlock_sweep, usage
+from app.services.actors import Actor
+from app.services.errors import PolicyDenied, RuleViolation
+
+from . import factories as f
+
+SETTINGS = booking_service.Settings()
+OUTBOX = interlock.Settings(retry_seconds=30, max_attempts=3)
+
+
+def bj(*args):
+    return datetime(*args, tzinfo=clock.BEIJING)
+
+
+SLOT = bj(2026, 12, 7, 9, 0)
+
+
+@pytest.fixture
+def lab_actor(session):
+    return Actor.of(session.execute(sa.select(PlatformUser).filter_by(username="lab_admin")).scalar_one())
+
+
+@pytest.fixture
+def customer(session):
+    """service_user's ServiceUser row and its account as an actor."""
+    account = session.execute(sa.select(PlatformUser).filter_by(username="service_user")).scalar_one()
+    return session.execute(sa.select(ServiceUser).filter_by(account_id=account.id)).scalar_one(), Actor.of(account)
+
+
+def plugged(session, uni, adapter="tasmota", cuts_running=False, grace=10, name="联锁测试仪器"):
+    inst = f.bookable_instrument(session.get(Unit, uni.l11), name=name, iot_terminal_id=f"plug-{name}-{adapter}")
+    session.add(IotTerminal(terminal_id=inst.iot_terminal_id, instrument_id=inst.id, adapter=adapter))
+    session.add(BookingRule(instrument_id=inst.id, interlock=True, interlock_grace_minutes=grace,
+                            interlock_cuts_running=cuts_running))
+    session.flush()
+    return inst
+
+
+def scheduled(session, inst, user, start=SLOT, hours=2, mode="self_operated"):
+    booking = Booking(instrument_id=inst.id, user=user, mode=mode, state="scheduled", scheduled_start=start,
+                      scheduled_end=start + timedelta(hours=hours), submitted_at=start - timedelta(days=2),
+                      respond_by=date(2026, 12, 10))
+    session.add(booking)
+    session.flush()
+    return booking
+
+
+def commands(session, inst):
+    return session.execute(sa.select(InterlockCommand.action, InterlockCommand.reason, InterlockCommand.state)
+                           .where(InterlockCommand.instrument_id == inst.id).order_by(InterlockCommand.id)).all()
+
+
+def test_starting_within_the_slot_switches_the_plug_on_and_ending_switches_it_off(session, uni, lab_actor, customer):
+    inst, user = plugged(session, uni), customer[0]
+    f.authorisation(user, inst)
+    booking = scheduled(session, inst, user)
+    opened = usage.start(session, lab_actor, SLOT - timedelta(minutes=10), SETTINGS, booking=booking)
+    assert commands(session, inst) == [("on", "start", "pending")]
+    command = session.execute(sa.select(InterlockCommand)).scalars().first()
+    assert (command.terminal_id, command.adapter, command.booking_id, command.usage_id, command.requested_by_id) == \
+        (inst.iot_terminal_id, "tasmota", booking.id, opened.id, lab_actor.user_id)
+    usage.end(session, lab_actor, opened, SLOT + timedelta(minutes=95))
+    # the ON never confirmed is superseded: a plug never gets a stale ON after its OFF
+    assert commands(session, inst) == [("on", "start", "superseded"), ("off", "end", "pending")]
+
+
+@pytest.mark.parametrize("at", [SLOT - timedelta(minutes=11), SLOT + timedelta(hours=2), SLOT + timedelta(hours=5)])
+def test_outside_the_slot_and_its_grace_nothing_is_switched(session, uni, lab_actor, customer, at):
+    inst, user = plugged(session, uni), customer[0]
+    f.authorisation(user, inst)
+    booking = scheduled(session, inst, user)
+    with pytest.raises(PolicyDenied) as refused:
+        usage.start(session, lab_actor, at, SETTINGS, booking=booking)
+    assert refused.value.code == "outside_slot" and "预约时段" in refused.value.message
+    assert commands(session, inst) == [] and usage.open_session_of(session, inst.id) is None
+
+
+@pytest.mark.parametrize("state", ["suspended", "revoked", None])
+def test_a_user_without_a_valid_authorisation_gets_no_power(session, uni, lab_actor, customer, state):
+    inst, user = plugged(session, uni), customer[0]
+    if state:
+        f.authorisation(user, inst, state=state, reason="违规操作")
+    booking = scheduled(session, inst, user)
+    with pytest.raises(PolicyDenied) as refused:
+        usage.start(session, lab_actor, SLOT, SETTINGS, booking=booking)
+    assert refused.value.code == "not_authorised" and "不予通电" in refused.value.message
+    assert commands(session, inst) == [] and usage.open_session_of(session, inst.id) is None
+
+
+def test_the_bookings_own_user_starts_and_ends_its_use_within_its_slot(session, uni, customer):
+    inst, (user, actor) = plugged(session, uni, adapter="shelly"), customer
+    f.authorisation(user, inst)
+    booking = scheduled(session, inst, user)
+    with pytest.raises(PolicyDenied):
+        usage.start(session, actor, SLOT - timedelta(hours=1), SETTINGS, booking=booking)
+    opened = usage.start(session, actor, SLOT + timedelta(minutes=3), SETTINGS, booking=booking)
+    assert opened.registered_by_id == actor.user_id and commands(session, inst) == [("on", "start", "pending")]
+    done = usage.end(session, actor, opened, SLOT + timedelta(minutes=63))
+    assert done.usage.hours == 1 and booking.state == "completed" and done.charge is None  # no standard: the lab sees it
+    assert commands(session, inst)[-1] == ("off", "end", "pending")
+
+
+def test_another_users_booking_and_the_lab_side_only_steps_stay_refused(session, uni, customer):
+    inst, (user, actor) = plugged(session, uni), customer
+    other = f.service_user(name="另一用户")
+    f.authorisation(other, inst)
+    booking = scheduled(session, inst, other)
+    with pytest.raises(PolicyDenied) as refused:
+        usage.start(session, actor, SLOT, SETTINGS, booking=booking)
+    assert refused.value.code == "out_of_chain"
+    sample = scheduled(session, inst, user, start=SLOT + timedelta(hours=3), mode="sample")
+    with pytest.raises(PolicyDenied) as refused:
+        usage.start(session, actor, SLOT + timedelta(hours=3), SETTINGS, booking=sample)
+    assert refused.value.code == "not_self_operated"
+    assert commands(session, inst) == []
+
+
+def test_an_instrument_without_interlock_switches_nothing(session, uni, lab_actor, customer):
+    user = customer[0]
+    inst = f.bookable_instrument(session.get(Unit, uni.l11), name="无联锁仪器", iot_terminal_id="plain-1")
+    f.authorisation(user, inst)
+    opened = usage.start(session, lab_actor, SLOT + timedelta(hours=8), SETTINGS, booking=scheduled(session, inst, user))
+    usage.end(session, lab_actor, opened, SLOT + timedelta(hours=9))
+    assert commands(session, inst) == []
+
+
+def test_the_interlock_needs_a_terminal_the_bridge_can_command(session, uni):
+    inst = f.bookable_instrument(session.get(Unit, uni.l11), name="无终端仪器")
+    with pytest.raises(RuleViolation) as refused:
+        booking_setup.validate_rule(session, BookingRule(instrument_id=inst.id, interlock=True, accepts_self_operated=True,
+                                                         interlock_grace_minutes=10))
+    assert "物联网终端" in refused.value.errors["interlock"]
+    with pytest.raises(RuleViolation) as refused:
+        booking_setup.validate_rule(session, BookingRule(instrument_id=inst.id, accepts_self_operated=True,
+                                                         interlock_grace_minutes=300))
+    assert "240" in refused.value.errors["interlock_grace_minutes"]
+
+
+def _request(session, inst, action="on", at=SLOT):
+    plug = interlock.plug_of(session, inst.id)
+    return interlock.request(session, plug, action, at, reason="start" if action == "on" else "end")
+
+
+def test_the_outbox_hands_a_command_out_retries_it_unconfirmed_and_gives_up(session, uni):
+    inst = plugged(session, uni)
+    command = _request(session, inst)
+    first = interlock.take_due(session, SLOT, OUTBOX)
+    assert [(d.id, d.terminal_id, d.adapter, d.action, d.attempt) for d in first] == \
+        [(command.id, inst.iot_terminal_id, "tasmota", "on", 1)]
+    assert command.state == "sent" and command.unconfirmed
+    assert interlock.take_due(session, SLOT + timedelta(seconds=29), OUTBOX) == []  # not yet due again
+    assert [d.attempt for d in interlock.take_due(session, SLOT + timedelta(seconds=30), OUTBOX)] == [2]
+    assert [d.attempt for d in interlock.take_due(session, SLOT + timedelta(seconds=60), OUTBOX)] == [3]
+    assert interlock.take_due(session, SLOT + timedelta(seconds=90), OUTBOX) == []
+    assert (command.state, command.attempts) == ("failed", 3)
+    # the lab is told, once
+    for minute in (2, 3):
+        result = interlock_sweep.sweep(session, SLOT + timedelta(minutes=minute))
+    assert result.failures_told == 0
+    told = session.execute(sa.select(Message.subject, Message.body).where(Message.kind == "interlock_failed")).all()
+    assert len(told) == 1 and "插座未确认指令" in told[0].subject and "3 次" in told[0].body
+
+
+@pytest.mark.parametrize("adapter, report, confirms", [
+    ("native", {"command_id": "{id}"}, True),
+    ("shelly", {"command_id": "{id}"}, True),
+    ("shelly", {"command_id": "{id}", "error": "relay busy"}, False),
+    ("tasmota", {"output": "on"}, True),
+    ("tasmota", {"output": "off"}, False),  # the relay says the opposite: not confirmed
+    ("native", {"command_id": "999999"}, False),  # another command's id
+])
+def test_the_plugs_report_confirms_its_command(session, uni, adapter, report, confirms):
+    inst = plugged(session, uni, adapter=adapter)
+    command = _request(session, inst)
+    interlock.take_due(session, SLOT, OUTBOX)
+    values = {k: v.format(id=command.id) for k, v in report.items()}
+    done = interlock.confirm(session, [interlock.Report(inst.iot_terminal_id, values.get("command_id"), values.get("output"),
+                                                        values.get("error"))], SLOT + timedelta(seconds=2))
+    assert done == int(confirms)
+    assert command.state == ("confirmed" if confirms else "sent")
+    if "error" in report:
+        assert command.detail == "relay busy"
+    # another terminal's report confirms nothing of this one
+    assert interlock.confirm(session, [interlock.Report("someone-else", str(command.id), "on")], SLOT) == 0
+
+
+def test_a_report_does_not_confirm_a_command_never_sent(session, uni):
+    inst = plugged(session, uni)
+    command = _request(session, inst)
+    assert interlock.confirm(session, [interlock.Report(inst.iot_terminal_id, output="on")], SLOT) == 0
+    assert command.state == "pending"
+
+
+def _open_use(session, uni, customer, lab_actor, **rule):
+    inst, user = plugged(session, uni, **rule), customer[0]
+    f.authorisation(user, inst)
+    booking = scheduled(session, inst, user)
+    return inst, booking, usage.start(session, lab_actor, SLOT, SETTINGS, booking=booking)
+
+
+def _report_state(session, inst, state, at):
+    session.merge(DeviceStatus(terminal_id=inst.iot_terminal_id, state=state, reported_at=at, received_at=at))
+    session.flush()
+
+
+def test_the_slots_end_warns_then_ends_the_use_and_switches_off(session, uni, customer, lab_actor):
+    inst, booking, opened = _open_use(session, uni, customer, lab_actor)
+    end = booking.scheduled_end
+    assert interlock_sweep.sweep(session, end - timedelta(minutes=1)).warned == 0  # the slot goes on
+    for minute in (0, 5):  # within the grace: warned, once each
+        result = interlock_sweep.sweep(session, end + timedelta(minutes=minute))
+        assert (result.warned, result.ended) == (1, [])
+    warnings = session.execute(sa.select(Message.body).where(Message.kind == "interlock_warning")).scalars().all()
+    assert len(warnings) == 2 and any("11:10 断开" in w for w in warnings), warnings  # the user and the lab
+    result = interlock_sweep.sweep(session, end + timedelta(minutes=10))
+    assert result.ended == [opened.id]
+    assert opened.ended_at == end + timedelta(minutes=10) and booking.state == "completed"
+    assert commands(session, inst)[-1] == ("off", "slot_end", "pending")
+    assert interlock_sweep.sweep(session, end + timedelta(minutes=11)).ended == []  # nothing open any more
+
+
+def test_the_slots_end_never_cuts_a_run_unless_the_rule_says_so(session, uni, customer, lab_actor):
+    inst, booking, opened = _open_use(session, uni, customer, lab_actor)
+    cut = booking.scheduled_end + timedelta(minutes=10)
+    _report_state(session, inst, "running", cut - timedelta(minutes=1))
+    result = interlock_sweep.sweep(session, cut)
+    assert (result.held, result.ended) == (1, []) and opened.is_open
+    held = session.execute(sa.select(Message.body).where(Message.kind == "interlock_held")).scalars().all()
+    assert held and "运行结束后再断电" in held[0]
+    _report_state(session, inst, "idle", cut + timedelta(minutes=4))  # the run ended
+    assert interlock_sweep.sweep(session, cut + timedelta(minutes=5)).ended == [opened.id]
+
+
+def test_a_rule_that_cuts_runs_cuts_at_the_slots_end_plus_grace(session, uni, customer, lab_actor):
+    inst, booking, opened = _open_use(session, uni, customer, lab_actor, cuts_running=True, grace=0)
+    _report_state(session, inst, "running", booking.scheduled_end)
+    assert interlock_sweep.sweep(session, booking.scheduled_end).ended == [opened.id]
+    assert commands(session, inst)[-1] == ("off", "slot_end", "pending")
+
+
+def test_a_stale_running_report_does_not_hold_the_power(session, uni, customer, lab_actor):
+    inst, booking, opened = _open_use(session, uni, customer, lab_actor)
+    cut = booking.scheduled_end + timedelta(minutes=10)
+    _report_state(session, inst, "running", cut - timedelta(minutes=30))  # silent for 30 min: offline
+    assert interlock_sweep.sweep(session, cut).ended == [opened.id]
