@@ -178,6 +178,9 @@ def build_parser():
                    help="模拟数据库里登记在仪器上的全部终端（取 DATABASE_URL），忽略 --terminals 和 --prefix / "
                         "simulate every terminal named by an instrument in the database ($DATABASE_URL), "
                         "instead of --terminals and --prefix")
+    p.add_argument("--only", default="",
+                   help="只模拟这些终端（逗号分隔，配合 --from-database）/ simulate only these terminal ids "
+                        "(comma-separated, with --from-database)")
     p.add_argument("--adapter", default="native", choices=("native", "tasmota", "shelly"),
                    help="终端类型（未用 --from-database 时）/ how the terminals speak without --from-database "
                         "(default: %(default)s)")
@@ -204,6 +207,9 @@ def main(argv=None):
     rng = random.Random(args.seed)
     known = (_database_terminals() if args.from_database
              else [(f"{args.prefix}{i:04d}", args.adapter) for i in range(1, args.terminals + 1)])
+    if args.only:
+        only = set(args.only.split(","))
+        known = [(tid, adapter) for tid, adapter in known if tid in only]
     terminals = [Terminal(tid, random.Random(rng.random()), args.speed, args.heartbeat, adapter) for tid, adapter in known]
     by_id = {t.id: t for t in terminals}
     commands = collections.deque()  # from paho's thread to the loop below

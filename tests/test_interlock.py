@@ -255,3 +255,12 @@ def test_a_stale_running_report_does_not_hold_the_power(session, uni, customer, 
     cut = booking.scheduled_end + timedelta(minutes=10)
     _report_state(session, inst, "running", cut - timedelta(minutes=30))  # silent for 30 min: offline
     assert interlock_sweep.sweep(session, cut).ended == [opened.id]
+
+
+def test_a_booking_in_use_cannot_be_cancelled(session, uni, customer, lab_actor):
+    inst, booking, opened = _open_use(session, uni, customer, lab_actor)
+    for kwargs in ({"user": customer[0]}, {"actor": lab_actor}):
+        with pytest.raises(PolicyDenied) as refused:
+            booking_service.cancel(session, booking, SLOT + timedelta(minutes=5), **kwargs)
+        assert refused.value.code == "in_use" and "结束使用" in refused.value.message
+    assert booking.state == "scheduled" and opened.is_open

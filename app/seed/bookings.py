@@ -25,8 +25,8 @@ import sqlalchemy as sa
 from app import clock
 from flask import current_app
 
-from app.models import (Authorisation, Booking, BookingRule, Closure, CustomerOrg, Instrument, OpeningHours, PlatformUser,
-                        ServiceContract, ServiceUser, Unit, UsageRecord)
+from app.models import (Authorisation, Booking, BookingRule, Closure, CustomerOrg, Instrument, IotTerminal, OpeningHours,
+                        PlatformUser, ServiceContract, ServiceUser, Unit, UsageRecord)
 from app.services import booking as bookings
 from app.services import contracts, evaluations, settlement, usage
 from app.services.errors import PolicyDenied, RuleViolation
@@ -123,7 +123,11 @@ def ensure_booking_demo(session, now: datetime) -> dict:
     following = _working_days(calendar, today, 1, 4)
 
     rules = {"X射线衍射仪": {"auto_confirm": True},
-             "X射线光电子能谱仪": {"accepts_self_operated": False}}
+             "X射线光电子能谱仪": {"accepts_self_operated": False},
+             # the power interlock: the SEM's plug is a Tasmota, the FTIR's a Shelly Gen2 (the simulator speaks each)
+             "场发射扫描电子显微镜": {"interlock": True, "interlock_grace_minutes": 10},
+             "傅里叶变换红外光谱仪": {"interlock": True, "interlock_grace_minutes": 15}}
+    plugs = {"场发射扫描电子显微镜": "tasmota", "傅里叶变换红外光谱仪": "shelly"}
     for name, instrument in showcase.items():
         if session.scalar(sa.select(BookingRule.id).where(BookingRule.instrument_id == instrument.id)) is None:
             values = dict(accepts_self_operated=True, accepts_sample=True, accepts_service=True, min_slot_minutes=30,
@@ -132,6 +136,9 @@ def ensure_booking_demo(session, now: datetime) -> dict:
             values.update(rules.get(name, {}))
             session.add(BookingRule(instrument_id=instrument.id, **values))
             created["booking_rules"] += 1
+            if name in plugs and instrument.iot_terminal_id:
+                session.execute(sa.update(IotTerminal).where(IotTerminal.terminal_id == instrument.iot_terminal_id)
+                                .values(adapter=plugs[name]))
     nmr, sem = showcase["核磁共振波谱仪"], showcase["场发射扫描电子显微镜"]
     if session.scalar(sa.select(OpeningHours.id).where(OpeningHours.instrument_id == nmr.id)) is None:
         session.add_all([OpeningHours(instrument_id=nmr.id, weekday=d, opens=time(8, 30), closes=time(21, 0)) for d in range(5)])

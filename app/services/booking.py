@@ -81,6 +81,7 @@ DENIED_ACCOUNT = _("Your account is not active yet: it waits for an administrato
 DENIED_NOT_AUTHORISED = _("You are not authorised to operate this instrument yourself; book sample testing or a "
                           "technical service, or ask its laboratory for training.")
 DENIED_STATE = _("This booking cannot be changed in its current state.")
+DENIED_IN_USE = _("This booking's use is in progress: end the use instead of cancelling.")
 DENIED_NOT_YOURS = _("This is not your booking.")
 
 
@@ -332,6 +333,9 @@ def cancel(session, booking: Booking, now: datetime, *, user: ServiceUser | None
     else:
         require_lab_side(session, actor, booking.instrument_id)
     _require_state(booking, RESCHEDULABLE)
+    if session.execute(sa.select(UsageRecord.id).where(UsageRecord.booking_id == booking.id, UsageRecord.source == "manual",
+                                                       UsageRecord.ended_at.is_(None))).first():
+        raise PolicyDenied("in_use", DENIED_IN_USE)
     rules = booking_rules.rules_of(session, booking.instrument_id)
     starts = _starts_at(booking)
     booking.late_cancellation = bool(user is not None and booking.state == "scheduled" and starts is not None

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from ..demo_site import DEMO_PASSWORD
 from ..mail_server import SmtpServer
@@ -35,8 +36,19 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
 
 
+def interlocked_terminals(database_url):
+    engine = sa.create_engine(database_url)
+    with engine.connect() as conn:
+        ids = conn.execute(sa.text("SELECT i.iot_terminal_id FROM instrument i JOIN booking_rule r ON r.instrument_id = i.id "
+                                   "WHERE r.interlock AND i.iot_terminal_id IS NOT NULL ORDER BY 1")).scalars().all()
+    engine.dispose()
+    assert ids, "the demo has no interlocked plug"
+    return ids
+
+
 class Stack:
-    """gunicorn, the task consumer and the IoT bridge over the demo database, the broker, and an SMTP
+    """gunicorn, the task consumer, the IoT bridge and the simulated interlocked plugs over the demo database, the
+    broker, and an SMTP
     server (aiosmtpd) the platform mails to."""
 
     def __init__(self, demo_url, folder: Path):
@@ -65,6 +77,11 @@ class Stack:
                        "--client-id", f"browser-suite-{os.getpid()}", "--max-latency-ms", "50"]
         self.bridge = Process(bridge_args, environment(self.demo_url), self.folder / "bridge.log").start()
         self.processes.append(self.bridge)
+        # the demo's interlocked plugs, simulated as `make run` does (only they: other tests publish statuses of their own)
+        self.simulator = Process([sys.executable, "-m", "iot_bridge.simulate", "--mqtt-url", self.mqtt_url, "--from-database",
+                                  "--only", ",".join(interlocked_terminals(self.demo_url)), "--heartbeat", "5"],
+                                 environment(self.demo_url), self.folder / "simulator.log").start()
+        self.processes.append(self.simulator)
         self.web = WebServer(self.demo_url, self.folder / "gunicorn.log", workers=2, **self.env).start()
         self.processes.append(self.web)
         self.url = self.web.url
