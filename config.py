@@ -103,6 +103,8 @@ class Config:
     # again after retry_seconds, and after max_attempts it stays unconfirmed and the lab is told
     INTERLOCK = {"retry_seconds": int(os.environ.get("INTERLOCK_RETRY_SECONDS", "30")),
                  "max_attempts": int(os.environ.get("INTERLOCK_MAX_ATTEMPTS", "20"))}
+    # the days an on-campus charge's PI may use the signed approval link mailed to them (app/services/pi_approval.py)
+    PI_APPROVAL_LINK_DAYS = int(os.environ.get("PI_APPROVAL_LINK_DAYS", "14"))
     # the days after a booking's completion within which its user may evaluate it (app/services/evaluations.py)
     EVALUATION_WINDOW_DAYS = int(os.environ.get("EVALUATION_WINDOW_DAYS", "30"))
     # e-mail of the message centre's messages (app/services/mail.py); MAIL_SERVER unset = in-app only

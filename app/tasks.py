@@ -29,7 +29,7 @@ from app.extensions import db
 from app.models import TaskFailure
 from app.reports import exports
 from app.services import booking as bookings
-from app.services import catalogue_entry, interlock_sweep, iot, mail, notifications
+from app.services import catalogue_entry, interlock_sweep, iot, mail, notifications, pi_approval
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,22 @@ def _enqueue_mail(message_id):
 
 
 notifications.install(_enqueue_mail)
+
+
+@huey.task(retries=3, retry_delay=60)
+@in_app_context
+def send_pi_approval_mail(approval_id):
+    """The signed link to an on-campus charge's PI (app/services/pi_approval.py)."""
+    pi_approval.deliver(db.session, approval_id, mail.MailSettings.of(current_app.config), current_app.config["SECRET_KEY"],
+                        pi_approval.Settings.of(current_app.config).link_days, clock.now())
+
+
+def _enqueue_pi_mail(approval_id):
+    if has_app_context() and mail.MailSettings.of(current_app.config).enabled:
+        send_pi_approval_mail(approval_id)
+
+
+pi_approval.install(_enqueue_pi_mail)
 
 
 # -- scheduled work --------------------------------------------------------------------------------

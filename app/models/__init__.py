@@ -22,3 +22,4 @@ from .user import PlatformUser  # noqa: F401
 from .exports import ReportExport, TaskFailure  # noqa: F401
 from .messages import Message  # noqa: F401
 from .interlock import InterlockCommand  # noqa: F401
+from .approval import ChargeApproval  # noqa: F401

@@ -241,6 +241,14 @@ INTERLOCK_STATE = Choices(
     ("superseded", _("Superseded")),
     ("failed", _("Unconfirmed, retries stopped")),
 )
+# an on-campus charge waits for its project account's PI (issue 14, item 4)
+PI_APPROVAL_STATE = Choices(
+    "pi_approval_state",
+    ("awaiting", _("Awaiting the PI's approval")),
+    ("approved", _("Approved by the PI")),
+    ("rejected", _("Rejected by the PI")),
+)
+PI_DECIDED_VIA = Choices("pi_decided_via", ("link", _("By the PI's link")), ("lab", _("Recorded by the lab")))
 REJECTION_REASON = Choices(
     "rejection_reason",
     ("oversized", _("Oversized message")),

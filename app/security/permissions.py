@@ -130,9 +130,11 @@ MENU_EVALUATIONS = "Evaluations"
 MENU_MY_EVALUATIONS = "My evaluations"
 MENU_MY_STATEMENTS = "My statements"
 
-# what anonymous visitors (and so everyone) may open: the published fee schedules
+PI_APPROVAL_VIEW = "PiApprovalView"
+# what anonymous visitors (and so everyone) may open: the published fee schedules; the calendar feeds and a
+# PI's approval page, which their secret or signed URL grants
 PUBLIC_PAGES = [("can_fees", PUBLIC_VIEW), ("can_instrument", PUBLIC_VIEW), ("can_download", PUBLIC_VIEW),
-                (MENU_ACCESS, MENU_PUBLIC_FEES)] + FEEDS
+                (MENU_ACCESS, MENU_PUBLIC_FEES), ("can_decide", PI_APPROVAL_VIEW)] + FEEDS
 # outside users register themselves (then wait for an administrator's approval)
 REGISTRATION_PAGE = [("can_form", REGISTRATION_VIEW)]
 

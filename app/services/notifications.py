@@ -298,3 +298,47 @@ def command_failed(session, command, now: datetime):
                  action=action, attempts=command.attempts), now,
          link=f"/bookingrecordview/show/{command.booking_id}" if command.booking_id else "/interlockcommandview/list/",
          dedupe=f"interlock-failed:{command.id}")
+
+
+# -- the PI's approval of on-campus charges (app/services/pi_approval.py) -------------------------------
+
+def _charge_names(approval):
+    charge = approval.charge
+    return {"instrument": charge.usage.instrument.name, "total": f"{charge.total:.2f}", "pi": approval.pi_name or "",
+            "user": charge.user.name if charge.user else "", "account": approval.project_account or "—"}
+
+
+def pi_approval_asked(session, approval, now: datetime):
+    n = _charge_names(approval)
+    instrument = approval.charge.usage.instrument
+    link = f"/chargeview/show/{approval.charge_id}"
+    if approval.email_to:
+        body = gettext("The charge of %(total)s yuan for %(user)s's use of %(instrument)s goes to the project account "
+                       "%(account)s; its PI %(pi)s has been asked to approve it by e-mail. It can be invoiced once approved.", **n)
+    else:
+        body = gettext("The charge of %(total)s yuan for %(user)s's use of %(instrument)s goes to the project account "
+                       "%(account)s, whose PI has no e-mail address here: obtain the approval on paper and record it on "
+                       "the charge's page.", **n)
+    post(session, lab_side(session, instrument), "pi_approval_asked",
+         gettext("Awaiting the PI's approval: %(instrument)s, %(total)s yuan", **n), body, now, link=link)
+    account = approval.charge.user.account if approval.charge.user is not None else None
+    if account is not None and account.active:
+        post(session, [account], "pi_approval_asked", gettext("Awaiting your PI's approval: %(instrument)s", **n),
+             gettext("The charge of %(total)s yuan for your use of %(instrument)s goes to the project account %(account)s "
+                     "and waits for the approval of its PI.", **n), now, link=f"/mychargeview/show/{approval.charge_id}")
+
+
+def pi_decided(session, approval, now: datetime):
+    n = _charge_names(approval)
+    instrument = approval.charge.usage.instrument
+    if approval.state == "approved":
+        subject = gettext("Approved by the PI: %(instrument)s, %(total)s yuan", **n)
+        body = gettext("%(pi)s approved the charge of %(total)s yuan to the project account %(account)s; it can be invoiced.", **n)
+    else:
+        subject = gettext("Rejected by the PI: %(instrument)s, %(total)s yuan", **n)
+        body = gettext("%(pi)s rejected the charge of %(total)s yuan to the project account %(account)s. Reason: %(reason)s",
+                       reason=approval.note, **n)
+    post(session, lab_side(session, instrument), "pi_decided", subject, body, now, link=f"/chargeview/show/{approval.charge_id}")
+    account = approval.charge.user.account if approval.charge.user is not None else None
+    if account is not None and account.active:
+        post(session, [account], "pi_decided", subject, body, now, link=f"/mychargeview/show/{approval.charge_id}")

@@ -26,7 +26,7 @@ from app import clock
 from app.models import Charge, ChargeLine, CustomerOrg, ServiceUser, UsageRecord
 from app.models.choices import CHARGE_STATE, PAYMENT_METHOD
 
-from . import pricing
+from . import pi_approval, pricing
 from .actors import Actor, require_lab_side
 from .errors import PolicyDenied, RuleViolation
 
@@ -150,6 +150,7 @@ def confirm(session, actor: Actor, charge: Charge, now: datetime) -> Charge:
     _require(session, actor, charge, "pending")
     charge.state, charge.confirmed_at, charge.confirmed_by_id = "confirmed", now, actor.user_id
     session.flush()
+    pi_approval.request(session, charge, now)  # an on-campus charge waits for its project account's PI
     return charge
 
 
@@ -164,6 +165,7 @@ def waive(session, actor: Actor, charge: Charge, now: datetime, reason) -> Charg
 
 def invoice(session, actor: Actor, charge: Charge, now: datetime, number, day: date | None) -> Charge:
     _require(session, actor, charge, "confirmed")
+    pi_approval.require_invoiceable(charge)
     number = (number or "").strip()
     errors = {}
     if not number:

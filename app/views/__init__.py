@@ -10,6 +10,7 @@ from .org import InnovationPlatformApi, InnovationPlatformView, UnitApi, UnitVie
 from .people import PersonApi, PersonView, TrainingSessionApi, TrainingSessionView
 from .fees import FeeComponentView, FeeItemView, FeePriceView, FeeStandardView
 from .iot import InterlockCommandView, IotRejectionView, IotTerminalView
+from .pi_approval import PiApprovalView
 from .public import PublicFeesView
 from .reports import ReportsView
 from .annual_records import AssessmentView, InstrumentYearCostView, TypicalCaseView
@@ -125,6 +126,7 @@ def register(appbuilder):
         appbuilder.sm.limiter.limit(current_app.config["REGISTRATION_RATE_LIMIT"], methods=["POST"])(
             registration.blueprint)
     appbuilder.add_view(PublicFeesView, P.MENU_PUBLIC_FEES, label=_("Fee schedules"), icon="fa-yen-sign")
+    appbuilder.add_view_no_menu(PiApprovalView)
     for api in (UnitApi, InnovationPlatformApi, InstrumentApi, PersonApi, TrainingSessionApi, UnsuitableFilingApi,
                 BookingApi, AuthorisationApi, AvailabilityApi, UsageApi, ChargeApi, EvaluationApi):
         appbuilder.add_api(api)

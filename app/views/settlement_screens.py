@@ -12,9 +12,10 @@ from markupsafe import Markup
 from app import clock
 from app.extensions import db
 from app.models import Booking, Charge, UsageRecord
-from app.models.choices import CHARGE_STATE, CUSTOMER_CATEGORY, PAYMENT_METHOD, SERVICE_TYPE, USAGE_DIRECTION, USAGE_SOURCE
+from app.models.choices import (CHARGE_STATE, CUSTOMER_CATEGORY, PAYMENT_METHOD, PI_APPROVAL_STATE, PI_DECIDED_VIA,
+                                SERVICE_TYPE, USAGE_DIRECTION, USAGE_SOURCE)
 from app.security.scope import apply_scope
-from app.services import booking as bookings, settlement, usage
+from app.services import booking as bookings, pi_approval, settlement, usage
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
 
@@ -35,7 +36,8 @@ CHARGE_LABELS = {
     "confirmed_at": _("Confirmed at"), "instrument_name": _("Instrument"),
 }
 STEP_LABELS = {"confirm": _("confirmed"), "waive": _("waived"), "invoice": _("invoiced"), "settle": _("settled"),
-               "credit": _("credit note issued"), "new": _("new charge raised")}
+               "credit": _("credit note issued"), "new": _("new charge raised"), "pi_record": _("the PI's decision recorded"),
+               "pi_renew": _("a new link mailed to the PI")}
 
 
 def _link_to(endpoint):
@@ -169,7 +171,9 @@ class _ChargeScreen(ScopedModelView):
         return self.render_template(self.show_template, pk=pk, title=self.show_title, widgets=widgets,
                                     related_views=self._related_views, charge=charge, lab_side=self.lab_side,
                                     remaining=settlement.remaining(charge) if charge is not None else None,
-                                    methods=PAYMENT_METHOD.select_choices(), today=clock.today().isoformat())
+                                    methods=PAYMENT_METHOD.select_choices(), today=clock.today().isoformat(),
+                                    approval_states=dict(PI_APPROVAL_STATE.select_choices()),
+                                    decided_via=dict(PI_DECIDED_VIA.select_choices()))
 
 
 class ChargeView(_ChargeScreen):
@@ -202,6 +206,14 @@ class ChargeView(_ChargeScreen):
                 settlement.settle(db.session, actor, charge, now, None if day == "bad" else day, form.get("method"))
             elif step == "credit":
                 settlement.credit(db.session, actor, charge, now, form.get("amount"), form.get("reason"))
+            elif step in ("pi_record", "pi_renew"):
+                if charge.approval is None:
+                    abort(404)
+                if step == "pi_renew":
+                    pi_approval.renew(db.session, actor, charge.approval, now)
+                else:
+                    pi_approval.decide(db.session, charge.approval, now, form.get("decision") == "approve", form.get("note"),
+                                       actor=actor)
             else:
                 target = settlement.new_charge(db.session, actor, charge.usage, now).id
             db.session.commit()

@@ -1,0 +1,47 @@
+"""The PI's approval of on-campus charges (issue 14, item 4): one row per charge that waits for it, with
+the signed link's nonce, the mail's fate and the decision. A new table: nothing existing changes.
+
+Revision ID: 0020_pi_approval
+Revises: 0019_interlock
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "0020_pi_approval"
+down_revision = "0019_interlock"
+branch_labels = None
+depends_on = None
+
+
+def _choice(name, codes, constraint, **kwargs):
+    return sa.Column(name, sa.Enum(*codes, name=constraint, native_enum=False, create_constraint=True,
+                                   length=max(len(c) for c in codes)), **kwargs)
+
+
+def upgrade():
+    op.create_table(
+        "charge_approval",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("charge_id", sa.Integer(), sa.ForeignKey("charge.id", ondelete="CASCADE"), nullable=False, unique=True),
+        sa.Column("instrument_id", sa.Integer(), sa.ForeignKey("instrument.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("pi_id", sa.Integer(), sa.ForeignKey("person.id", ondelete="SET NULL")),
+        sa.Column("pi_name", sa.String(64)),
+        sa.Column("email_to", sa.String(120)),
+        sa.Column("project_account", sa.String(64)),
+        _choice("state", ("awaiting", "approved", "rejected"), "ck_pi_approval_state", nullable=False),
+        sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("nonce", sa.String(32), nullable=False),
+        sa.Column("emailed_at", sa.DateTime(timezone=True)),
+        sa.Column("email_error", sa.Text()),
+        sa.Column("decided_at", sa.DateTime(timezone=True)),
+        _choice("decided_via", ("link", "lab"), "ck_pi_decided_via"),
+        sa.Column("recorded_by_id", sa.Integer(), sa.ForeignKey("ab_user.id")),
+        sa.Column("note", sa.Text()),
+        sa.CheckConstraint("state <> 'rejected' OR note IS NOT NULL", name="pi_rejection_has_reason"),
+        sa.CheckConstraint("(state = 'awaiting') = (decided_at IS NULL)", name="pi_decision_has_time"),
+    )
+    op.create_index("ix_charge_approval_instrument_id", "charge_approval", ["instrument_id"])
+
+
+def downgrade():
+    op.drop_table("charge_approval")

@@ -1,0 +1,194 @@
+"""The PI's approval of on-campus charges (issue 14, item 4): confirming a campus charge asks the PI of its
+project account by a signed link mailed to them (a real SMTP server); the charge is not invoiced before
+the PI approves; a rejection needs a reason and is corrected by a credit note and a new charge, which
+asks again; a PI without e-mail decides on paper and the lab records it; a tampered, replaced or expired
+link opens nothing; the page needs no sign-in and a CSRF token; another lab reaches none of it."""
+import re
+from datetime import date, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+import time_machine
+
+from app import clock
+from app.extensions import db
+from app.models import Booking, ChargeApproval, Person, PlatformUser, ServiceUser, Unit
+from app.services import booking as booking_service, pi_approval, settlement, usage
+from app.services.actors import Actor
+from app.services.errors import PolicyDenied, RuleViolation
+
+from . import factories as f
+from .conftest import csrf_token
+from .mail_server import mail_on, smtp_server  # noqa: F401  (fixtures)
+from .test_settlement_screens import flashed
+
+NOW = datetime(2026, 12, 7, 18, 0, tzinfo=clock.BEIJING)
+SETTINGS = booking_service.Settings()
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(NOW, tick=True):
+        yield
+
+
+def _use(session, inst, user, hour):
+    start = datetime(2026, 12, 7, hour, 0, tzinfo=clock.BEIJING)
+    booking = Booking(instrument_id=inst.id, user=user, mode="self_operated", state="scheduled", scheduled_start=start,
+                      scheduled_end=start + timedelta(hours=2), submitted_at=start - timedelta(days=2),
+                      respond_by=date(2026, 12, 9))
+    session.add(booking)
+    session.flush()
+    lab = Actor.of(session.execute(sa.select(PlatformUser).filter_by(username="lab_admin")).scalar_one())
+    return usage.register(session, lab, NOW, SETTINGS, booking=booking, start=start, end=start + timedelta(hours=2)).charge
+
+
+@pytest.fixture
+def campus(app, uni):
+    """An instrument with a published standard; campus_user's PI (with e-mail) and two priced uses: one of
+    campus_user's, one of service_user's (an enterprise: no PI). Committed, removed afterwards."""
+    with app.app_context():
+        inst = f.bookable_instrument(db.session.get(Unit, uni.l11), name="审批测试仪器")
+        f.fee_standard(inst, state="published", effective_from=date(2026, 1, 1), items=[f.standard_item(
+            "机时", "小时", "100", basis="hours", prices=[("campus", 0, None, "100", None), ("enterprise", 0, None, "150", "对外")])])
+        pi = f.person(db.session.get(Unit, uni.l21), name="王教授", email="pi.wang@example.edu.cn")
+        user = db.session.get(ServiceUser, uni.customer_campus_user)
+        user.pi_id = pi.id
+        ids = {"instrument": inst.id, "pi": pi.id, "charge": _use(db.session, inst, user, 9).id,
+               "outside": _use(db.session, inst, db.session.get(ServiceUser, uni.customer_service_user), 13).id}
+        db.session.commit()
+        db.session.remove()
+    yield ids
+    with app.app_context():
+        db.session.get(ServiceUser, uni.customer_campus_user).pi_id = None
+        db.session.commit()
+        f.remove_instruments([ids["instrument"]])
+        db.session.execute(sa.delete(Person).where(Person.id == ids["pi"]))
+        db.session.commit()
+        db.session.remove()
+
+
+def lab_actor(session):
+    return Actor.of(session.execute(sa.select(PlatformUser).filter_by(username="lab_admin")).scalar_one())
+
+
+def _charge(session, charge_id):
+    return session.get(settlement.Charge, charge_id)
+
+
+def test_a_campus_charge_waits_for_its_pi_before_it_is_invoiced(app, campus, session):
+    charge, lab = _charge(session, campus["charge"]), lab_actor(session)
+    settlement.confirm(session, lab, charge, NOW)
+    approval = charge.approval
+    assert (approval.state, approval.pi_name, approval.email_to, approval.project_account) == \
+        ("awaiting", "王教授", "pi.wang@example.edu.cn", "2026001001")
+    with pytest.raises(PolicyDenied) as refused:
+        settlement.invoice(session, lab, charge, NOW, "FP-PI-1", NOW.date())
+    assert refused.value.code == "pi_awaiting" and "课题负责人" in refused.value.message and charge.state == "confirmed"
+    pi_approval.decide(session, approval, NOW, True)
+    assert (approval.state, approval.decided_via) == ("approved", "link")
+    settlement.invoice(session, lab, charge, NOW, "FP-PI-1", NOW.date())
+    assert charge.state == "invoiced"
+    # the outside user's charge asks no one
+    outside = _charge(session, campus["outside"])
+    settlement.confirm(session, lab, outside, NOW)
+    assert outside.approval is None
+    settlement.invoice(session, lab, outside, NOW, "FP-PI-2", NOW.date())
+
+
+def test_a_rejection_needs_a_reason_and_the_corrected_charge_asks_again(app, campus, session):
+    charge, lab = _charge(session, campus["charge"]), lab_actor(session)
+    settlement.confirm(session, lab, charge, NOW)
+    with pytest.raises(RuleViolation) as refused:
+        pi_approval.decide(session, charge.approval, NOW, False, "  ")
+    assert "理由" in refused.value.errors["note"] and charge.approval.state == "awaiting"
+    pi_approval.decide(session, charge.approval, NOW, False, "不是本课题组的测试")
+    with pytest.raises(PolicyDenied) as refused:
+        settlement.invoice(session, lab, charge, NOW, "FP-PI-3", NOW.date())
+    assert refused.value.code == "pi_rejected" and "不是本课题组的测试" in refused.value.message
+    with pytest.raises(PolicyDenied):
+        pi_approval.decide(session, charge.approval, NOW, True)  # decided once
+    settlement.credit(session, lab, charge, NOW, str(charge.total), "课题负责人不同意")
+    fresh = settlement.new_charge(session, lab, charge.usage, NOW)
+    settlement.confirm(session, lab, fresh, NOW)
+    assert fresh.approval is not None and fresh.approval.state == "awaiting" and fresh.approval.id != charge.approval.id
+
+
+def test_a_pi_without_e_mail_decides_on_paper_and_the_lab_records_it(app, campus, session, uni):
+    session.get(Person, campus["pi"]).email = None
+    charge, lab = _charge(session, campus["charge"]), lab_actor(session)
+    settlement.confirm(session, lab, charge, NOW)
+    assert charge.approval.email_to is None
+    with pytest.raises(RuleViolation):
+        pi_approval.decide(session, charge.approval, NOW, True, actor=lab)  # say how it was given
+    outsider = Actor(lab.user_id, frozenset({"LabAdmin"}), "lab", session.get(Unit, uni.l12).path)
+    with pytest.raises(PolicyDenied):
+        pi_approval.decide(session, charge.approval, NOW, True, "纸质签字", actor=outsider)
+    pi_approval.decide(session, charge.approval, NOW, True, "2026-12-07 纸质审批单签字", actor=lab)
+    assert (charge.approval.state, charge.approval.decided_via, charge.approval.recorded_by_id) == \
+        ("approved", "lab", lab.user_id)
+
+
+def test_the_link_opens_only_its_own_approval_and_not_once_replaced_or_expired(app, campus, session):
+    charge, lab = _charge(session, campus["charge"]), lab_actor(session)
+    settlement.confirm(session, lab, charge, NOW)
+    secret, settings = app.config["SECRET_KEY"], pi_approval.Settings(link_days=14)
+    link = pi_approval.token(charge.approval, secret)
+    assert pi_approval.by_token(session, link, secret, settings) is charge.approval
+    for bad in (link[:-2] + ("AA" if not link.endswith("AA") else "BB"), "nonsense", pi_approval.token(charge.approval, "other")):
+        with pytest.raises(PolicyDenied) as refused:
+            pi_approval.by_token(session, bad, secret, settings)
+        assert refused.value.code == "link_invalid"
+    with time_machine.travel(NOW + timedelta(days=15)):
+        with pytest.raises(PolicyDenied) as refused:
+            pi_approval.by_token(session, link, secret, settings)
+        assert refused.value.code == "link_expired" and "过期" in refused.value.message
+    pi_approval.renew(session, lab, charge.approval, NOW)
+    with pytest.raises(PolicyDenied) as refused:
+        pi_approval.by_token(session, link, secret, settings)
+    assert refused.value.code == "link_invalid"
+
+
+def test_the_pi_is_mailed_the_link_and_approves_on_its_page_without_signing_in(app, client, login_as, campus, mail_on):
+    lab = login_as("lab_admin")
+    token = csrf_token(lab, f"/chargeview/show/{campus['charge']}")
+    assert lab.post(f"/chargeview/step/{campus['charge']}/confirm", data={"csrf_token": token}).status_code == 302
+    [mail] = [m for m in mail_on.wait_for(1) if "pi.wang@example.edu.cn" in m["to"]]
+    text = mail["message"].get_body(("plain",)).get_content()
+    assert "审批测试仪器" in mail["message"]["Subject"] and "2026001001" in text and "200.00" in text
+    path = re.search(r"(/pi-approval/[A-Za-z0-9_.\-]+)", text).group(1)
+    page = lab.get(f"/chargeview/show/{campus['charge']}").get_data(as_text=True)
+    assert "待课题负责人审批" in page and "pi.wang@example.edu.cn" in page
+    refused = lab.post(f"/chargeview/step/{campus['charge']}/invoice", follow_redirects=True,
+                       data={"csrf_token": token, "invoice_number": "FP-PI-9", "invoice_date": "2026-12-07"})
+    assert "课题负责人" in flashed(refused.get_data(as_text=True))
+
+    pi = app.test_client()  # the PI: no account, no sign-in
+    shown = pi.get(path)
+    html = shown.get_data(as_text=True)
+    assert shown.status_code == 200 and "王教授" in html and "200.00" in html and "同意" in html
+    assert pi.post(path, data={"decision": "approve"}).status_code == 400  # no CSRF token: nothing decided
+    with app.app_context():
+        assert db.session.execute(sa.select(ChargeApproval.state)).scalar() == "awaiting"
+        db.session.remove()
+    pi_token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    done = pi.post(path, data={"csrf_token": pi_token, "decision": "approve"}, follow_redirects=True)
+    assert "已记录" in flashed(done.get_data(as_text=True))
+    assert "课题负责人已同意" in done.get_data(as_text=True) and "pi-decision" not in done.get_data(as_text=True)
+    invoiced = lab.post(f"/chargeview/step/{campus['charge']}/invoice", follow_redirects=True,
+                        data={"csrf_token": token, "invoice_number": "FP-PI-9", "invoice_date": "2026-12-07"})
+    assert "已登记开票" in flashed(invoiced.get_data(as_text=True))
+    assert pi.get(path.replace("/pi-approval/", "/pi-approval/x")).status_code == 404
+
+
+def test_another_lab_reaches_none_of_it_and_the_user_sees_the_state(app, client, login_as, campus):
+    lab = login_as("lab_admin")
+    token = csrf_token(lab, f"/chargeview/show/{campus['charge']}")
+    lab.post(f"/chargeview/step/{campus['charge']}/confirm", data={"csrf_token": token})
+    college_of_other = login_as("school_admin")
+    assert "待课题负责人审批" in college_of_other.get(f"/chargeview/show/{campus['charge']}").get_data(as_text=True)
+    user = login_as("campus_user")
+    assert "待课题负责人审批" in user.get(f"/mychargeview/show/{campus['charge']}").get_data(as_text=True)
+    assert "charge-pi" not in user.get(f"/mychargeview/show/{campus['charge']}").get_data(as_text=True)
+    stranger = login_as("service_user")
+    assert stranger.get(f"/mychargeview/show/{campus['charge']}").status_code == 404
