@@ -192,3 +192,17 @@ def test_another_lab_reaches_none_of_it_and_the_user_sees_the_state(app, client,
     assert "charge-pi" not in user.get(f"/mychargeview/show/{campus['charge']}").get_data(as_text=True)
     stranger = login_as("service_user")
     assert stranger.get(f"/mychargeview/show/{campus['charge']}").status_code == 404
+
+
+def test_the_api_answers_409_while_the_pi_has_not_approved(app, client, login_as, campus):
+    lab = login_as("lab_admin")
+    token = csrf_token(lab, f"/chargeview/show/{campus['charge']}")
+    headers = {"X-CSRFToken": token}
+    assert lab.post(f"/api/v1/charge/{campus['charge']}/confirm", json={}, headers=headers).status_code == 200
+    shown = lab.get(f"/api/v1/charge/{campus['charge']}").get_json()
+    assert shown["result"]["pi_approval"] == "awaiting"
+    refused = lab.post(f"/api/v1/charge/{campus['charge']}/invoice", headers=headers,
+                       json={"invoice_number": "FP-API-PI", "invoice_date": "2026-12-07"})
+    assert refused.status_code == 409 and refused.get_json()["reason"] == "pi_awaiting"
+    assert "课题负责人" in refused.get_json()["message"]
+    assert lab.get(f"/api/v1/charge/{campus['outside']}").get_json()["result"]["pi_approval"] is None

@@ -22,7 +22,7 @@ from .api_fields import BadInput, BeijingMinute, body, read
 from .base import ScopedModelApi, interface
 
 FORBIDDEN = {"out_of_chain"}
-CONFLICT = {"charge_state", "charge_outstanding", "charge_frozen", "no_standard"}
+CONFLICT = {"charge_state", "charge_outstanding", "charge_frozen", "no_standard", "pi_awaiting", "pi_rejected"}
 
 
 class Money(fields.Decimal):
@@ -81,6 +81,8 @@ class ChargeListSchema(Schema):
 
 class ChargeSchema(ChargeListSchema):
     lines = fields.List(fields.Nested(ChargeLineSchema))
+    # an on-campus charge's PI approval: "awaiting", "approved", "rejected"; null when none is needed
+    pi_approval = fields.Function(lambda charge: charge.approval.state if charge.approval is not None else None)
     remaining = fields.Function(lambda charge: None if charge.credit_of_id else float(settlement.remaining(charge)))
 
 
