@@ -29,7 +29,7 @@ from app.extensions import db
 from app.models import TaskFailure
 from app.reports import exports
 from app.services import booking as bookings
-from app.services import catalogue_entry, interlock_sweep, iot, mail, notifications, pi_approval
+from app.services import catalogue_entry, interlock, interlock_sweep, iot, mail, notifications, pi_approval
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +150,8 @@ def mark_no_shows():
 @in_app_context
 def end_interlocked_slots():
     """Every minute: the power interlock's slot ends — warn, then end the use and switch the plug off."""
-    result = interlock_sweep.sweep(db.session, clock.now(), iot.offline_window(current_app.config))
+    result = interlock_sweep.sweep(db.session, clock.now(), iot.offline_window(current_app.config),
+                                   interlock.Settings.of(current_app.config))
     db.session.commit()
     if result.warned or result.held or result.ended or result.failures_told:
         log.info("interlock: %s warned, %s held during a run, %s ended, %s failures told", result.warned, result.held,

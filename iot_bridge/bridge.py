@@ -211,7 +211,12 @@ class Bridge:
     def publish_commands(self, publications):
         """QoS 1, not retained; whether the plug obeyed, its own status report tells (the storer)."""
         for command_id, topic, payload, attempt in publications:
-            self.client.publish(topic, payload, qos=1, retain=False)
+            try:
+                self.client.publish(topic, payload, qos=1, retain=False)
+            except ValueError as exc:  # paho refuses the topic: the command stays unconfirmed, never assumed
+                _log(logging.WARNING, "command cannot be published", command_id=command_id, topic=topic[:200],
+                     error=str(exc)[:200])
+                continue
             self.counters["commands_published"] += 1
             _log(logging.INFO, "command published", command_id=command_id, topic=topic, attempt=attempt)
 
@@ -247,7 +252,7 @@ class Bridge:
                     break
                 if time.monotonic() - last_report > 60 or self.report_asked:
                     _log(logging.INFO, "progress", waiting=len(self.inbox),
-                         with_storer=sum(len(b) for b in with_storer), **dict(self.counters))
+                         with_storer=sum(len(b) for kind, b in with_storer if kind == "store"), **dict(self.counters))
                     last_report, self.report_asked = time.monotonic(), False
         except StorerGone:
             _log(logging.ERROR, "storer process died; unacknowledged messages stay with the broker",

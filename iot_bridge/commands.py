@@ -17,8 +17,13 @@ def encoder(adapter):
 
 
 def encode(due, rpc_source: str) -> tuple[str, str]:
-    """The publication of one command; KeyError for an adapter the bridge cannot command."""
-    return _ENCODERS[due.adapter](due, rpc_source)
+    """The publication of one command; KeyError for an adapter the bridge cannot command, ValueError for a
+    terminal id that is not one topic level (a wildcard or a separator would publish elsewhere, or nowhere)."""
+    encoder = _ENCODERS[due.adapter]
+    tid = due.terminal_id
+    if not tid or not tid.isprintable() or set(tid) & {"+", "#", "/", " "}:
+        raise ValueError(f"terminal id {tid!r} is not one MQTT topic level")
+    return encoder(due, rpc_source)
 
 
 @encoder("native")

@@ -255,7 +255,8 @@ def main(argv=None):
                 sent += 1
         for terminal in terminals:
             for topic, payload in terminal.due(now):
-                pending.append(client.publish(topic, payload, qos=1, retain=True))
+                # native terminals publish retained (SPEC §5); plugs' telemetry is not retained
+                pending.append(client.publish(topic, payload, qos=1, retain=terminal.adapter == "native"))
                 sent += 1
         pending = [info for info in pending if not _done(info)]
         time.sleep(0.2)

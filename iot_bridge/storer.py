@@ -74,7 +74,7 @@ class Storer:
             result = iot.store_batch(session, readings, now, self.threshold_w)
             iot.record_rejections(session, rejected, now)
             confirmed = interlock.confirm(session, [
-                interlock.Report(r.terminal_id, r.command_id, r.output, r.command_error)
+                interlock.Report(r.terminal_id, r.command_id, r.output, r.command_error, r.reported_at)
                 for r in readings if r.reports_on_command], now)
         for tid in result.new_terminals:
             emit(logging.WARNING, "unknown terminal recorded for binding", terminal_id=tid)
@@ -94,8 +94,10 @@ class Storer:
         for command in due:
             try:
                 topic, payload = commands.encode(command, self.rpc_source)
-            except KeyError:  # an adapter the bridge cannot command: it stays unconfirmed, the lab sees it
-                emit(logging.WARNING, "no encoder for the plug", command_id=command.id, adapter=command.adapter)
+            except (KeyError, ValueError) as exc:  # an adapter or a terminal id the bridge cannot command: it
+                # stays unconfirmed and is given up in time, and the lab is told
+                emit(logging.WARNING, "command cannot be published", command_id=command.id, adapter=command.adapter,
+                     terminal_id=command.terminal_id, error=str(exc)[:200])
                 continue
             publications.append((command.id, topic, payload, command.attempt))
         return publications

@@ -67,6 +67,8 @@ def test_a_service_user_cannot_reach_another_users_booking(app, login_as, record
     token = session_csrf_token(client)  # a valid token of its own session: only the scope may refuse
     assert refused(client.get(f"/mybookingview/show/{theirs}"), who)
     assert client.post(f"/mybookingview/cancel/{theirs}", data={"csrf_token": token}).status_code == 404
+    for step in ("start", "end"):  # 开始使用 / 结束使用 (and so an interlocked plug) on someone else's booking
+        assert client.post(f"/mybookingview/{step}/{theirs}", data={"csrf_token": token}).status_code == 404
     listed = client.get("/mybookingview/list/").get_data(as_text=True)
     assert f"/mybookingview/show/{theirs}\"" not in listed
     assert f"/mybookingview/show/{records[f'booking_{who}_home']}\"" in listed
@@ -87,7 +89,7 @@ def test_the_api_gives_a_service_user_only_its_own(app, client, records, who, ot
 
 
 LAB_SCREENS = ["/bookingqueueview/list/", "/bookingrecordview/list/", "/todayscheduleview/list/",
-               "/authorisationview/list/", "/bookingruleview/list/"]
+               "/authorisationview/list/", "/bookingruleview/list/", "/interlockcommandview/list/"]
 
 
 @pytest.mark.parametrize("who", CUSTOMERS)
@@ -100,6 +102,8 @@ def test_customers_do_not_reach_the_lab_side(app, login_as, records, who):
         resp = client.post(f"/bookingrecordview/answer/{records[f'booking_{who}_home']}/{step}",
                            data={"csrf_token": token, "reason": "自己答复", "alternative": "无"})
         assert resp.status_code == 403
+    # the lab's 开始使用 on the customer's own booking is the lab's screen, not the customer's
+    assert client.post(f"/usagerecordview/start/{records[f'booking_{who}_home']}", data={"csrf_token": token}).status_code == 403
     headers = jwt_headers(client, who)
     assert client.post(f"/api/v1/booking/{records[f'booking_{who}_home']}/schedule", json={},
                        headers=headers).status_code == 403
@@ -117,6 +121,8 @@ def test_the_lab_side_does_not_reach_another_colleges_bookings(app, login_as, re
                            data={"csrf_token": token, "reason": "越权", "alternative": "无"})
         assert resp.status_code == 404
     assert client.get(f"/bookings/calendar/{records['away']}").status_code == 404
+    assert client.post(f"/usagerecordview/start/{away}", data={"csrf_token": token}).status_code == 404
+    assert client.post(f"/mybookingview/start/{away}", data={"csrf_token": token}).status_code == 403  # a customer's screen
     for url in ("/bookingqueueview/list/", "/bookingrecordview/list/"):
         listed = client.get(url).get_data(as_text=True)
         assert "矩阵他院仪器" not in listed and "矩阵本室仪器" in listed
@@ -131,7 +137,8 @@ def test_anonymous_visitors_reach_none_of_it(app, client, records):
                               "/bookings/search"]:
         assert refused(client.get(url), None), url
     token = session_csrf_token(client)
-    assert refused(client.post(f"/mybookingview/cancel/{booking}", data={"csrf_token": token}), None)
+    for step in ("cancel", "start", "end"):
+        assert refused(client.post(f"/mybookingview/{step}/{booking}", data={"csrf_token": token}), None)
     assert refused(client.post(f"/bookingrecordview/answer/{booking}/cancel", data={"csrf_token": token}), None)
     assert client.get(f"/api/v1/booking/{booking}").status_code == 401
     assert state_of(app, booking) == "pending"

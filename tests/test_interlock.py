@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from app import clock
 from app.models import (Booking, BookingRule, DeviceStatus, InterlockCommand, IotTerminal, Message, PlatformUser,
-                        ServiceUser, Unit)
+                        ServiceUser, Unit, UsageRecord)
 from app.services import booking as booking_service, booking_setup, interlock, interlock_sweep, usage
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
@@ -264,3 +264,67 @@ def test_a_booking_in_use_cannot_be_cancelled(session, uni, customer, lab_actor)
             booking_service.cancel(session, booking, SLOT + timedelta(minutes=5), **kwargs)
         assert refused.value.code == "in_use" and "结束使用" in refused.value.message
     assert booking.state == "scheduled" and opened.is_open
+
+
+def test_a_command_the_bridge_never_sent_is_given_up_and_the_lab_told(session, uni):
+    inst = plugged(session, uni)
+    command = _request(session, inst)  # the bridge is down: nothing takes it
+    patience = timedelta(seconds=OUTBOX.retry_seconds * OUTBOX.max_attempts + 60)
+    interlock_sweep.sweep(session, SLOT + patience - timedelta(seconds=1), settings=OUTBOX)
+    session.refresh(command)
+    assert command.state == "pending"
+    result = interlock_sweep.sweep(session, SLOT + patience + timedelta(seconds=1), settings=OUTBOX)
+    session.refresh(command)
+    assert command.state == "failed" and command.attempts == 0 and result.failures_told == 1
+    body = session.execute(sa.select(Message.body).where(Message.kind == "interlock_failed")).scalar()
+    assert "始终未发出" in body and "桥接程序" in body
+
+
+def test_a_relay_report_confirms_only_the_latest_command_and_only_after_it_was_sent(session, uni):
+    inst = plugged(session, uni)
+    old = _request(session, inst)
+    for at in (SLOT, SLOT + timedelta(seconds=30), SLOT + timedelta(seconds=60)):
+        interlock.take_due(session, at, OUTBOX)
+    interlock.take_due(session, SLOT + timedelta(seconds=90), OUTBOX)
+    session.refresh(old)
+    assert old.state == "failed"
+    new = _request(session, inst, at=SLOT + timedelta(minutes=5))
+    interlock.take_due(session, SLOT + timedelta(minutes=5), OUTBOX)
+    report = interlock.Report(inst.iot_terminal_id, output="on", at=SLOT + timedelta(minutes=4))  # from before it went
+    assert interlock.confirm(session, [report], SLOT + timedelta(minutes=5)) == 0
+    report = interlock.Report(inst.iot_terminal_id, output="on", at=SLOT + timedelta(minutes=5, seconds=2))
+    assert interlock.confirm(session, [report], SLOT + timedelta(minutes=5, seconds=2)) == 1
+    session.refresh(old), session.refresh(new)
+    assert (old.state, new.state) == ("failed", "confirmed")  # the old one stays as it was: never confirmed
+
+
+@pytest.mark.parametrize("command_id", ["99999999999999999999999", "-1", "0", "abc"])
+def test_a_report_naming_an_impossible_command_confirms_nothing(session, uni, command_id):
+    inst = plugged(session, uni, adapter="native")
+    _request(session, inst)
+    interlock.take_due(session, SLOT, OUTBOX)
+    assert interlock.confirm(session, [interlock.Report(inst.iot_terminal_id, command_id)], SLOT) == 0
+
+
+def test_two_ends_of_one_use_end_it_once(session, uni, customer, lab_actor):
+    inst, booking, opened = _open_use(session, uni, customer, lab_actor)
+    # someone else (the sweep, the user) ended it meanwhile, behind this session's back
+    session.execute(sa.update(UsageRecord).where(UsageRecord.id == opened.id).values(
+        ended_at=SLOT + timedelta(hours=1), hours=1).execution_options(synchronize_session=False))
+    assert opened.is_open  # this session still holds the open use
+    with pytest.raises(PolicyDenied) as refused:
+        usage.end(session, lab_actor, opened, SLOT + timedelta(hours=1, minutes=5))
+    assert refused.value.code == "session_closed"
+
+
+@pytest.mark.parametrize("terminal_id", ["plug/1", "plug+", "plug#", "plug 1"])
+def test_a_terminal_id_that_is_not_one_topic_level_cannot_be_interlocked(session, uni, terminal_id):
+    from iot_bridge import commands
+
+    inst = f.bookable_instrument(session.get(Unit, uni.l11), name="编号不当仪器", iot_terminal_id=terminal_id)
+    with pytest.raises(RuleViolation) as refused:
+        booking_setup.validate_rule(session, BookingRule(instrument_id=inst.id, interlock=True, accepts_self_operated=True,
+                                                         interlock_grace_minutes=10))
+    assert "终端编号" in refused.value.errors["interlock"]
+    with pytest.raises(ValueError):
+        commands.encode(interlock.Due(1, terminal_id, "tasmota", "on", 1), "iot-bridge")

@@ -210,3 +210,52 @@ def test_0017_keeps_the_rows_it_extends(url):
     finally:
         if scratch:
             drop_scratch_postgres(scratch)
+
+
+ROWS_BEFORE_0020 = [
+    "INSERT INTO unit (id, code, name, level) VALUES (920, 'M20', 'M20 lab', 'lab')",
+    "INSERT INTO instrument (id, kind, asset_number, name, original_value, funding_source, unit_id, run_status, "
+    "sharing_status, bookable, networked, duty_free) VALUES (920, 'instrument', 'M20-1', 'M20', 500000, "
+    "'fiscal_full', 920, 'normal', 'external', true, false, false)",
+    "INSERT INTO person (id, name, unit_id, email, duty) VALUES (920, 'M20 PI', 920, 'pi@example.edu.cn', 'technician')",
+    "INSERT INTO customer_org (id, name, category, affiliated) VALUES (920, 'M20 campus', 'campus', true)",
+    "INSERT INTO service_user (id, name, org_id, pi_id, project_account) VALUES (920, 'M20 user', 920, 920, 'P-920')",
+] + [
+    f"INSERT INTO usage_record (id, instrument_id, user_id, started_at, ended_at, hours, source, service_type, direction) "
+    f"VALUES ({920 + n}, 920, 920, '2026-01-0{2 + n} 01:00:00', '2026-01-0{2 + n} 03:00:00', 2, 'manual', 'internal', "
+    f"'research')" for n in range(3)
+] + [
+    # confirmed, not invoiced: it waits for the PI now; invoiced and pending ones are left as they are
+    f"INSERT INTO charge (id, usage_id, user_id, customer_category, project_account, total, state, created_at) VALUES "
+    f"({920 + n}, {920 + n}, 920, 'campus', 'P-920', 200, '{state}', '2026-01-05 04:00:00')"
+    for n, state in enumerate(("confirmed", "invoiced", "pending"))
+]
+
+
+@pytest.mark.parametrize("url", list(targets()))
+def test_0020_asks_the_pi_for_the_campus_charges_already_confirmed(url):
+    scratch = None
+    if url is None:
+        pytest.skip("the scratch PostgreSQL database is used when the suite runs on SQLite")
+    if url == "postgresql-scratch":
+        url, scratch = _scratch_postgres()
+    try:
+        reset_database(url)
+        app = create_app("config.TestConfig", SQLALCHEMY_DATABASE_URI=url)
+        with app.app_context():
+            from flask_migrate import upgrade
+
+            upgrade(revision="0019_interlock")
+            with db.engine.begin() as conn:
+                for statement in ROWS_BEFORE_0020:
+                    conn.execute(sa.text(statement))
+            upgrade()
+            with db.engine.connect() as conn:
+                rows = conn.execute(sa.text("SELECT charge_id, pi_id, email_to, project_account, state, length(nonce) "
+                                            "FROM charge_approval")).all()
+            assert [tuple(r) for r in rows] == [(920, 920, "pi@example.edu.cn", "P-920", "awaiting", 32)]
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        if scratch:
+            drop_scratch_postgres(scratch)

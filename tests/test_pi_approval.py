@@ -189,7 +189,8 @@ def test_another_lab_reaches_none_of_it_and_the_user_sees_the_state(app, client,
     assert "待课题负责人审批" in college_of_other.get(f"/chargeview/show/{campus['charge']}").get_data(as_text=True)
     user = login_as("campus_user")
     assert "待课题负责人审批" in user.get(f"/mychargeview/show/{campus['charge']}").get_data(as_text=True)
-    assert "charge-pi" not in user.get(f"/mychargeview/show/{campus['charge']}").get_data(as_text=True)
+    own = user.get(f"/mychargeview/show/{campus['charge']}").get_data(as_text=True)
+    assert "charge-pi" not in own and "pi.wang@example.edu.cn" not in own  # the PI's address is the lab's to see
     stranger = login_as("service_user")
     assert stranger.get(f"/mychargeview/show/{campus['charge']}").status_code == 404
 
@@ -206,3 +207,30 @@ def test_the_api_answers_409_while_the_pi_has_not_approved(app, client, login_as
     assert refused.status_code == 409 and refused.get_json()["reason"] == "pi_awaiting"
     assert "课题负责人" in refused.get_json()["message"]
     assert lab.get(f"/api/v1/charge/{campus['outside']}").get_json()["result"]["pi_approval"] is None
+
+
+def test_a_credited_charge_is_not_approved_and_a_stale_decision_is_refused(app, campus, session):
+    charge, lab = _charge(session, campus["charge"]), lab_actor(session)
+    settlement.confirm(session, lab, charge, NOW)
+    approval = charge.approval
+    # the PI decided through the link meanwhile (another request), behind this session's back
+    session.execute(sa.update(ChargeApproval).where(ChargeApproval.id == approval.id).values(
+        state="approved", decided_at=NOW, decided_via="link").execution_options(synchronize_session=False))
+    assert approval.state == "awaiting"
+    with pytest.raises(PolicyDenied) as refused:
+        pi_approval.decide(session, approval, NOW, False, "重复", actor=lab)
+    assert refused.value.code == "decided"
+    session.refresh(approval)
+    assert approval.state == "approved"
+    other = _charge(session, campus["outside"])  # an outside charge never waits for anyone
+    settlement.confirm(session, lab, other, NOW)
+    assert other.approval is None
+
+
+def test_a_charge_credited_while_it_waits_cannot_be_approved(app, campus, session):
+    charge, lab = _charge(session, campus["charge"]), lab_actor(session)
+    settlement.confirm(session, lab, charge, NOW)
+    settlement.credit(session, lab, charge, NOW, str(charge.total), "录入错误")
+    with pytest.raises(PolicyDenied) as refused:
+        pi_approval.decide(session, charge.approval, NOW, True)
+    assert refused.value.code == "charge_state" and "红冲" in refused.value.message

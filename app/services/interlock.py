@@ -34,6 +34,8 @@ MSG_OUTSIDE_SLOT = _("The power can only be switched on within the booking's slo
 MSG_NOT_AUTHORISED = _("This user is not authorised to operate this instrument: the power stays off.")
 MSG_NO_TERMINAL = _("The interlock needs the instrument's IoT terminal: bind a Tasmota or Shelly plug, or a "
                     "native terminal, to the instrument first.")
+MSG_TERMINAL_ID = _("The bridge cannot command a terminal whose id contains +, #, / or spaces: give the plug an "
+                    "id of letters, digits, - and _.")
 MSG_UNKNOWN_ADAPTER = _("The bridge cannot command this terminal: the interlock needs a Tasmota or Shelly Gen2 plug, "
                         "or a native terminal.")
 
@@ -74,11 +76,18 @@ def plug_of(session, instrument_id) -> Plug | None:
                 row.interlock_cuts_running)
 
 
+def commandable(terminal_id: str) -> bool:
+    """A terminal id that names one MQTT topic level: no wildcards, no level separator."""
+    return bool(terminal_id) and terminal_id.isprintable() and not set(terminal_id) & {"+", "#", "/", " "}
+
+
 def check_terminal(session, instrument_id) -> str | None:
     """Why the interlock cannot be switched on for this instrument (a message), or None."""
     terminal_id = session.execute(sa.select(Instrument.iot_terminal_id).where(Instrument.id == instrument_id)).scalar()
     if not terminal_id:
         return MSG_NO_TERMINAL
+    if not commandable(terminal_id):
+        return MSG_TERMINAL_ID
     adapter = session.execute(sa.select(IotTerminal.adapter).where(IotTerminal.terminal_id == terminal_id)).scalar()
     return None if (adapter or "native") in ADAPTERS else MSG_UNKNOWN_ADAPTER
 
@@ -127,22 +136,39 @@ class Due:
 
 def take_due(session, now: datetime, settings: Settings, limit: int = 200) -> list[Due]:
     """The commands due for (re)publication, marked sent; one past its attempts is marked failed. Row
-    locks skip what another bridge instance is taking (PostgreSQL; SQLite serialises writers)."""
+    locks skip what another bridge instance is taking (PostgreSQL); each write is conditional on the row
+    still being unconfirmed, so a command superseded meanwhile (SQLite takes no lock on the read) stays
+    superseded and is never published."""
     rows = session.execute(
-        sa.select(InterlockCommand).where(InterlockCommand.state.in_(UNCONFIRMED), InterlockCommand.next_attempt_at <= now)
-        .order_by(InterlockCommand.id).limit(limit).with_for_update(skip_locked=True)).scalars().all()
+        sa.select(InterlockCommand.id, InterlockCommand.terminal_id, InterlockCommand.adapter, InterlockCommand.action,
+                  InterlockCommand.attempts, InterlockCommand.first_sent_at)
+        .where(InterlockCommand.state.in_(UNCONFIRMED), InterlockCommand.next_attempt_at <= now)
+        .order_by(InterlockCommand.id).limit(limit).with_for_update(skip_locked=True)).all()
     due = []
-    for command in rows:
-        if command.attempts >= settings.max_attempts:
-            command.state = "failed"
+    for row in rows:
+        still = sa.update(InterlockCommand).where(InterlockCommand.id == row.id, InterlockCommand.state.in_(UNCONFIRMED),
+                                                  InterlockCommand.attempts == row.attempts)
+        if row.attempts >= settings.max_attempts:
+            session.execute(still.values(state="failed").execution_options(synchronize_session=False))
             continue
-        command.attempts += 1
-        command.state, command.sent_at = "sent", now
-        command.first_sent_at = command.first_sent_at or now
-        command.next_attempt_at = now + timedelta(seconds=settings.retry_seconds)
-        due.append(Due(command.id, command.terminal_id, command.adapter, command.action, command.attempts))
-    session.flush()
+        taken = session.execute(still.values(
+            state="sent", attempts=row.attempts + 1, sent_at=now, first_sent_at=row.first_sent_at or now,
+            next_attempt_at=now + timedelta(seconds=settings.retry_seconds)).execution_options(synchronize_session=False))
+        if taken.rowcount == 1:
+            due.append(Due(row.id, row.terminal_id, row.adapter, row.action, row.attempts + 1))
+    session.expire_all()  # written behind the ORM's back
     return due
+
+
+def give_up_unsent(session, now: datetime, settings: Settings) -> int:
+    """Commands the bridge never confirmed within the time its attempts would take (the bridge may be down
+    and have sent nothing at all): left unconfirmed as failed, for the lab to be told."""
+    patience = timedelta(seconds=settings.retry_seconds * settings.max_attempts + 60)
+    result = session.execute(sa.update(InterlockCommand).where(
+        InterlockCommand.state.in_(UNCONFIRMED), InterlockCommand.created_at < now - patience)
+        .values(state="failed").execution_options(synchronize_session=False))
+    session.expire_all()
+    return result.rowcount
 
 
 @dataclass(frozen=True)
@@ -153,6 +179,10 @@ class Report:
     command_id: str | None = None
     output: str | None = None  # "on" / "off"
     error: str | None = None  # the plug refused the command (an RPC error)
+    at: datetime | None = None  # when the plug said so (a report from before the command confirms nothing)
+
+
+MAX_COMMAND_ID = 2 ** 31 - 1
 
 
 def confirm(session, reports, now: datetime) -> int:
@@ -160,30 +190,40 @@ def confirm(session, reports, now: datetime) -> int:
 
     A report naming a command (native `command_id`, Shelly's RPC answer) confirms that command, if it is
     the terminal's; a report of the relay's output (Tasmota `stat/…/POWER`, Shelly's switch status)
-    confirms the terminal's published commands of that action. An error answer keeps the command
-    unconfirmed (it is retried) with the plug's words beside it."""
+    confirms the terminal's latest command if it is of that action and was published before the report.
+    An error answer keeps the command unconfirmed (it is retried) with the plug's words beside it."""
     confirmed = 0
     for report in reports:
-        if report.command_id is not None:
-            try:
-                command = session.get(InterlockCommand, int(report.command_id))
-            except ValueError:
-                continue
-            if command is None or command.terminal_id != report.terminal_id or command.state not in ("sent", "failed"):
-                continue
-            if report.error is not None:
-                command.detail = report.error[:200]
-                continue
-            command.state, command.confirmed_at = "confirmed", now
-            confirmed += 1
-        elif report.output in ("on", "off"):
-            for command in session.execute(sa.select(InterlockCommand).where(
-                    InterlockCommand.terminal_id == report.terminal_id, InterlockCommand.action == report.output,
-                    InterlockCommand.state.in_(("sent", "failed")))).scalars():
-                command.state, command.confirmed_at = "confirmed", now
-                confirmed += 1
+        command = _answered(session, report)
+        if command is None or command.state not in ("sent", "failed"):
+            continue
+        if report.error is not None:
+            command.detail = report.error[:200]
+            continue
+        if report.command_id is None and (command.action != report.output or (
+                report.at is not None and command.first_sent_at is not None and report.at < command.first_sent_at)):
+            continue
+        command.state, command.confirmed_at = "confirmed", now
+        confirmed += 1
     session.flush()
     return confirmed
+
+
+def _answered(session, report: Report) -> InterlockCommand | None:
+    if report.command_id is not None:
+        try:
+            command_id = int(report.command_id)
+        except ValueError:
+            return None
+        if not 0 < command_id <= MAX_COMMAND_ID:
+            return None
+        command = session.get(InterlockCommand, command_id)
+        return command if command is not None and command.terminal_id == report.terminal_id else None
+    if report.output not in ("on", "off"):
+        return None
+    return session.execute(sa.select(InterlockCommand).where(
+        InterlockCommand.terminal_id == report.terminal_id, InterlockCommand.state != "superseded")
+        .order_by(InterlockCommand.id.desc()).limit(1)).scalar()
 
 
 def latest_for_booking(session, booking_id) -> list[InterlockCommand]:

@@ -6,7 +6,8 @@ For each open session of a booking on an interlocked instrument:
   which prices it and queues the plug's OFF — unless the terminal reports a run in progress and the
   rule does not allow cutting one: then the lab is told (once) and the power goes once the run ends.
 
-It also tells the lab of every command a plug never confirmed (once per command).
+It also gives up the commands no plug confirmed within the time their attempts take — the bridge may be
+down and have sent nothing — and tells the lab of each command left unconfirmed (once per command).
 """
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ def _running(session, terminal_id, now, offline_after: timedelta) -> bool:
     return status is not None and iot.shown_state(status.state, status.received_at, now, offline_after) == iot.RUNNING
 
 
-def sweep(session, now: datetime, offline_after: timedelta = timedelta(minutes=10)) -> SweepResult:
+def sweep(session, now: datetime, offline_after: timedelta = timedelta(minutes=10),
+          settings: interlock.Settings = interlock.Settings()) -> SweepResult:
     result = SweepResult(ended=[])
     open_uses = session.execute(
         sa.select(UsageRecord).join(Booking, Booking.id == UsageRecord.booking_id)
@@ -58,8 +60,9 @@ def sweep(session, now: datetime, offline_after: timedelta = timedelta(minutes=1
             continue
         usage.end(session, Actor.scheduled_task(), use, now, cause="slot_end")
         result.ended.append(use.id)
+    interlock.give_up_unsent(session, now, settings)
     for command in session.execute(sa.select(InterlockCommand).where(
-            InterlockCommand.state == "failed", InterlockCommand.sent_at >= now - timedelta(days=1))
+            InterlockCommand.state == "failed", InterlockCommand.created_at >= now - timedelta(days=1))
             .order_by(InterlockCommand.id)).scalars():
         result.failures_told += len(notifications.command_failed(session, command, now))
     session.flush()

@@ -291,11 +291,13 @@ def command_failed(session, command, now: datetime):
     """A plug never confirmed a command: the lab must look at the plug."""
     instrument = session.get(Instrument, command.instrument_id)
     action = gettext("switch on") if command.action == "on" else gettext("switch off")
+    names = {"terminal": command.terminal_id, "instrument": instrument.name, "action": action, "attempts": command.attempts}
+    body = gettext("The plug %(terminal)s of %(instrument)s did not confirm the command to %(action)s after %(attempts)s "
+                   "attempts. Check the plug and its network.", **names) if command.attempts else \
+        gettext("The command to %(action)s the plug %(terminal)s of %(instrument)s was never sent: check that the IoT "
+                "bridge is running and can reach the broker.", **names)
     return post(session, lab_side(session, instrument), "interlock_failed",
-         gettext("Plug did not confirm: %(instrument)s", instrument=instrument.name),
-         gettext("The plug %(terminal)s of %(instrument)s did not confirm the command to %(action)s after %(attempts)s "
-                 "attempts. Check the plug and its network.", terminal=command.terminal_id, instrument=instrument.name,
-                 action=action, attempts=command.attempts), now,
+         gettext("Plug did not confirm: %(instrument)s", instrument=instrument.name), body, now,
          link=f"/bookingrecordview/show/{command.booking_id}" if command.booking_id else "/interlockcommandview/list/",
          dedupe=f"interlock-failed:{command.id}")
 

@@ -39,6 +39,7 @@ MSG_AWAITING = _("This on-campus charge waits for the PI's approval of its proje
                  "once approved.")
 MSG_REJECTED = _("The PI rejected this charge (%(reason)s): issue a credit note, and a new charge if it is corrected.")
 MSG_DECIDED = _("This charge has already been decided.")
+MSG_NOT_OPEN = _("This charge is no longer waiting to be invoiced (it was credited or waived): nothing to approve.")
 MSG_LINK = _("This approval link is not valid: it was replaced by a newer one, or it is incomplete.")
 MSG_LINK_EXPIRED = _("This approval link has expired: ask the laboratory for a new one.")
 MSG_REASON = _("Give the reason for rejecting the charge.")
@@ -111,16 +112,22 @@ def decide(session, approval: ChargeApproval, now: datetime, approve: bool, note
         require_lab_side(session, actor, approval.instrument_id)
     if approval.state != "awaiting":
         raise PolicyDenied("decided", MSG_DECIDED)
+    if approval.charge.state != "confirmed":  # credited or waived meanwhile: nothing is left to approve
+        raise PolicyDenied("charge_state", MSG_NOT_OPEN)
     note = (note or "").strip()
     if not approve and not note:
         raise RuleViolation({"note": MSG_REASON})
     if actor is not None and not note:
         raise RuleViolation({"note": MSG_HOW})
-    approval.state = "approved" if approve else "rejected"
-    approval.decided_at, approval.note = now, note or None
-    approval.decided_via = "lab" if actor is not None else "link"
-    approval.recorded_by_id = actor.user_id if actor is not None else None
-    session.flush()
+    # only if still awaiting: the PI's link and the lab's paper record may race; the first one decides
+    decided = session.execute(sa.update(ChargeApproval).where(ChargeApproval.id == approval.id,
+                                                              ChargeApproval.state == "awaiting").values(
+        state="approved" if approve else "rejected", decided_at=now, note=note or None,
+        decided_via="lab" if actor is not None else "link",
+        recorded_by_id=actor.user_id if actor is not None else None).execution_options(synchronize_session=False))
+    session.refresh(approval)
+    if decided.rowcount != 1:
+        raise PolicyDenied("decided", MSG_DECIDED)
     notifications.pi_decided(session, approval, now)
     return approval
 
@@ -130,6 +137,8 @@ def renew(session, actor: Actor, approval: ChargeApproval, now: datetime) -> Cha
     require_lab_side(session, actor, approval.instrument_id)
     if approval.state != "awaiting":
         raise PolicyDenied("decided", MSG_DECIDED)
+    if approval.charge.state != "confirmed":
+        raise PolicyDenied("charge_state", MSG_NOT_OPEN)
     pi = approval.pi
     approval.email_to = (pi.email or None) if pi is not None else approval.email_to
     approval.nonce, approval.emailed_at, approval.email_error, approval.requested_at = secrets.token_hex(16), None, None, now
@@ -172,7 +181,7 @@ def deliver(session, approval_id, settings: mail.MailSettings, secret: str, link
     link = urljoin(settings.public_url, f"/pi-approval/{token(approval, secret)}")
     try:
         mail.send(compose(approval, link, settings, link_days), settings)
-    except OSError as error:
+    except (OSError, ValueError) as error:  # the server, or an address the mail headers refuse
         approval.email_error = f"{type(error).__name__}: {error}"[:2000]
         session.commit()
         raise

@@ -173,8 +173,15 @@ def end(session, actor: Actor, usage: UsageRecord, now: datetime, *, samples=Non
         errors["end"] = MSG_ORDER
     if errors:
         raise RuleViolation(errors)
-    usage.ended_at, usage.hours = now, span_hours(usage.started_at, now)
-    usage.samples, usage.samples_received, usage.samples_returned = counts
+    # only if it is still open: the user's 结束使用, the lab's and the slot's end may race; one of them ends it
+    session.flush()
+    ended = session.execute(sa.update(UsageRecord).where(
+        UsageRecord.id == usage.id, UsageRecord.ended_at.is_(None), UsageRecord.hours.is_(None))
+        .values(ended_at=now, hours=span_hours(usage.started_at, now), samples=counts[0], samples_received=counts[1],
+                samples_returned=counts[2]).execution_options(synchronize_session=False))
+    session.refresh(usage)
+    if ended.rowcount != 1:
+        raise PolicyDenied("session_closed", MSG_NOT_OPEN)
     plug = interlock.plug_of(session, usage.instrument_id)
     if plug is not None:
         interlock.request(session, plug, "off", now, reason=cause, usage=usage, booking=usage.booking,

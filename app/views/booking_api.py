@@ -24,7 +24,7 @@ from .api_fields import BadInput as _BadInput, BeijingMinute, body as _body, rea
 from .base import ScopedModelApi, interface
 
 FORBIDDEN = {"not_authorised", "suspended", "account_inactive", "out_of_chain", "not_yours", "not_a_customer", "no_contract"}
-CONFLICT = {"slot_taken", "wrong_state", "booking_state", "session_open", "usage_overlap"}
+CONFLICT = {"slot_taken", "wrong_state", "booking_state", "session_open", "usage_overlap", "in_use"}
 
 
 class BookingSchema(Schema):
