@@ -54,11 +54,12 @@ class FeesMixin(BuilderBase):
             items.append((dict(name=name, billing_unit=unit, cost_basis=cost, quantity_basis=QUANTITY_BASIS_OF.get(unit, "entered")),
                           components, prices))
         published = state == "published"
-        approved = self._datetime_on(self._date_between(date(2025, 12, 10), date(2025, 12, 30))) if published else None
+        # in force since the platform's first year of history (2025), so its uses are priced by them
+        approved = self._datetime_on(self._date_between(date(2024, 12, 10), date(2024, 12, 30))) if published else None
         created = (approved - timedelta(days=rng.randint(10, 40))) if approved else self._datetime_on(
             self._date_between(date(2026, 3, 1), date(2026, 5, 29)))
         standard = dict(
-            instrument_id=instrument_id, version=1, state=state, effective_from=date(2026, 1, 1) if published else None,
+            instrument_id=instrument_id, version=1, state=state, effective_from=date(2025, 1, 1) if published else None,
             effective_to=None, pricing_method=PRICING_METHOD[tpl.fee],
             justification="依据湘科发〔2025〕143号第十五条，按成本补偿和非营利原则核定，经学院审核、学校归口管理部门审定后公布。",
             approved_by_id=admin_id if published else None, approved_at=approved, created_at=created,

@@ -23,6 +23,7 @@ from app import clock
 from app.models import Booking, Evaluation, ServiceUser, UsageRecord
 
 from .actors import Actor, require_lab_side
+from .batch import Batch
 from .errors import PolicyDenied, RuleViolation
 from .inputs import whole_number
 
@@ -76,17 +77,9 @@ def evaluate(session, user: ServiceUser, booking: Booking, now: datetime, days: 
     if until is not None and now > until:
         raise PolicyDenied("window_closed", gettext(str(MSG_WINDOW_CLOSED), day=clock.local_date(until).isoformat()))
     errors = {}
-    overall = _score(errors, "score", score)
-    aspects = {a: _score(errors, a, v) for a, v in zip(ASPECTS, (attitude, timeliness, quality))}
-    if overall is None and "score" not in errors:
-        given = [v for v in aspects.values() if v is not None]
-        if not given and not errors:
-            errors["score"] = MSG_SCORE
-        elif given:
-            overall = int((Decimal(sum(given)) / len(given)).quantize(Decimal(1), ROUND_HALF_UP))
+    overall, aspects = _scores(errors, score, attitude, timeliness, quality)
     if errors:
         raise RuleViolation(errors)
-    aspects = {a: (v if v is not None else overall) for a, v in aspects.items()}
     evaluation = Evaluation(booking_id=booking.id, score=overall, comment=(comment or "").strip() or None,
                             created_at=now, **aspects)
     session.add(evaluation)
@@ -107,6 +100,77 @@ def reply(session, actor: Actor, evaluation: Evaluation, now: datetime, text) ->
     evaluation.reply, evaluation.replied_at, evaluation.replied_by_id = text.strip(), now, actor.user_id
     session.flush()
     return evaluation
+
+
+def _scores(errors, score, attitude, timeliness, quality):
+    """(overall, {aspect: score}) as `evaluate` reads them, errors into `errors`."""
+    overall = _score(errors, "score", score)
+    aspects = {a: _score(errors, a, v) for a, v in zip(ASPECTS, (attitude, timeliness, quality))}
+    if overall is None and "score" not in errors:
+        given = [v for v in aspects.values() if v is not None]
+        if not given and not errors:
+            errors["score"] = MSG_SCORE
+        elif given:
+            overall = int((Decimal(sum(given)) / len(given)).quantize(Decimal(1), ROUND_HALF_UP))
+    return overall, {a: (v if v is not None else overall) for a, v in aspects.items()}
+
+
+@dataclass(frozen=True)
+class Given:
+    """One evaluation of a batch: the booking, who gives it, when, the scores and the comment."""
+
+    booking_id: int
+    user_id: int
+    at: datetime
+    score: int | None = None
+    attitude: int | None = None
+    timeliness: int | None = None
+    quality: int | None = None
+    comment: str | None = None
+
+
+def evaluate_batch(session, entries: list[Given], days: int) -> Batch:
+    """Evaluations in one batch (the demo's history; a ledger's), each checked as `evaluate` checks one: the
+    booking's own user, a completed booking, once, within the window from its completion, scores 1–5."""
+    result = Batch()
+    ids = {e.booking_id for e in entries}
+    bookings = {b.id: b for b in session.execute(sa.select(Booking.id, Booking.user_id, Booking.state,
+                                                           Booking.scheduled_end).where(Booking.id.in_(ids))).all()}
+    ended = dict(session.execute(sa.select(UsageRecord.booking_id, sa.func.max(UsageRecord.ended_at)).where(
+        UsageRecord.booking_id.in_(ids), UsageRecord.source == "manual").group_by(UsageRecord.booking_id)).all())
+    evaluated = set(session.execute(sa.select(Evaluation.booking_id).where(Evaluation.booking_id.in_(ids))).scalars())
+    rows, kept = [], []
+    for index, e in enumerate(entries):
+        booking = bookings.get(e.booking_id)
+        if booking is None or booking.user_id != e.user_id:
+            result.refuse(index, MSG_NOT_YOURS)
+            continue
+        if booking.state != "completed":
+            result.refuse(index, MSG_NOT_COMPLETED)
+            continue
+        if e.booking_id in evaluated:
+            result.refuse(index, MSG_TWICE)
+            continue
+        done = ended.get(e.booking_id) or booking.scheduled_end
+        if done is not None and e.at > done + timedelta(days=days):
+            result.refuse(index, gettext(str(MSG_WINDOW_CLOSED), day=clock.local_date(done + timedelta(days=days)).isoformat()))
+            continue
+        errors = {}
+        overall, aspects = _scores(errors, e.score, e.attitude, e.timeliness, e.quality)
+        if errors:
+            result.refuse(index, "；".join(str(m) for m in errors.values()))
+            continue
+        evaluated.add(e.booking_id)
+        rows.append({"booking_id": e.booking_id, "score": overall, "comment": (e.comment or "").strip() or None,
+                     "created_at": e.at, **aspects})
+        kept.append(index)
+    if rows:
+        table = Evaluation.__table__
+        id_of = dict(session.connection().execute(sa.insert(table).returning(table.c.booking_id, table.c.id), rows).all())
+        for index, row in zip(kept, rows):
+            result.done[index] = id_of[row["booking_id"]]
+    session.expire_all()
+    return result
 
 
 @dataclass(frozen=True)

@@ -29,11 +29,12 @@ from flask_babel import gettext, lazy_gettext as _
 import sqlalchemy as sa
 
 from app import clock
-from app.models import Authorisation, Booking, Charge, ServiceUser, UsageRecord
+from app.models import Authorisation, Booking, Charge, CustomerOrg, ServiceUser, UsageRecord
 from app.models.choices import BOOKING_STATE, USAGE_DIRECTION
 
 from . import booking as booking_service, interlock, settlement
 from .actors import Actor, require_lab_side
+from .batch import Batch
 from .booking_rules import MSG_ORDER, rules_of
 from .errors import PolicyDenied, RuleViolation
 from .inputs import whole_number
@@ -53,6 +54,7 @@ MSG_RETURNED = _("More samples returned than received.")
 MSG_TESTED = _("More samples tested than received.")
 MSG_DIRECTION = _("Choose the direction of use.")
 MSG_START = _("Give the start and end of the use.")
+MSG_NO_BOOKING = _("No such booking, or the same booking twice in the batch.")
 MSG_OWN_SELF_OPERATED = _("Only a self-operated booking's own user starts and ends its use; the lab registers the others.")
 
 
@@ -205,7 +207,23 @@ def register(session, actor: Actor, now: datetime, settings, *, start: datetime 
              entered=None) -> Completed:
     """A use registered after the fact (使用登记): per booking, or a walk-in."""
     instrument_id, user = _who(session, actor, now, booking, instrument_id, user, settings)
-    errors = {}
+    errors, counts, span = _registration_errors(now, start, end, hours, samples, samples_received, samples_returned,
+                                                direction)
+    if errors:
+        raise RuleViolation(errors)
+    if _overlapping(session, instrument_id, start, end):
+        raise PolicyDenied("usage_overlap", MSG_OVERLAP)
+    usage = UsageRecord(instrument_id=instrument_id, booking=booking, user=user, started_at=start, ended_at=end,
+                        hours=span, samples=counts[0], samples_received=counts[1], samples_returned=counts[2],
+                        source="manual", service_type=service_type_of(user), direction=direction,
+                        operator_id=operator_id, registered_by_id=actor.user_id, registered_at=now)
+    session.add(usage)
+    return _completed(session, actor, usage, now, entered)
+
+
+def _registration_errors(now, start, end, hours, samples, samples_received, samples_returned, direction):
+    """({field: message}, (tested, received, returned), hours) of a use registered after the fact."""
+    errors, span = {}, None
     counts = _samples(errors, samples, samples_received, samples_returned)
     if direction not in USAGE_DIRECTION.codes:
         errors["direction"] = MSG_DIRECTION
@@ -224,16 +242,90 @@ def register(session, actor: Actor, now: datetime, settings, *, start: datetime 
                 given = None
             if given is None or abs(given - span) > HOURS_TOLERANCE:
                 errors["hours"] = gettext(str(MSG_HOURS), hours=f"{span:.2f}")
-    if errors:
-        raise RuleViolation(errors)
-    if _overlapping(session, instrument_id, start, end):
-        raise PolicyDenied("usage_overlap", MSG_OVERLAP)
-    usage = UsageRecord(instrument_id=instrument_id, booking=booking, user=user, started_at=start, ended_at=end,
-                        hours=span, samples=counts[0], samples_received=counts[1], samples_returned=counts[2],
-                        source="manual", service_type=service_type_of(user), direction=direction,
-                        operator_id=operator_id, registered_by_id=actor.user_id, registered_at=now)
-    session.add(usage)
-    return _completed(session, actor, usage, now, entered)
+    return errors, counts, span
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One use of a scheduled booking, registered after the fact (a row of register_batch)."""
+
+    booking_id: int
+    start: datetime
+    end: datetime
+    samples: int | None = None
+    samples_received: int | None = None
+    samples_returned: int | None = None
+    direction: str = "research"
+    operator_id: int | None = None
+
+
+def register_batch(session, actor: Actor, now: datetime, entries: list[Registration]) -> Batch:
+    """The uses of scheduled bookings registered after the fact, in one batch (a ledger of services rendered,
+    the demo's history): each checked as `register` checks one — the lab side of the booking's instrument,
+    a booking that is scheduled, start before end and not in the future, the samples, the direction, no
+    overlap with another registered use (in the database or the batch) — then written with a few
+    statements, the bookings completed and the uses priced (settlement.charge_uses). Refused rows write
+    nothing and are answered by index."""
+    result = Batch()
+    bookings = {b.id: b for b in session.execute(
+        sa.select(Booking.id, Booking.instrument_id, Booking.user_id, Booking.state)
+        .where(Booking.id.in_({e.booking_id for e in entries}))).all()}
+    categories = dict(session.execute(sa.select(ServiceUser.id, CustomerOrg.category).join(CustomerOrg).where(
+        ServiceUser.id.in_({b.user_id for b in bookings.values()}))).all())
+    taken = {}  # instrument → [(start, end)] registered, in the database and in this batch
+    if entries:
+        low, high = min(e.start for e in entries if e.start), max(e.end for e in entries if e.end)
+        for row in session.execute(sa.select(UsageRecord.instrument_id, UsageRecord.started_at, UsageRecord.ended_at).where(
+                UsageRecord.instrument_id.in_({b.instrument_id for b in bookings.values()}), UsageRecord.source == "manual",
+                UsageRecord.started_at < high, sa.func.coalesce(UsageRecord.ended_at, high) > low)):
+            taken.setdefault(row.instrument_id, []).append((row.started_at, row.ended_at or high))
+    allowed, rows, kept, used = {}, [], [], set()
+    for index, e in enumerate(entries):
+        booking = bookings.get(e.booking_id)
+        if booking is None or e.booking_id in used:
+            result.refuse(index, MSG_NO_BOOKING)
+            continue
+        if booking.instrument_id not in allowed:
+            try:
+                require_lab_side(session, actor, booking.instrument_id)
+                allowed[booking.instrument_id] = None
+            except PolicyDenied as refusal:
+                allowed[booking.instrument_id] = refusal.message
+        if allowed[booking.instrument_id] is not None:
+            result.refuse(index, allowed[booking.instrument_id])
+            continue
+        if booking.state not in REGISTRABLE:
+            result.refuse(index, gettext(str(MSG_BOOKING_STATE), state=BOOKING_STATE.label(booking.state)))
+            continue
+        errors, counts, span = _registration_errors(now, e.start, e.end, None, e.samples, e.samples_received,
+                                                    e.samples_returned, e.direction)
+        if errors:
+            result.refuse(index, "；".join(str(m) for m in errors.values()))
+            continue
+        spans = taken.setdefault(booking.instrument_id, [])
+        if any(s < e.end and t > e.start for s, t in spans):
+            result.refuse(index, MSG_OVERLAP)
+            continue
+        spans.append((e.start, e.end))
+        used.add(e.booking_id)
+        user_type = "internal" if categories.get(booking.user_id) == "campus" else "external"
+        rows.append({"instrument_id": booking.instrument_id, "booking_id": booking.id, "user_id": booking.user_id,
+                     "started_at": e.start, "ended_at": e.end, "hours": span, "samples": counts[0],
+                     "samples_received": counts[1], "samples_returned": counts[2], "source": "manual",
+                     "service_type": user_type, "direction": e.direction, "operator_id": e.operator_id,
+                     "registered_by_id": actor.user_id, "registered_at": now})
+        kept.append(index)
+    if rows:
+        table = UsageRecord.__table__
+        id_of = dict(session.connection().execute(sa.insert(table).returning(table.c.booking_id, table.c.id), rows).all())
+        session.connection().execute(sa.update(Booking.__table__).where(Booking.__table__.c.id == sa.bindparam("b_id"))
+                                     .values(state="completed"), [{"b_id": r["booking_id"]} for r in rows])
+        for index, row in zip(kept, rows):
+            result.done[index] = id_of[row["booking_id"]]
+        settlement.charge_uses(session, sa.select(UsageRecord.id).where(UsageRecord.id.in_(list(id_of.values()))), now,
+                               actor.user_id)
+    session.expire_all()
+    return result
 
 
 def _overlapping(session, instrument_id, start, end) -> bool:
