@@ -54,3 +54,20 @@ def require_lab_side(session, actor: Actor, instrument_id):
         return
     if not actor.is_admin or not actor.covers(instrument_unit_path(session, instrument_id)):
         raise PolicyDenied("out_of_chain", DENIED_LAB)
+
+
+class LabSides:
+    """For a batch: whether the actor is the lab side of each instrument, asked once per instrument —
+    None when it is, else the refusal's message."""
+
+    def __init__(self, session, actor: Actor):
+        self.session, self.actor, self.known = session, actor, {}
+
+    def refusal(self, instrument_id):
+        if instrument_id not in self.known:
+            try:
+                require_lab_side(self.session, self.actor, instrument_id)
+                self.known[instrument_id] = None
+            except PolicyDenied as refusal:
+                self.known[instrument_id] = refusal.message
+        return self.known[instrument_id]

@@ -20,9 +20,8 @@ from app import clock
 from app.models import Booking, Closure, Instrument, ServiceUser
 
 from . import booking as booking_service, booking_rules
-from .actors import Actor, require_lab_side
+from .actors import Actor, LabSides
 from .batch import Batch
-from .errors import PolicyDenied
 from .workdays import WorkCalendar
 
 MSG_ANSWER_BEFORE = _("The answer cannot come before the submission.")
@@ -51,20 +50,15 @@ def record_served(session, actor: Actor, entries: list[Served], calendar: WorkCa
     for c in session.execute(sa.select(Closure.instrument_id, Closure.starts_at, Closure.ends_at)
                              .where(Closure.instrument_id.in_(list(instruments)))):
         closures.setdefault(c.instrument_id, []).append(c)
-    allowed, rules, weeks, rows, kept, keys = {}, {}, {}, [], [], set()
+    sides, rules, weeks, rows, kept, keys = LabSides(session, actor), {}, {}, [], [], set()
     for index, e in enumerate(entries):
         instrument, user = instruments.get(e.instrument_id), users.get(e.user_id)
         if (e.instrument_id, e.user_id, e.submitted_at) in keys:
             result.refuse(index, MSG_TWICE)
             continue
-        if e.instrument_id not in allowed:
-            try:
-                require_lab_side(session, actor, e.instrument_id)
-                allowed[e.instrument_id] = None
-            except PolicyDenied as refusal:
-                allowed[e.instrument_id] = refusal.message
-        if allowed[e.instrument_id] is not None:
-            result.refuse(index, allowed[e.instrument_id])
+        denied = sides.refusal(e.instrument_id)
+        if denied is not None:
+            result.refuse(index, denied)
             continue
         if not booking_service._bookable(instrument):
             result.refuse(index, booking_service.MSG_NOT_BOOKABLE)

@@ -24,6 +24,7 @@ from app.models import Booking, Instrument, Message, PlatformUser, Unit
 from app.models.choices import BOOKING_MODE
 from app.security.roles import COLLEGE_ADMIN, LAB_ADMIN, SCHOOL_ADMIN
 
+from . import after_commit
 from .workdays import WorkCalendar, load_calendar
 
 
@@ -232,32 +233,14 @@ def mark_read(session, message: Message, now: datetime):
 
 # -- after commit: the mail ------------------------------------------------------------------------
 
-_OUTGOING = "notifications_outgoing"
+def _to_mail(session, obj):
+    return obj.id if isinstance(obj, Message) and obj in session.new and obj.email_to else None
 
 
 def install(enqueue):
     """Call `enqueue(message_id)` for each message to be e-mailed, once its transaction has committed
-    (never for a rolled-back step). Registered once per process, for every session."""
-    if getattr(install, "_enqueue", None) is not None:
-        install._enqueue = enqueue
-        return
-    install._enqueue = enqueue
-
-    @sa.event.listens_for(sa.orm.Session, "after_flush")
-    def _collect(session, _context):
-        for obj in session.new:
-            if isinstance(obj, Message) and obj.email_to:
-                session.info.setdefault(_OUTGOING, []).append(obj)
-
-    @sa.event.listens_for(sa.orm.Session, "after_commit")
-    def _send(session):
-        outgoing = session.info.pop(_OUTGOING, [])
-        for message in outgoing:
-            install._enqueue(message.id)
-
-    @sa.event.listens_for(sa.orm.Session, "after_soft_rollback")
-    def _forget(session, _previous):
-        session.info.pop(_OUTGOING, None)
+    (never for a rolled-back step)."""
+    after_commit.install("message_mail", _to_mail, enqueue)
 
 
 # -- the power interlock (app/services/interlock_sweep.py) -------------------------------------------

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from app import clock
 from app.models import Charge, ChargeApproval
 
-from . import mail, notifications
+from . import after_commit, mail, notifications
 from .actors import Actor, require_lab_side
 from .errors import PolicyDenied, RuleViolation
 
@@ -44,7 +44,6 @@ MSG_LINK = _("This approval link is not valid: it was replaced by a newer one, o
 MSG_LINK_EXPIRED = _("This approval link has expired: ask the laboratory for a new one.")
 MSG_REASON = _("Give the reason for rejecting the charge.")
 MSG_HOW = _("Say how the PI decided (e.g. signed on paper on a given day).")
-_OUTGOING = "pi_approvals_to_mail"
 
 
 @dataclass(frozen=True)
@@ -190,26 +189,14 @@ def deliver(session, approval_id, settings: mail.MailSettings, secret: str, link
     return True
 
 
+def _to_mail(session, obj):
+    """A new approval, or a new link (renew changes the nonce); never a failed delivery's record of its error."""
+    if isinstance(obj, ChargeApproval) and obj.email_to and obj.emailed_at is None and obj.state == "awaiting" \
+            and (obj in session.new or sa.inspect(obj).attrs.nonce.history.has_changes()):
+        return obj.id
+    return None
+
+
 def install(enqueue):
     """Call `enqueue(approval_id)` for each approval to be mailed, once its transaction has committed."""
-    if getattr(install, "_enqueue", None) is not None:
-        install._enqueue = enqueue
-        return
-    install._enqueue = enqueue
-
-    @sa.event.listens_for(sa.orm.Session, "after_flush")
-    def _collect(session, _context):
-        # a new approval, or a new link (renew changes the nonce); never a failed delivery's record of its error
-        for obj in list(session.new) + list(session.dirty):
-            if isinstance(obj, ChargeApproval) and obj.email_to and obj.emailed_at is None and obj.state == "awaiting" \
-                    and (obj in session.new or sa.inspect(obj).attrs.nonce.history.has_changes()):
-                session.info.setdefault(_OUTGOING, set()).add(obj.id)
-
-    @sa.event.listens_for(sa.orm.Session, "after_commit")
-    def _send(session):
-        for approval_id in sorted(session.info.pop(_OUTGOING, ())):
-            install._enqueue(approval_id)
-
-    @sa.event.listens_for(sa.orm.Session, "after_soft_rollback")
-    def _forget(session, _previous):
-        session.info.pop(_OUTGOING, None)
+    after_commit.install("pi_approval_mail", _to_mail, enqueue)

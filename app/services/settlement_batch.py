@@ -20,9 +20,8 @@ from app.models import Charge, ChargeApproval, Person, ServiceUser, UsageRecord
 from app.models.choices import PAYMENT_METHOD
 
 from . import pi_approval
-from .actors import Actor, require_lab_side
+from .actors import Actor, LabSides
 from .batch import Batch
-from .errors import PolicyDenied
 from .settlement import (MSG_FUTURE, MSG_INVOICE_BEFORE_USE, MSG_METHOD, MSG_NUMBER, MSG_NUMBER_TAKEN,
                          MSG_PAID_BEFORE_INVOICE, MSG_STATE)
 
@@ -51,20 +50,15 @@ def advance_batch(session, actor: Actor, now: datetime, entries: list[Advance]) 
         .where(Charge.id.in_({e.charge_id for e in entries}))).all()}
     numbers = {e.invoice_number for e in entries if e.invoice_number}
     taken = set(session.execute(sa.select(Charge.invoice_number).where(Charge.invoice_number.in_(numbers))).scalars())
-    allowed, updates, approvals, seen = {}, [], [], set()
+    sides, updates, approvals, seen = LabSides(session, actor), [], [], set()
     for index, e in enumerate(entries):
         charge = charges.get(e.charge_id)
         if charge is None or e.charge_id in seen:
             result.refuse(index, gettext(str(MSG_STATE), state="—"))
             continue
-        if charge.instrument_id not in allowed:
-            try:
-                require_lab_side(session, actor, charge.instrument_id)
-                allowed[charge.instrument_id] = None
-            except PolicyDenied as refusal:
-                allowed[charge.instrument_id] = refusal.message
-        if allowed[charge.instrument_id] is not None:
-            result.refuse(index, allowed[charge.instrument_id])
+        denied = sides.refusal(charge.instrument_id)
+        if denied is not None:
+            result.refuse(index, denied)
             continue
         if charge.state != "pending" or charge.credit_of_id is not None:
             result.refuse(index, gettext(str(MSG_STATE), state=charge.state))

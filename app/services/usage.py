@@ -33,7 +33,7 @@ from app.models import Authorisation, Booking, Charge, CustomerOrg, ServiceUser,
 from app.models.choices import BOOKING_STATE, USAGE_DIRECTION
 
 from . import booking as booking_service, interlock, settlement
-from .actors import Actor, require_lab_side
+from .actors import Actor, LabSides, require_lab_side
 from .batch import Batch
 from .booking_rules import MSG_ORDER, rules_of
 from .errors import PolicyDenied, RuleViolation
@@ -279,20 +279,15 @@ def register_batch(session, actor: Actor, now: datetime, entries: list[Registrat
                 UsageRecord.instrument_id.in_({b.instrument_id for b in bookings.values()}), UsageRecord.source == "manual",
                 UsageRecord.started_at < high, sa.func.coalesce(UsageRecord.ended_at, high) > low)):
             taken.setdefault(row.instrument_id, []).append((row.started_at, row.ended_at or high))
-    allowed, rows, kept, used = {}, [], [], set()
+    sides, rows, kept, used = LabSides(session, actor), [], [], set()
     for index, e in enumerate(entries):
         booking = bookings.get(e.booking_id)
         if booking is None or e.booking_id in used:
             result.refuse(index, MSG_NO_BOOKING)
             continue
-        if booking.instrument_id not in allowed:
-            try:
-                require_lab_side(session, actor, booking.instrument_id)
-                allowed[booking.instrument_id] = None
-            except PolicyDenied as refusal:
-                allowed[booking.instrument_id] = refusal.message
-        if allowed[booking.instrument_id] is not None:
-            result.refuse(index, allowed[booking.instrument_id])
+        denied = sides.refusal(booking.instrument_id)
+        if denied is not None:
+            result.refuse(index, denied)
             continue
         if booking.state not in REGISTRABLE:
             result.refuse(index, gettext(str(MSG_BOOKING_STATE), state=BOOKING_STATE.label(booking.state)))

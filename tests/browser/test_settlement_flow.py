@@ -1,7 +1,7 @@
 """From use to money in Chromium (issue 14): `lab_admin` registers the use of `service_user`'s ended
 booking from its page, confirms and invoices the charge; `service_user` finds it among its charges
-with its lines and evaluates the booking; the average shows on the public instrument page. Against
-the demo served by gunicorn."""
+with its lines and evaluates the booking; the lab records the payment and the user sees it settled; the
+average shows on the public instrument page. Against the demo served by gunicorn."""
 import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -101,6 +101,21 @@ def test_lab_admin_settles_a_use_and_service_user_evaluates_it(ui, demo_db):
     ui.goto("/evaluationview/list/")
     assert "浏览器测试：服务及时" in page.locator("body").inner_text()
     ui.step("lab-admin-evaluations")
+    # the payment arrives: the lab records it, and the charge is settled
+    ui.goto(f"/chargeview/show/{charge_id}")
+    page.select_option("form.charge-settle select[name=method]", "bank_transfer")
+    page.click("button:has-text('登记结清')")
+    page.wait_for_load_state("networkidle")
+    assert "已登记结清" in _flash(ui), _flash(ui)
+    ui.step("lab-admin-settled-the-charge")
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(Charge.state, Charge.payment_method).where(Charge.id == charge_id)).one() == (
+            "settled", "bank_transfer")
+    ui.logout()
+    ui.login("service_user")
+    ui.goto(f"/mychargeview/show/{charge_id}")
+    assert "已结清" in page.locator("body").inner_text()
+    ui.step("service-user-sees-it-settled")
     ui.logout()
 
     # anyone: the public page shows the instrument's average
