@@ -172,3 +172,27 @@ def test_an_administrator_reaches_its_scope_only(login_as, committed, uni):
     download = lab.get(f"/statements/download?year=2026&month=12&party=unit:{uni.l11}")
     assert download.status_code == 200 and "filename*=UTF-8''" in download.headers["Content-Disposition"]
     assert login_as(None).get("/statements/").status_code in (302, 401, 403)
+
+
+def test_the_api_answers_the_statement_of_the_screen_scoped_the_same_way(app, login_as, uni, committed):
+    lab = login_as("lab_admin")
+    year = "year=2026&month=12"
+    api = lab.get(f"/api/v1/statement/?party=unit:{uni.l11}&{year}").get_json()
+    page = lab.get(f"/statements/?party=unit:{uni.l11}&{year}").get_data(as_text=True)
+    assert api["party"] == f"unit:{uni.l11}" and api["period"] == {"year": 2026, "month": 12, "first": "2026-12-01",
+                                                                     "last": "2026-12-31"}
+    assert api["totals"]["invoiced"] == 200.0 and api["totals"]["charges"] == 2
+    assert {r["invoice_number"] for r in api["invoiced"]} >= {"PM-0", "PM-1"} and all(n in page for n in ("PM-0", "PM-1"))
+    # paged
+    first = lab.get(f"/api/v1/statement/?party=unit:{uni.l11}&{year}&page_size=1").get_json()
+    second = lab.get(f"/api/v1/statement/?party=unit:{uni.l11}&{year}&page_size=1&page=1").get_json()
+    assert len(first["invoiced"]) == len(second["invoiced"]) == 1 and first["invoiced"] != second["invoiced"]
+    # another college's unit, a user of another lab's: 404, as on screen
+    assert lab.get(f"/api/v1/statement/?party=unit:{uni.l21}&{year}").status_code == 404
+    assert lab.get(f"/api/v1/statement/?party=unit:{uni.l11}&year=1990").status_code == 404
+    # a service user gets its own whatever it names
+    own = login_as("service_user").get(f"/api/v1/statement/?party=unit:{uni.school}&{year}").get_json()
+    assert own["party"] == f"user:{uni.customer_service_user}" and {r["invoice_number"] for r in own["invoiced"]} == {"PM-0"}
+    assert app.test_client().get(f"/api/v1/statement/?{year}").status_code == 401
+    openapi = lab.get("/api/v1/_openapi").get_json()["paths"]
+    assert "get" in openapi["/api/v1/statement/"]

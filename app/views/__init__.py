@@ -19,7 +19,7 @@ from .availability_api import AuthorisationApi, AvailabilityApi
 from .booking_api import BookingApi
 from .settlement_api import ChargeApi, UsageApi
 from .settlement_screens import ChargeView, MyChargeView, MyUsageView, UsageRecordView
-from .statements import StatementView
+from .statements import StatementApi, StatementView
 from .evaluations import EvaluationApi, EvaluationView, MyEvaluationView
 from .booking_admin import AuthorisationView, BookingRuleView, ClosureView, OpeningHoursView
 from .booking_calendar import BookingCalendarView
@@ -128,7 +128,7 @@ def register(appbuilder):
     appbuilder.add_view(PublicFeesView, P.MENU_PUBLIC_FEES, label=_("Fee schedules"), icon="fa-yen-sign")
     appbuilder.add_view_no_menu(PiApprovalView)
     for api in (UnitApi, InnovationPlatformApi, InstrumentApi, PersonApi, TrainingSessionApi, UnsuitableFilingApi,
-                BookingApi, AuthorisationApi, AvailabilityApi, UsageApi, ChargeApi, EvaluationApi):
+                BookingApi, AuthorisationApi, AvailabilityApi, UsageApi, ChargeApi, EvaluationApi, StatementApi):
         appbuilder.add_api(api)
     # FAB's OpenAPI document (/api/v1/_openapi) of every API above, without its Swagger UI (which
     # loads its scripts from a CDN)
