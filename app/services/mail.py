@@ -66,17 +66,23 @@ def send(email: EmailMessage, settings: MailSettings):
         smtp.send_message(email)
 
 
+def send_recorded(session, record, email: EmailMessage, settings: MailSettings, now) -> bool:
+    """Send `email` for `record` (anything with emailed_at and email_error) and record when it went, or why
+    not — committed either way; a failure raises, for the task queue's retry."""
+    try:
+        send(email, settings)
+    except (OSError, ValueError) as error:  # the server (smtplib's errors are OSErrors), or a header it refuses
+        record.email_error = f"{type(error).__name__}: {error}"[:2000]
+        session.commit()
+        raise
+    record.emailed_at, record.email_error = now, None
+    session.commit()
+    return True
+
+
 def deliver(session, message_id, settings: MailSettings, now) -> bool:
     """Send one message's e-mail once; records when it went, or why not (and raises, for a retry)."""
     message = session.get(Message, message_id)
     if message is None or message.emailed_at is not None or not message.email_to or not settings.enabled:
         return False
-    try:
-        send(compose(message, settings, now), settings)
-    except (OSError, smtplib.SMTPException) as error:
-        message.email_error = f"{type(error).__name__}: {error}"[:2000]
-        session.commit()
-        raise
-    message.emailed_at, message.email_error = now, None
-    session.commit()
-    return True
+    return send_recorded(session, message, compose(message, settings, now), settings, now)

@@ -178,15 +178,7 @@ def deliver(session, approval_id, settings: mail.MailSettings, secret: str, link
             or not settings.enabled:
         return False
     link = urljoin(settings.public_url, f"/pi-approval/{token(approval, secret)}")
-    try:
-        mail.send(compose(approval, link, settings, link_days), settings)
-    except (OSError, ValueError) as error:  # the server, or an address the mail headers refuse
-        approval.email_error = f"{type(error).__name__}: {error}"[:2000]
-        session.commit()
-        raise
-    approval.emailed_at, approval.email_error = now, None
-    session.commit()
-    return True
+    return mail.send_recorded(session, approval, compose(approval, link, settings, link_days), settings, now)
 
 
 def _to_mail(session, obj):
