@@ -107,6 +107,17 @@ def uni(app):
 
 
 @pytest.fixture
+def lab_actor(session):
+    """lab_admin as the rules see it (app/services/actors.py)."""
+    import sqlalchemy as sa
+
+    from app.models import PlatformUser
+    from app.services.actors import Actor
+
+    return Actor.of(session.execute(sa.select(PlatformUser).filter_by(username="lab_admin")).scalar_one())
+
+
+@pytest.fixture
 def session(app):
     """The database session inside an app context, rolled back and removed afterwards."""
     with app.app_context():

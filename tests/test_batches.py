@@ -9,9 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from app import clock
-from app.models import Booking, Charge, ChargeApproval, Evaluation, PlatformUser, ServiceUser, Unit, UsageRecord
+from app.models import Booking, Charge, ChargeApproval, Evaluation, ServiceUser, Unit, UsageRecord
 from app.services import booking as booking_service, booking_batch, evaluations, settlement_batch, usage
-from app.services.actors import Actor
 from app.services.workdays import load_calendar
 
 from . import factories as f
@@ -24,8 +23,8 @@ def bj(*args):
 
 
 @pytest.fixture
-def lab(session):
-    return Actor.of(session.execute(sa.select(PlatformUser).filter_by(username="lab_admin")).scalar_one())
+def lab(lab_actor):
+    return lab_actor
 
 
 @pytest.fixture

@@ -48,11 +48,6 @@ def authorised(session, user, inst):
     return user
 
 
-@pytest.fixture
-def lab_actor(session):
-    return Actor.of(session.execute(sa.select(PlatformUser).filter_by(username="lab_admin")).scalar_one())
-
-
 def submit(session, user, inst, mode="self_operated", now=NOW, **kw):
     if mode == "self_operated":
         kw.setdefault("start", bj(2026, 12, 8, 10, 0))

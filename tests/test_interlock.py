@@ -28,11 +28,6 @@ SLOT = bj(2026, 12, 7, 9, 0)
 
 
 @pytest.fixture
-def lab_actor(session):
-    return Actor.of(session.execute(sa.select(PlatformUser).filter_by(username="lab_admin")).scalar_one())
-
-
-@pytest.fixture
 def customer(session):
     """service_user's ServiceUser row and its account as an actor."""
     account = session.execute(sa.select(PlatformUser).filter_by(username="service_user")).scalar_one()

@@ -1,4 +1,5 @@
 """Migrations build the whole schema from an empty database, on SQLite and on PostgreSQL."""
+import contextlib
 import os
 import tempfile
 
@@ -135,6 +136,34 @@ def test_database_constraints_hold(app, uni, assignment):
         db.session.remove()
 
 
+@contextlib.contextmanager
+def _upgraded_over(url, revision, rows):
+    """A fresh database migrated to `revision`, `rows` inserted there, then migrated to the head; the body
+    runs in its app context (on the scratch PostgreSQL database when the suite runs on SQLite)."""
+    scratch = None
+    if url is None:
+        pytest.skip("the scratch PostgreSQL database is used when the suite runs on SQLite")
+    if url == "postgresql-scratch":
+        url, scratch = _scratch_postgres()
+    try:
+        reset_database(url)
+        app = create_app("config.TestConfig", SQLALCHEMY_DATABASE_URI=url)
+        with app.app_context():
+            from flask_migrate import upgrade
+
+            upgrade(revision=revision)
+            with db.engine.begin() as conn:
+                for statement in rows:
+                    conn.execute(sa.text(statement))
+            upgrade()
+            yield
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        if scratch:
+            drop_scratch_postgres(scratch)
+
+
 ROWS_BEFORE_0017 = [
     "INSERT INTO unit (id, code, name, level) VALUES (900, 'M17', 'M17 lab', 'lab')",
     "INSERT INTO instrument (id, kind, asset_number, name, original_value, funding_source, unit_id, run_status, "
@@ -164,52 +193,32 @@ def test_0017_keeps_the_rows_it_extends(url):
     """0017 extends fee standards, items, uses and charges: on SQLite a batch copy of a table drops the
     old one with foreign keys on, and its children would cascade with it. Every row is still there,
     the items' quantity basis follows their billing unit, and the new rules hold."""
-    scratch = None
-    if url is None:
-        pytest.skip("the scratch PostgreSQL database is used when the suite runs on SQLite")
-    if url == "postgresql-scratch":
-        url, scratch = _scratch_postgres()
-    try:
-        reset_database(url)
-        app = create_app("config.TestConfig", SQLALCHEMY_DATABASE_URI=url)
-        with app.app_context():
-            from flask_migrate import upgrade
-
-            upgrade(revision="0016_contracts")
-            with db.engine.begin() as conn:
-                for statement in ROWS_BEFORE_0017:
-                    conn.execute(sa.text(statement))
-            upgrade()
-            with db.engine.connect() as conn:
-                for table in ("fee_standard", "fee_standard_event", "fee_item", "fee_price", "fee_item_component",
-                              "usage_record", "charge", "charge_line"):
-                    assert conn.execute(sa.text(f"SELECT count(*) FROM {table} WHERE id >= 900")).scalar() >= 1, table
-                assert dict(conn.execute(sa.text("SELECT id, quantity_basis FROM fee_item WHERE id >= 900")).all()) == {
-                    900: "hours", 901: "entered"}
-                assert conn.execute(sa.text("SELECT tier_mode, unit_rounding FROM fee_standard WHERE id = 900")).one() == (
-                    "volume", "started_unit")
-            with db.engine.begin() as conn:
-                conn.execute(sa.text("UPDATE charge SET state = 'confirmed' WHERE id = 900"))
-            for statement in (
-                "UPDATE charge SET state = 'waived' WHERE id = 900",  # a waiver needs its reason
-                "UPDATE charge SET state = 'lost' WHERE id = 900",
-                "UPDATE fee_standard SET tier_mode = 'random' WHERE id = 900",
-                "UPDATE usage_record SET samples_received = -1 WHERE id = 900",
-            ):
-                with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
-                    conn.execute(sa.text(statement))
-            with db.engine.begin() as conn:  # one open session per instrument
-                conn.execute(sa.text("INSERT INTO usage_record (instrument_id, started_at, source, service_type, "
-                                     "direction) VALUES (900, '2026-01-03 01:00:00', 'manual', 'internal', 'research')"))
+    with _upgraded_over(url, "0016_contracts", ROWS_BEFORE_0017):
+        with db.engine.connect() as conn:
+            for table in ("fee_standard", "fee_standard_event", "fee_item", "fee_price", "fee_item_component",
+                          "usage_record", "charge", "charge_line"):
+                assert conn.execute(sa.text(f"SELECT count(*) FROM {table} WHERE id >= 900")).scalar() >= 1, table
+            assert dict(conn.execute(sa.text("SELECT id, quantity_basis FROM fee_item WHERE id >= 900")).all()) == {
+                900: "hours", 901: "entered"}
+            assert conn.execute(sa.text("SELECT tier_mode, unit_rounding FROM fee_standard WHERE id = 900")).one() == (
+                "volume", "started_unit")
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE charge SET state = 'confirmed' WHERE id = 900"))
+        for statement in (
+            "UPDATE charge SET state = 'waived' WHERE id = 900",  # a waiver needs its reason
+            "UPDATE charge SET state = 'lost' WHERE id = 900",
+            "UPDATE fee_standard SET tier_mode = 'random' WHERE id = 900",
+            "UPDATE usage_record SET samples_received = -1 WHERE id = 900",
+        ):
             with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
-                conn.execute(sa.text("INSERT INTO usage_record (instrument_id, started_at, source, service_type, "
-                                     "direction) VALUES (900, '2026-01-03 02:00:00', 'manual', 'internal', 'research')"))
-            assert _slot_guards()
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        if scratch:
-            drop_scratch_postgres(scratch)
+                conn.execute(sa.text(statement))
+        with db.engine.begin() as conn:  # one open session per instrument
+            conn.execute(sa.text("INSERT INTO usage_record (instrument_id, started_at, source, service_type, "
+                                 "direction) VALUES (900, '2026-01-03 01:00:00', 'manual', 'internal', 'research')"))
+        with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO usage_record (instrument_id, started_at, source, service_type, "
+                                 "direction) VALUES (900, '2026-01-03 02:00:00', 'manual', 'internal', 'research')"))
+        assert _slot_guards()
 
 
 ROWS_BEFORE_0020 = [
@@ -234,28 +243,8 @@ ROWS_BEFORE_0020 = [
 
 @pytest.mark.parametrize("url", list(targets()))
 def test_0020_asks_the_pi_for_the_campus_charges_already_confirmed(url):
-    scratch = None
-    if url is None:
-        pytest.skip("the scratch PostgreSQL database is used when the suite runs on SQLite")
-    if url == "postgresql-scratch":
-        url, scratch = _scratch_postgres()
-    try:
-        reset_database(url)
-        app = create_app("config.TestConfig", SQLALCHEMY_DATABASE_URI=url)
-        with app.app_context():
-            from flask_migrate import upgrade
-
-            upgrade(revision="0019_interlock")
-            with db.engine.begin() as conn:
-                for statement in ROWS_BEFORE_0020:
-                    conn.execute(sa.text(statement))
-            upgrade()
-            with db.engine.connect() as conn:
-                rows = conn.execute(sa.text("SELECT charge_id, pi_id, email_to, project_account, state, length(nonce) "
-                                            "FROM charge_approval")).all()
-            assert [tuple(r) for r in rows] == [(920, 920, "pi@example.edu.cn", "P-920", "awaiting", 32)]
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        if scratch:
-            drop_scratch_postgres(scratch)
+    with _upgraded_over(url, "0019_interlock", ROWS_BEFORE_0020):
+        with db.engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT charge_id, pi_id, email_to, project_account, state, length(nonce) "
+                                        "FROM charge_approval")).all()
+        assert [tuple(r) for r in rows] == [(920, 920, "pi@example.edu.cn", "P-920", "awaiting", 32)]

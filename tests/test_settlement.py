@@ -27,11 +27,6 @@ NOW = bj(2026, 12, 7, 18, 0)
 
 
 @pytest.fixture
-def lab_actor(session):
-    return Actor.of(session.execute(sa.select(PlatformUser).filter_by(username="lab_admin")).scalar_one())
-
-
-@pytest.fixture
 def inst(session, uni):
     inst = f.bookable_instrument(session.get(Unit, uni.l11), name="结算测试仪器")
     f.fee_standard(inst, state="published", effective_from=date(2026, 1, 1), items=[
