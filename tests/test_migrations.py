@@ -151,14 +151,16 @@ def _upgraded_over(url, revision, rows):
         with app.app_context():
             from flask_migrate import upgrade
 
-            upgrade(revision=revision)
-            with db.engine.begin() as conn:
-                for statement in rows:
-                    conn.execute(sa.text(statement))
-            upgrade()
-            yield
-            db.session.remove()
-            db.engine.dispose()
+            try:
+                upgrade(revision=revision)
+                with db.engine.begin() as conn:
+                    for statement in rows:
+                        conn.execute(sa.text(statement))
+                upgrade()
+                yield
+            finally:
+                db.session.remove()
+                db.engine.dispose()
     finally:
         if scratch:
             drop_scratch_postgres(scratch)
@@ -248,3 +250,22 @@ def test_0020_asks_the_pi_for_the_campus_charges_already_confirmed(url):
             rows = conn.execute(sa.text("SELECT charge_id, pi_id, email_to, project_account, state, length(nonce) "
                                         "FROM charge_approval")).all()
         assert [tuple(r) for r in rows] == [(920, 920, "pi@example.edu.cn", "P-920", "awaiting", 32)]
+
+
+def _account(id_, username, email, active=True):
+    return (f"INSERT INTO ab_user (id, first_name, last_name, username, email, active) VALUES ({id_}, 'M', '21', "
+            f"'{username}', '{email}', {'true' if active else 'false'})")
+
+
+@pytest.mark.parametrize("url", list(targets()))
+def test_0021_names_the_accounts_that_differ_only_in_case(url):
+    """The lower() indexes cannot be built over accounts that already clash: the upgrade stops and names
+    them (the impostor is inactive) for an administrator to rename or remove; nothing is renamed."""
+    rows = [_account(930, "lab_admin", "lab@example.edu.cn"), _account(931, "LAB_ADMIN", "other@example.edu.cn", False),
+            _account(932, "someone", "Same@Example.edu.cn"), _account(933, "someone_else", "same@example.edu.cn")]
+    with pytest.raises(SystemExit) as stopped:  # `flask db upgrade` logs the migration's message and exits 1
+        with _upgraded_over(url, "0020_pi_approval", rows):
+            pass
+    message = str(stopped.value.__context__)
+    assert "#930 lab_admin, #931 LAB_ADMIN (inactive)" in message
+    assert "#932 Same@Example.edu.cn, #933 same@example.edu.cn" in message

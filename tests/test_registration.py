@@ -12,7 +12,7 @@ from app.extensions import db
 from app.models import CustomerOrg, PlatformUser, ServiceUser, Unit
 
 from . import factories as f
-from .conftest import csrf_token
+from .conftest import PASSWORD, csrf_token, login
 
 
 def form(**change):
@@ -90,6 +90,14 @@ def test_register_then_wait_for_approval(app, client, login_as, cleanup):
     ({"email": "qian@"}, "email", "请输入有效的电子邮箱"),
     ({"username": "q"}, "username", "用户名须为"),
     ({"username": "lab_admin"}, "username", "该用户名已被使用"),
+    # FAB signs in by lower(username): another case of a taken name would lock its owner out (issue 21, 1.1)
+    ({"username": "LAB_ADMIN"}, "username", "该用户名已被使用"),
+    ({"username": "School_Admin"}, "username", "该用户名已被使用"),
+    ({"email": "Lab_Admin@Example.EDU.cn"}, "email", "该电子邮箱已注册"),
+    # longer than their columns: PostgreSQL refused the row with a 500 (issue 21, "also")
+    ({"name": "钱" * 65}, "name", "最多 64 个字符"),
+    ({"email": "q" * 110 + "@example.com"}, "email", "最多 120 个字符"),
+    ({"org_name": "湖南" * 101}, "org_name", "最多 200 个字符"),
     ({"password_again": "other-123"}, "password_again", "两次输入的密码不一致"),
     ({"credit_code": "91430100MA4L2B8R69"}, "credit_code", "统一社会信用代码无效"),
     ({"org_category": "campus"}, "org_category", "只能由学校管理员设定"),
@@ -104,7 +112,41 @@ def test_bad_or_forged_registrations_save_nothing(app, client, change, field, me
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200 and message in field_error(html, field), field_error(html, field)
     assert (count(app, ServiceUser), count(app, PlatformUser), count(app, CustomerOrg)) == before
-    assert 'value="钱多多"' in html  # what was typed is kept
+    assert f'value="{form(**change)["name"]}"' in html  # what was typed is kept
+
+
+def test_a_name_in_another_case_never_locks_its_owner_out(app, client):
+    """Registering `LAB_ADMIN` once created an inactive row beside `lab_admin`, and FAB's sign-in by
+    lower(username) then found two rows and let neither in. Refused above; the database holds the rule too,
+    and lab_admin still signs in on the screen and through the REST login."""
+    token = csrf_token(client, "/register/")
+    client.post("/register/", data={**form(username="LAB_ADMIN", email="other@lab-corp.example.com"), "csrf_token": token})
+    with app.app_context():
+        with pytest.raises(sa.exc.IntegrityError):
+            db.session.execute(sa.text("UPDATE ab_user SET username = 'LAB_ADMIN' WHERE username = 'college_admin'"))
+        db.session.rollback()
+        with pytest.raises(sa.exc.IntegrityError):
+            db.session.execute(sa.text("UPDATE ab_user SET email = 'LAB_ADMIN@example.edu.cn' WHERE username = 'college_admin'"))
+        db.session.rollback()
+        db.session.remove()
+    login(app.test_client(), "lab_admin")
+    api = app.test_client().post("/api/v1/security/login", json={"username": "lab_admin", "password": PASSWORD,
+                                                                  "provider": "db"})
+    assert api.status_code == 200 and api.get_json()["access_token"]
+
+
+def test_the_user_screen_refuses_a_name_in_another_case(app, login_as):
+    school = login_as("school_admin")
+    token = csrf_token(school, "/users/add")
+    with app.app_context():
+        role_id = db.session.execute(sa.text("SELECT id FROM ab_role WHERE name = 'LabAdmin'")).scalar()
+        db.session.remove()
+    page = school.post("/users/add", data={"first_name": "冒", "last_name": "名", "username": "Lab_Admin", "active": "y",
+                                           "email": "LAB_ADMIN@example.edu.cn", "roles": str(role_id), "password": "secret-123",
+                                           "conf_password": "secret-123", "csrf_token": token})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "该用户名已被使用" in html and "该电子邮箱已注册" in html
+    assert count(app, PlatformUser, sa.func.lower(PlatformUser.username) == "lab_admin") == 1
 
 
 def test_registering_is_rate_limited(database_url, uni):

@@ -5,8 +5,15 @@ from sqlalchemy.orm import relationship
 
 
 class PlatformUser(User):
+    """FAB signs in by `lower(username)` and expects one row: names and addresses are unique whatever
+    their case (migration 0021), or a registration of `LAB_ADMIN` locks `lab_admin` out."""
+
     __tablename__ = "ab_user"
-    __table_args__ = {"extend_existing": True}
+    __table_args__ = (
+        sa.Index("uq_ab_user_username_lower", sa.text("lower(username)"), unique=True),
+        sa.Index("uq_ab_user_email_lower", sa.text("lower(email)"), unique=True),
+        {"extend_existing": True},
+    )
     unit_id = sa.Column(sa.Integer, sa.ForeignKey("unit.id"), index=True)
     unit = relationship("Unit")
 

@@ -1,4 +1,16 @@
-"""Typed or sent values read once for the rules: a whole number within bounds (a sample count, a score)."""
+"""Typed or sent values read once for the rules: a whole number within bounds (a sample count, a score),
+text that fits its column."""
+from flask_babel import lazy_gettext as _
+
+
+def too_long(errors, field, value, column):
+    """Put a Chinese message in errors[field] when `value` is longer than `column` holds (a String's length;
+    PostgreSQL refuses the row, SQLite stores it whole). True when it is."""
+    length = getattr(column.type, "length", None)
+    if length is None or value is None or len(str(value).strip()) <= length:
+        return False
+    errors.setdefault(field, _("At most %(n)s characters.", n=length))
+    return True
 
 
 def whole_number(errors, field, value, message, minimum=0, maximum=None):

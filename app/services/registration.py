@@ -17,7 +17,7 @@ from werkzeug.security import generate_password_hash
 
 from app.models import CustomerOrg, PlatformUser, ServiceUser
 
-from . import identifiers
+from . import identifiers, inputs
 from .actors import Actor
 from .errors import PolicyDenied, RuleViolation
 
@@ -63,16 +63,34 @@ def _username_ok(name):
     return bool(re.fullmatch(r"[A-Za-z0-9._-]{3,32}", name or ""))
 
 
+def _taken(session, column, value, except_id=None) -> bool:
+    """Whether another account holds `value` in `column`, whatever its case: FAB signs in by
+    lower(username), so `LAB_ADMIN` beside `lab_admin` would lock the real account out (the
+    database's lower() indexes, migration 0021, hold the same rule)."""
+    query = sa.select(PlatformUser.id).where(sa.func.lower(column) == (value or "").strip().lower())
+    if except_id is not None:
+        query = query.where(PlatformUser.id != except_id)
+    return session.execute(query.limit(1)).first() is not None
+
+
+def username_taken(session, username, except_id=None) -> bool:
+    return _taken(session, PlatformUser.username, username, except_id)
+
+
+def email_taken(session, email, except_id=None) -> bool:
+    return _taken(session, PlatformUser.email, email, except_id)
+
+
 def check_account(session, username, password, password_again, email) -> dict:
     """{field: message} for a new sign-in account: a free user name and e-mail, a long enough password."""
     errors = {}
     if not identifiers.is_email(email):
         errors["email"] = MSG_EMAIL
-    elif session.execute(sa.select(PlatformUser.id).where(sa.func.lower(PlatformUser.email) == email.strip().lower())).first():
+    elif email_taken(session, email):
         errors["email"] = MSG_EMAIL_TAKEN
     if not _username_ok(username):
         errors["username"] = MSG_USERNAME
-    elif session.execute(sa.select(PlatformUser.id).where(PlatformUser.username == username)).first():
+    elif username_taken(session, username):
         errors["username"] = MSG_USERNAME_TAKEN
     if len(password or "") < 8:
         errors["password"] = MSG_PASSWORD
@@ -86,11 +104,15 @@ def check(session, form: Registration) -> dict:
     errors = {}
     if form.affiliation_claimed:
         errors["org_category"] = MSG_FORGED
+    for field, column in (("name", ServiceUser.name), ("mobile", ServiceUser.mobile), ("email", ServiceUser.email),
+                          ("org_name", CustomerOrg.name)):
+        inputs.too_long(errors, field, getattr(form, field), column)
     if not (form.name or "").strip():
         errors["name"] = MSG_NAME
     if not identifiers.is_mobile(form.mobile):
         errors["mobile"] = MSG_MOBILE
-    errors.update(check_account(session, form.username, form.password, form.password_again, form.email))
+    for field, message in check_account(session, form.username, form.password, form.password_again, form.email).items():
+        errors.setdefault(field, message)
     if form.org_id:
         org = session.get(CustomerOrg, form.org_id)
         if org is None or org.category not in OUTSIDE_CATEGORIES:

@@ -21,6 +21,7 @@ from flask_appbuilder.security.views import UserDBModelView
 from flask_appbuilder.widgets import ListWidget, ShowWidget
 from flask_babel import lazy_gettext as _
 from sqlalchemy.orm import joinedload
+from wtforms import ValidationError
 from wtforms.validators import DataRequired
 
 from app import clock
@@ -28,6 +29,7 @@ from app.extensions import db
 from app.models import PlatformUser
 from app.security.roles import role_label
 from app.security.scope import ScopeFilter
+from app.services import registration
 
 from .interface import interface
 
@@ -44,6 +46,15 @@ def _server_time(value):
 
 def _roles_text(roles):
     return "、".join(str(role_label(r.name)) for r in roles or [])
+
+
+def _caseless_unique(taken, message):
+    def validator(form, field):
+        editing = str(getattr(form, "_id", "") or "")  # FAB's edit form carries the record's key as text
+        if field.data and taken(db.session, field.data, except_id=int(editing) if editing.isdigit() else None):
+            raise ValidationError(str(message))
+
+    return validator
 
 
 def _roles_field():
@@ -88,7 +99,9 @@ class PlatformUserView(UserDBModelView):
         "roles": _roles_text,
         "active": lambda v: _("Yes") if v else _("No"),
     }
-    validators_columns = {}
+    # FAB's own Unique validator compares case-sensitively; sign-in does not (migration 0021)
+    validators_columns = {"username": [_caseless_unique(registration.username_taken, registration.MSG_USERNAME_TAKEN)],
+                          "email": [_caseless_unique(registration.email_taken, registration.MSG_EMAIL_TAKEN)]}
     add_form_query_rel_fields = {"unit": [["id", ScopeFilter, None]]}
     edit_form_query_rel_fields = {"unit": [["id", ScopeFilter, None]]}
     search_form_query_rel_fields = {"unit": [["id", ScopeFilter, None]]}
