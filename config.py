@@ -67,6 +67,9 @@ class Config:
     AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per minute")
     REGISTRATION_RATE_LIMIT = os.environ.get("REGISTRATION_RATE_LIMIT", "5 per hour")  # registrations per client address
     RATELIMIT_ENABLED = True
+    # how many reverse proxies in front of the app add X-Forwarded-For/-Proto/-Host (app/http.py); 0 = none,
+    # and the headers are ignored (a client could otherwise forge its address past the rate limits)
+    TRUSTED_PROXY_HOPS = int(os.environ.get("TRUSTED_PROXY_HOPS", "0"))
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", REDIS_URL or "memory://")
 
     # Domain settings

@@ -16,6 +16,7 @@ import secrets
 
 from flask import abort, current_app, g, request, send_from_directory
 from flask.sessions import SecureCookieSessionInterface
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .extensions import csrf
 
@@ -82,7 +83,18 @@ def favicon():
     return send_from_directory(current_app.static_folder, "favicon.svg", mimetype="image/svg+xml", max_age=86400)
 
 
+def trust_proxies(app):
+    """Behind TRUSTED_PROXY_HOPS reverse proxies (0: none, the default), the client's address, scheme and
+    host are read from the X-Forwarded-* headers those proxies add: the login and registration limits then
+    count each client, not the proxy, and the logs name the client. Without it the headers are ignored, so
+    a client cannot forge its address to escape a limit."""
+    hops = int(app.config.get("TRUSTED_PROXY_HOPS") or 0)
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
+
+
 def install(app):
+    trust_proxies(app)
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # checked in guard_state_changes (JWT calls exempt)
     csrf.init_app(app)
     app.before_request(guard_state_changes)

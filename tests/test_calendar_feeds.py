@@ -2,6 +2,7 @@
 its lab, read as Outlook or a phone reads them (no session), parsed back with the icalendar library;
 a renewed secret cuts the old URL off."""
 import re
+from urllib.parse import urlsplit
 from datetime import date, datetime
 
 import icalendar
@@ -62,8 +63,19 @@ def feed_url(html):
 
 def read_feed(app, url):
     """As a calendar application fetches it: no cookies, no sign-in."""
-    resp = app.test_client().get(url.replace("http://localhost", ""))
+    parts = urlsplit(url)
+    assert f"{parts.scheme}://{parts.netloc}" == app.config["PUBLIC_URL"]  # never the request's Host
+    resp = app.test_client().get(parts.path)
     return resp, (icalendar.Calendar.from_ical(resp.data) if resp.status_code == 200 else None)
+
+
+def test_a_feed_address_is_built_from_public_url_not_the_requests_host(app, uni, login_as, bookings):
+    """A feed's address outlives the request that showed it: a forged Host header must not become the address
+    a user pastes into their calendar (issue 21, defect 4)."""
+    forged = app.test_client()  # the signed-in session, sent to a forged host
+    forged.set_cookie("session", login_as("service_user").get_cookie("session").value, domain="evil.example")
+    page = forged.get("/mybookingview/list/", headers={"Host": "evil.example"}).get_data(as_text=True)
+    assert feed_url(page).startswith(app.config["PUBLIC_URL"] + "/calendar/") and "evil.example" not in feed_url(page)
 
 
 def events(cal):

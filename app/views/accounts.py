@@ -5,7 +5,9 @@ Roles are declared in code (app/security/roles.py), so the role screen is read-o
 permission / view-menu screens are not registered at all (they would only show English
 identifiers and invite clicking permissions that `sync-roles` overwrites).
 """
-from flask import g, has_request_context
+import logging
+
+from flask import g, has_request_context, request
 from flask_appbuilder import ModelView
 from flask_appbuilder.fields import QuerySelectMultipleField
 from flask_appbuilder.fieldwidgets import Select2ManyWidget
@@ -32,6 +34,8 @@ from app.security.scope import ScopeFilter
 from app.services import registration
 
 from .interface import interface
+
+log = logging.getLogger(__name__)
 
 
 def _blank(value):
@@ -141,7 +145,9 @@ class PlatformSecurityManager(SecurityManager):
 
     def register_views(self):
         """Database login, own profile and password, users and (read-only) roles — nothing else."""
-        self.appbuilder.add_api(self.security_api)
+        security_api = self.appbuilder.add_api(self.security_api)
+        if self.is_auth_limited:  # the REST login takes passwords too: the same limit per client address
+            self.limiter.limit(self.auth_rate_limit, methods=["POST"])(security_api.blueprint)
         self.appbuilder.add_view_no_menu(self.userinfoeditview())
         self.appbuilder.add_view_no_menu(self.resetpasswordview())
         self.appbuilder.add_view_no_menu(self.resetmypasswordview())
@@ -157,6 +163,14 @@ class PlatformSecurityManager(SecurityManager):
             PlatformRoleView, "List Roles", icon="fa-user-gear", label=_("List Roles"), category="Security",
         )
         role_view.related_views = [self.user_view.__class__]
+
+    def auth_user_db(self, username, password):
+        """FAB's password check, and a failure logged with the client's address (the proxy's client, where
+        TRUSTED_PROXY_HOPS says how many proxies to trust; app/http.py)."""
+        user = super().auth_user_db(username, password)
+        if user is None and has_request_context():
+            log.warning("sign-in failed for %r from %s", (username or "")[:64], request.remote_addr)
+        return user
 
     # FAB asks the database once per permission check (~18 per page). Load the caller's
     # whole permission set once per request instead.

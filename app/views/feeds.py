@@ -20,6 +20,16 @@ def feed_host():
     return urlsplit(current_app.config["PUBLIC_URL"]).hostname or "localhost"
 
 
+def public_link(endpoint, **values):
+    """The address of a page as users reach it: PUBLIC_URL and the page's path, never the request's Host
+    header (which a client chooses, and a feed's address outlives the request)."""
+    path = url_for(endpoint, **values)
+    root = request.script_root if request else ""
+    if root and path.startswith(root):
+        path = path[len(root):]
+    return current_app.config["PUBLIC_URL"].rstrip("/") + path
+
+
 def _ics(body):
     if body is None:
         abort(404)
@@ -67,10 +77,10 @@ class CalendarFeedView(BaseView):
 def personal_feed_url(user: ServiceUser) -> str:
     token = ical.personal_token(db.session, user)
     db.session.commit()
-    return url_for("CalendarFeedView.personal", token=token, _external=True)
+    return public_link("CalendarFeedView.personal", token=token)
 
 
 def instrument_feed_url(instrument_id) -> str:
     token = ical.instrument_token(db.session, instrument_id, actor_id=g.user.id)
     db.session.commit()
-    return url_for("CalendarFeedView.instrument", token=token, _external=True)
+    return public_link("CalendarFeedView.instrument", token=token)
