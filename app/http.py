@@ -16,6 +16,8 @@ import secrets
 
 from flask import abort, current_app, g, request, send_from_directory
 from flask.sessions import SecureCookieSessionInterface
+from flask_jwt_extended import decode_token
+from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .extensions import csrf
@@ -47,9 +49,21 @@ def guard_state_changes():
         if request.path in _CSRF_EXEMPT_PATHS:
             return
         auth = request.headers.get("Authorization", "")
-        if request.path.startswith("/api/") and auth.startswith("Bearer "):
+        # a token that verifies carries no ambient credential to forge; one that does not verifies nothing, so
+        # a browser session riding along with it still needs its CSRF token (without a session, @protect answers 401)
+        if request.path.startswith("/api/") and auth.startswith("Bearer ") \
+                and (_bearer_verifies(auth[len("Bearer "):]) or not current_user.is_authenticated):
             return
         csrf.protect()
+
+
+def _bearer_verifies(token) -> bool:
+    """Signature and expiry only, without loading its user: FAB's @protect does that later, and sets g.user."""
+    try:
+        decode_token(token.strip())
+    except Exception:  # noqa: BLE001  (any reason a token does not verify: expired, forged, malformed)
+        return False
+    return True
 
 
 def security_headers(response):

@@ -93,11 +93,14 @@ def test_availability_of_a_class_at_a_time(client, setup):
 def test_an_instruments_calendar_through_the_api(client, setup):
     url = f"/api/v1/availability/{setup['busy']}?start=2026-12-07T00:00&end=2026-12-14T00:00"
     body = client.get(url, headers=jwt_headers(client, "service_user")).get_json()
-    assert body["busy"] == [{"start": "2026-12-08T10:00", "end": "2026-12-08T12:00", "mine": False, "state": "scheduled"}]
-    assert "user_id" not in body["busy"][0] and body["opening_hours"]["0"] == [["08:30", "17:30"]]
+    # another user's booking is busy time only: its state is the lab side's and its own user's (issue 21)
+    assert body["busy"] == [{"start": "2026-12-08T10:00", "end": "2026-12-08T12:00", "mine": False}]
+    assert body["opening_hours"]["0"] == [["08:30", "17:30"]]
     assert body["next_free"][0] == {"start": "2026-12-07T11:00", "end": "2026-12-07T12:00"}
     campus = client.get(url, headers=jwt_headers(client, "campus_user")).get_json()
-    assert campus["busy"][0]["mine"] is True
+    assert campus["busy"] == [{"start": "2026-12-08T10:00", "end": "2026-12-08T12:00", "mine": True, "state": "scheduled"}]
+    lab = client.get(url, headers=jwt_headers(client, "lab_admin")).get_json()
+    assert lab["busy"] == [{"start": "2026-12-08T10:00", "end": "2026-12-08T12:00", "mine": False, "state": "scheduled"}]
     assert client.get(f"/api/v1/availability/{setup['busy']}?start=2026-12-07T00:00&end=2026-12-01T00:00",
                       headers=jwt_headers(client, "service_user")).status_code == 422
 

@@ -128,6 +128,8 @@ def test_events_hide_other_users_names_from_a_service_user(app, uni, login_as, s
     events = {e["start"]: e for e in user.get(url).get_json() if e.get("display") != "background"}
     assert events["2026-12-08T10:00:00"]["title"].startswith("我的预约")
     assert events["2026-12-08T14:00:00"]["title"] == "已被预约"  # campus_user's, without the name
+    assert events["2026-12-08T14:00:00"]["classNames"] == ["booking-busy"]  # nor its state (issue 21)
+    assert "booking-pending" in events["2026-12-08T10:00:00"]["classNames"]
     lab = login_as("lab_admin").get(url).get_json()
     with app.app_context():
         name = db.session.get(ServiceUser, uni.customer_campus_user).name

@@ -64,3 +64,17 @@ def test_session_api_write_needs_token_but_jwt_does_not(app, uni, login_as):
             db.session.query(Person).filter_by(name=name).delete()
         db.session.commit()
         db.session.remove()
+
+
+@pytest.mark.parametrize("authorization", ["Bearer forged", "Bearer ", "Bearer eyJhbGciOiJIUzI1NiJ9.e30.x"])
+def test_a_bearer_header_that_does_not_verify_skips_no_csrf(app, uni, login_as, authorization):
+    """Any `Authorization: Bearer …` skipped the CSRF check, and the browser session then authenticated the
+    write (issue 21): only a token that verifies does. Without a session the API answers 401."""
+    client = login_as("lab_admin")
+    body = {"name": "伪造令牌人员", "unit": uni.l11, "duty": "technician"}
+    assert client.post("/api/v1/person/", json=body, headers={"Authorization": authorization}).status_code == 400
+    alone = app.test_client().post("/api/v1/person/", json=body, headers={"Authorization": authorization})
+    assert alone.status_code == 401 and "重新登录" in alone.get_json()["msg"]
+    with app.app_context():
+        assert db.session.query(Person).filter_by(name="伪造令牌人员").count() == 0
+        db.session.remove()

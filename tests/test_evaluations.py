@@ -133,8 +133,10 @@ def test_the_api_takes_one_evaluation_by_the_bookings_own_user(client, committed
     service, campus = jwt_headers(client, "service_user"), jwt_headers(client, "campus_user")
     own, other = committed["customer_service_user"], committed["customer_campus_user"]
     post = lambda headers, **body: client.post("/api/v1/evaluation/", json=body, headers=headers)  # noqa: E731
-    refused = post(service, booking_id=other, score=5)
-    assert refused.status_code == 403 and "只有预约本人" in refused.get_json()["message"]
+    # someone else's booking is out of reach, as one that does not exist (a 403 told them apart: issue 21)
+    assert post(service, booking_id=other, score=5).status_code == 404
+    assert post(service, booking_id=10 ** 9, score=5).status_code == 404
+    assert post(jwt_headers(client, "lab_admin"), booking_id=own, score=5).status_code == 403  # not a customer
     bad = post(service, booking_id=own, score=6)
     assert bad.status_code == 422 and "1（极差）至 5（非常满意）" in bad.get_json()["message"]["score"]
     assert post(service, score=5).status_code == 422
@@ -174,3 +176,20 @@ def test_the_user_evaluates_on_screen_and_the_average_reaches_the_pages(login_as
     assert "5.0 分（满分 5 分，共 1 条评价）" in shown and "服务态度 5.0" in shown
     booking_page = lab.get(f"/bookingrecordview/show/{own}").get_data(as_text=True)
     assert "已评价" in booking_page and "数据很好" in booking_page
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "https:evil.example", "/\\evil.example"])
+def test_the_reply_never_redirects_off_the_site(app, uni, login_as, committed, target):
+    """The reply's form took any `next` as its redirect: an open redirect (issue 21, defect 7)."""
+    with app.app_context():
+        user = db.session.get(ServiceUser, uni.customer_service_user)
+        evaluation = evaluations.evaluate(db.session, user, db.session.get(Booking, committed["customer_service_user"]),
+                                          NOW, 30, score=4)
+        db.session.commit()
+        evaluation_id = evaluation.id
+        db.session.remove()
+    lab = login_as("lab_admin")
+    page = f"/evaluationview/show/{evaluation_id}"
+    resp = lab.post(f"/evaluationview/reply/{evaluation_id}", data={"csrf_token": csrf_token(lab, page), "reply": "谢谢",
+                                                                       "next": target})
+    assert resp.status_code == 302 and resp.headers["Location"] == page

@@ -7,7 +7,7 @@ identifiers and invite clicking permissions that `sync-roles` overwrites).
 """
 import logging
 
-from flask import g, has_request_context, request
+from flask import g, has_request_context, jsonify, request
 from flask_appbuilder import ModelView
 from flask_appbuilder.fields import QuerySelectMultipleField
 from flask_appbuilder.fieldwidgets import Select2ManyWidget
@@ -21,7 +21,7 @@ from flask_appbuilder.security.sqla.models import (
 )
 from flask_appbuilder.security.views import UserDBModelView
 from flask_appbuilder.widgets import ListWidget, ShowWidget
-from flask_babel import lazy_gettext as _
+from flask_babel import gettext, lazy_gettext as _
 from sqlalchemy.orm import joinedload
 from wtforms import ValidationError
 from wtforms.validators import DataRequired
@@ -163,6 +163,20 @@ class PlatformSecurityManager(SecurityManager):
             PlatformRoleView, "List Roles", icon="fa-user-gear", label=_("List Roles"), category="Security",
         )
         role_view.related_views = [self.user_view.__class__]
+
+    def create_jwt_manager(self, app):
+        """A token that does not verify — forged, malformed, expired, revoked, of a removed account — is
+        answered 401 in Chinese (flask-jwt-extended answers a malformed one 422, as if the request were bad)."""
+        jwt_manager = super().create_jwt_manager(app)
+
+        def refused(*_args):
+            return jsonify({"msg": gettext("The sign-in token is not valid or has expired: sign in again.")}), 401
+
+        for loader in (jwt_manager.invalid_token_loader, jwt_manager.expired_token_loader,
+                       jwt_manager.revoked_token_loader, jwt_manager.user_lookup_error_loader,
+                       jwt_manager.token_verification_failed_loader):
+            loader(refused)
+        return jwt_manager
 
     def auth_user_db(self, username, password):
         """FAB's password check, and a failure logged with the client's address (the proxy's client, where

@@ -17,7 +17,7 @@ from marshmallow import Schema, fields
 from app import clock
 from app.extensions import db
 from app.models import Authorisation, Instrument, InstrumentClass
-from app.security.scope import own_service_user_id
+from app.security.scope import own_service_user_id, unit_in_scope
 from app.services import booking_rules, booking_setup, calendar
 from app.services.workdays import load_calendar
 
@@ -132,7 +132,7 @@ class AvailabilityApi(BaseApi):
           - {in: query, name: start, required: true, schema: {type: string, example: "2026-12-07T00:00"}}
           - {in: query, name: end, required: true, schema: {type: string, example: "2026-12-14T00:00"}}
           responses:
-            200: {description: "busy [{start, end, mine, state}], closures [{start, end, reason}], opening_hours, next_free"}
+            200: {description: "busy [{start, end, mine, state (own bookings, or the lab side's)}], closures [{start, end, reason}], opening_hours, next_free"}
             404: {description: not a bookable instrument}
             422: {description: bad input}
         """
@@ -147,8 +147,13 @@ class AvailabilityApi(BaseApi):
         if errors:
             return self.response(422, message=errors)
         own, now = own_service_user_id(), clock.now()
-        busy = [{"start": _minute(b.start), "end": _minute(b.end), "mine": own is not None and b.user_id == own,
-                 "state": b.state} for b in calendar.busy_slots(db.session, instrument.id, start, end)]
+        lab_side = own is None and unit_in_scope(instrument.unit_id)
+        busy = []
+        for b in calendar.busy_slots(db.session, instrument.id, start, end):
+            mine = own is not None and b.user_id == own
+            # as on the calendar screen: another user's booking is only busy time, its state is the lab side's
+            busy.append({"start": _minute(b.start), "end": _minute(b.end), "mine": mine,
+                         **({"state": b.state} if (mine or lab_side) else {})})
         closures = [{"start": _minute(c.start), "end": _minute(c.end), "reason": c.label}
                     for c in calendar.closures(db.session, instrument.id, start, end)]
         week = booking_rules.weekly_hours(db.session, instrument.id)

@@ -6,6 +6,7 @@ booleans, and calls the domain rules (app/services) before anything is written.
 """
 import copy
 from datetime import date
+from urllib.parse import urlsplit
 
 from flask import abort, flash, request
 from flask_appbuilder import ModelRestApi, ModelView
@@ -59,6 +60,18 @@ def form_day(value):
         return date.fromisoformat(value) if value else None
     except ValueError:
         return "bad"
+
+
+def back_on_this_site(target, fallback):
+    """A redirect target from the request (a form's field, the Referer) only when it is a page of this site,
+    as a path: never an open redirect to another host (`//evil.example`, `https:evil.example`, `/\\evil`)."""
+    parts = urlsplit(target or "")
+    same_host = not parts.netloc or parts.netloc == request.host
+    path = parts.path or ""
+    if not target or not same_host or parts.scheme not in ("", "http", "https") or not path.startswith("/") \
+            or path.startswith("//") or "\\" in target:
+        return fallback
+    return path + (f"?{parts.query}" if parts.query else "")
 
 
 def owning_unit_id(item):

@@ -72,7 +72,9 @@ class BookingCalendarView(BaseView):
             title = (gettext("My booking") if mine else names.get(b.user_id, "") if lab_side else gettext("Booked"))
             events.append({"id": f"b{b.booking_id}", "title": f"{title}（{BOOKING_STATE.label(b.state)}）" if (mine or lab_side) else title,
                            "start": _fc(b.start), "end": _fc(b.end),
-                           "classNames": ["booking-mine" if mine else "booking-busy", f"booking-{b.state}"]})
+                           # others' states are the lab side's to see, in the title as in the style
+                           "classNames": ["booking-mine" if mine else "booking-busy"]
+                           + ([f"booking-{b.state}"] if (mine or lab_side) else [])})
         spans = calendar.closures(db.session, instrument.id, start, end)
         spans += calendar.faults(db.session, instrument.iot_terminal_id, start, end, clock.now())
         spans += calendar.holidays(load_calendar(db.session), clock.local_date(start), clock.local_date(end))

@@ -8,6 +8,7 @@ from flask_appbuilder.api import expose as api_expose, protect, safe
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext, lazy_gettext as _
 from marshmallow import Schema, fields
+import sqlalchemy as sa
 
 from app import clock
 from app.extensions import db
@@ -77,7 +78,7 @@ class EvaluationView(ScopedModelView):
             flash(gettext("Reply saved."), "success")
         except (RuleViolation, PolicyDenied) as refusal:
             flash_refusal(refusal)
-        return redirect(request.form.get("next") or url_for(".show", pk=pk))
+        return redirect(url_for(".show", pk=pk))
 
 
 class MyEvaluationView(EvaluationView):
@@ -160,8 +161,8 @@ class EvaluationApi(ScopedModelApi):
                     comment: {type: string}
           responses:
             201: {description: the evaluation}
-            403: {description: someone else's booking}
-            404: {description: no such booking in reach}
+            403: {description: the caller is not a service user}
+            404: {description: "no such booking in reach (someone else's answers the same)"}
             409: {description: "already evaluated, not completed, or the window has closed"}
             422: {description: a score outside 1–5}
         """
@@ -176,7 +177,8 @@ class EvaluationApi(ScopedModelApi):
             own = own_service_user_id()
             if own is None:
                 raise PolicyDenied("not_a_customer", gettext("Only the booking's own user can evaluate it."))
-            booking = db.session.get(Booking, booking_id)
+            # through the scope filter: someone else's booking answers as one that does not exist
+            booking = db.session.execute(apply_scope(sa.select(Booking).where(Booking.id == booking_id), Booking)).scalar()
             if booking is None:
                 return self.response_404()
             evaluation = evaluations.evaluate(

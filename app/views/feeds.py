@@ -15,6 +15,8 @@ from app.models import Instrument, ServiceUser
 from app.security.scope import own_service_user_id, unit_in_scope
 from app.services import ical
 
+from .base import back_on_this_site
+
 
 def feed_host():
     return urlsplit(current_app.config["PUBLIC_URL"]).hostname or "localhost"
@@ -60,7 +62,7 @@ class CalendarFeedView(BaseView):
         ical.personal_token(db.session, db.session.get(ServiceUser, own), renew=True)
         db.session.commit()
         flash(gettext("A new subscription address was made; the old one no longer works."), "success")
-        return redirect(request.referrer or url_for("MyBookingView.list"))
+        return redirect(back_on_this_site(request.referrer, url_for("MyBookingView.list")))
 
     @expose("/instrument/<int:instrument_id>/renew", methods=["POST"])
     @has_access
