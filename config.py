@@ -120,6 +120,9 @@ class Config:
     # scanned service contracts (Art. 16): PDFs, kept outside the web root
     CONTRACT_FOLDER = Path(os.environ.get("CONTRACT_FOLDER", INSTANCE_DIR / "contracts"))
     CONTRACT_MAX_BYTES = int(os.environ.get("CONTRACT_MAX_BYTES", str(10 * 1024 * 1024)))
+    # the scans of PIs' signed papers (a decision on paper, app/services/pi_approval.py): PDFs of at most
+    # CONTRACT_MAX_BYTES, kept outside the web root
+    APPROVAL_SCAN_FOLDER = Path(os.environ.get("APPROVAL_SCAN_FOLDER", INSTANCE_DIR / "approval-scans"))
     # the platform's address as users reach it: links in e-mails, and the host in calendar event ids
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:8080")
     ASSESSMENT_RULES = {

@@ -62,8 +62,8 @@ def task_consumer(database_url, log_path, workers=2, **extra):
 class WebServer(Process):
     """gunicorn serving create_app() on a free port."""
 
-    def __init__(self, database_url, log_path, workers=3, **extra):
-        self.port = free_port()
+    def __init__(self, database_url, log_path, workers=3, port=None, **extra):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         args = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}",
                 "--no-control-socket", "--timeout", "60", "app:create_app()"]

@@ -110,26 +110,40 @@ def _charges(session, lab, inst, user, days):
 
 def test_charges_advance_as_far_as_their_entry_goes_and_campus_ones_only_once_approved(session, uni, lab, inst):
     campus = session.get(ServiceUser, uni.customer_campus_user)
+    campus.pi = f.person(session.get(Unit, uni.l21), name="批量课题负责人", email="pi.batch@example.edu.cn")
+    org = session.get(ServiceUser, uni.customer_campus_user).org
+    paper = f.service_user(org, name="纸质审批用户", unit_id=uni.l21, project_account="2026001002",
+                           pi=f.person(session.get(Unit, uni.l21), name="无邮箱课题负责人", email=None))
     outside = session.get(ServiceUser, uni.customer_service_user)
-    c1, c2, c3 = _charges(session, lab, inst, campus, [date(2026, 6, 1), date(2026, 6, 2), date(2026, 6, 3)])
+    c1, c2, c3, c4 = _charges(session, lab, inst, campus, [date(2026, 6, 1), date(2026, 6, 2), date(2026, 6, 3),
+                                                           date(2026, 6, 4)])
+    (p1,) = _charges(session, lab, inst, paper, [date(2026, 6, 5)])
     o1, o2, o3 = _charges(session, lab, inst, outside, [date(2026, 6, 8), date(2026, 6, 9), date(2026, 6, 10)])
     at, now = bj(2026, 6, 12, 10), bj(2026, 7, 1, 10)
     A = settlement_batch.Advance
     done = settlement_batch.advance_batch(session, lab, now, [
-        A(c1, at, pi_decided_at=at, pi_note="纸质审批", invoice_number="PL-1", invoice_date=date(2026, 6, 15),
+        A(c1, at, pi_decided_at=at + timedelta(hours=3), invoice_number="PL-1", invoice_date=date(2026, 6, 15),
           paid_on=date(2026, 6, 22), method="campus_transfer"),
         A(c2, at, invoice_number="PL-2", invoice_date=date(2026, 6, 15)),            # campus, its PI not asked
         A(c3, at),                                                                   # campus, confirmed only
         A(o1, at, invoice_number="PL-1", invoice_date=date(2026, 6, 15)),            # the number is taken
         A(o2, at, invoice_number="PL-3", invoice_date=date(2026, 6, 1)),             # before the use
         A(o3, at, invoice_number="PL-4", invoice_date=date(2026, 6, 15), paid_on=date(2026, 6, 14), method="other"),
-        A(c1, at)])                                                                  # twice
-    assert sorted(done.done) == [0, 2] and set(done.refused) == {1, 3, 4, 5, 6}
+        A(c1, at),                                                                   # twice
+        # a PI without e-mail decides on paper, recorded one at a time with its scan (issue 21, defect 5)
+        A(p1, at, pi_decided_at=at, invoice_number="PL-5", invoice_date=date(2026, 6, 15)),
+        A(c4, at, pi_decided_at=at - timedelta(hours=1)),                             # decided before asked
+    ])
+    assert sorted(done.done) == [0, 2] and set(done.refused) == {1, 3, 4, 5, 6, 7, 8}
     assert "课题负责人" in done.refused[1] and "已被" in done.refused[3] and "早于" in done.refused[4]
-    state = dict(session.execute(sa.select(Charge.id, Charge.state).where(Charge.id.in_([c1, c2, c3, o1, o2, o3]))).all())
-    assert state == {c1: "settled", c2: "pending", c3: "confirmed", o1: "pending", o2: "pending", o3: "pending"}
-    approvals = dict(session.execute(sa.select(ChargeApproval.charge_id, ChargeApproval.state)).all())
-    assert approvals == {c1: "approved", c3: "awaiting"}  # c3 waits for its PI like any confirmed campus charge
+    assert "纸质" in done.refused[7] and "确认" in done.refused[8]
+    state = dict(session.execute(sa.select(Charge.id, Charge.state).where(Charge.id.in_([c1, c2, c3, c4, p1, o1, o2, o3]))).all())
+    assert state == {c1: "settled", c2: "pending", c3: "confirmed", c4: "pending", p1: "pending", o1: "pending",
+                     o2: "pending", o3: "pending"}
+    approvals = {r.charge_id: (r.state, r.decided_via, r.recorded_by_id) for r in session.execute(
+        sa.select(ChargeApproval.charge_id, ChargeApproval.state, ChargeApproval.decided_via, ChargeApproval.recorded_by_id))}
+    # c1 approved through its PI's link; c3 waits for its PI like any confirmed campus charge
+    assert approvals == {c1: ("approved", "link", None), c3: ("awaiting", None, None)}
     assert session.execute(sa.select(Charge.paid_on, Charge.payment_method).where(Charge.id == c1)).one() == (
         date(2026, 6, 22), "campus_transfer")
 

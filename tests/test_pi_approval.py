@@ -3,6 +3,7 @@ project account by a signed link mailed to them (a real SMTP server); the charge
 the PI approves; a rejection needs a reason and is corrected by a credit note and a new charge, which
 asks again; a PI without e-mail decides on paper and the lab records it; a tampered, replaced or expired
 link opens nothing; the page needs no sign-in and a CSRF token; another lab reaches none of it."""
+import io
 import re
 from datetime import date, datetime, timedelta
 
@@ -114,19 +115,62 @@ def test_a_rejection_needs_a_reason_and_the_corrected_charge_asks_again(app, cam
     assert fresh.approval is not None and fresh.approval.state == "awaiting" and fresh.approval.id != charge.approval.id
 
 
-def test_a_pi_without_e_mail_decides_on_paper_and_the_lab_records_it(app, campus, session, uni):
-    session.get(Person, campus["pi"]).email = None
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def college_actor(session):
+    return Actor.of(session.execute(sa.select(PlatformUser).filter_by(username="college_admin")).scalar_one())
+
+
+def scan(tmp_path, data=PDF, name="审批单.pdf"):
+    return pi_approval.Scan(data, name, tmp_path, 1024 * 1024)
+
+
+def test_the_lab_never_records_its_own_charges_approval(app, campus, session, tmp_path):
+    """The lab that earns the charge recorded a paper approval "for" a PI who has an address and never saw the
+    link, and the charge was invoiced to another group's account (issue 21, defect 5)."""
     charge, lab = _charge(session, campus["charge"]), lab_actor(session)
     settlement.confirm(session, lab, charge, NOW)
-    assert charge.approval.email_to is None
-    with pytest.raises(RuleViolation):
-        pi_approval.decide(session, charge.approval, NOW, True, actor=lab)  # say how it was given
-    outsider = Actor(lab.user_id, frozenset({"LabAdmin"}), "lab", session.get(Unit, uni.l12).path)
+    with pytest.raises(PolicyDenied) as refused:
+        pi_approval.record_paper(session, lab, charge.approval, NOW, True, "纸质签字", scan(tmp_path))
+    assert refused.value.code == "lab_records_own" and charge.approval.state == "awaiting"
+    # above the lab, but the PI has an address: only the PI decides, through the link
+    with pytest.raises(PolicyDenied) as refused:
+        pi_approval.record_paper(session, college_actor(session), charge.approval, NOW, True, "纸质签字", scan(tmp_path))
+    assert refused.value.code == "pi_has_email" and charge.approval.state == "awaiting"
+    assert list(tmp_path.iterdir()) == []
     with pytest.raises(PolicyDenied):
-        pi_approval.decide(session, charge.approval, NOW, True, "纸质签字", actor=outsider)
-    pi_approval.decide(session, charge.approval, NOW, True, "2026-12-07 纸质审批单签字", actor=lab)
-    assert (charge.approval.state, charge.approval.decided_via, charge.approval.recorded_by_id) == \
-        ("approved", "lab", lab.user_id)
+        settlement.invoice(session, lab, charge, NOW, "FP-PI-9", NOW.date())
+    pi_approval.renew(session, lab, charge.approval, NOW)  # what the lab may do: send a new link
+
+
+def test_a_pi_without_e_mail_decides_on_paper_recorded_above_the_lab_with_its_scan(app, campus, session, uni, tmp_path):
+    session.get(Person, campus["pi"]).email = None
+    charge, lab, college = _charge(session, campus["charge"]), lab_actor(session), college_actor(session)
+    settlement.confirm(session, lab, charge, NOW)
+    approval = charge.approval
+    assert approval.email_to is None
+    with pytest.raises(PolicyDenied) as refused:
+        pi_approval.record_paper(session, lab, approval, NOW, True, "纸质签字", scan(tmp_path))
+    assert refused.value.code == "lab_records_own"
+    other_college = Actor(college.user_id, frozenset({"CollegeAdmin"}), "college", session.get(Unit, uni.c2).path)
+    with pytest.raises(PolicyDenied):
+        pi_approval.record_paper(session, other_college, approval, NOW, True, "纸质签字", scan(tmp_path))
+    for note, paper, field in (("  ", scan(tmp_path), "note"), ("纸质签字", None, "scan"),
+                               ("纸质签字", scan(tmp_path, b"GIF89a not a pdf"), "scan"),
+                               ("纸质签字", pi_approval.Scan(PDF, "big.pdf", tmp_path, 10), "scan")):
+        with pytest.raises(RuleViolation) as bad:
+            pi_approval.record_paper(session, college, approval, NOW, True, note, paper)
+        assert set(bad.value.errors) == {field}, bad.value.errors
+    assert approval.state == "awaiting" and list(tmp_path.iterdir()) == []
+    pi_approval.record_paper(session, college, approval, NOW, True, "2026-12-07 课题负责人纸质审批单签字", scan(tmp_path))
+    assert (approval.state, approval.decided_via, approval.recorded_by_id, approval.scan_name, approval.scan_size) == \
+        ("approved", "paper", college.user_id, "审批单.pdf", len(PDF))
+    assert (tmp_path / approval.scan_path).read_bytes() == PDF
+    assert pi_approval.scan_path(tmp_path, approval) == tmp_path / approval.scan_path
+    settlement.invoice(session, lab, charge, NOW, "FP-PI-8", NOW.date())
+    with pytest.raises(sa.exc.IntegrityError), session.begin_nested():  # the database keeps the rule too
+        session.execute(sa.text("UPDATE charge_approval SET scan_path = NULL WHERE id = :id"), {"id": approval.id})
 
 
 def test_the_link_opens_only_its_own_approval_and_not_once_replaced_or_expired(app, campus, session):
@@ -218,7 +262,7 @@ def test_a_credited_charge_is_not_approved_and_a_stale_decision_is_refused(app, 
         state="approved", decided_at=NOW, decided_via="link").execution_options(synchronize_session=False))
     assert approval.state == "awaiting"
     with pytest.raises(PolicyDenied) as refused:
-        pi_approval.decide(session, approval, NOW, False, "重复", actor=lab)
+        pi_approval.decide(session, approval, NOW, False, "重复")
     assert refused.value.code == "decided"
     session.refresh(approval)
     assert approval.state == "approved"
@@ -234,3 +278,41 @@ def test_a_charge_credited_while_it_waits_cannot_be_approved(app, campus, sessio
     with pytest.raises(PolicyDenied) as refused:
         pi_approval.decide(session, charge.approval, NOW, True)
     assert refused.value.code == "charge_state" and "红冲" in refused.value.message
+
+
+def test_a_paper_decision_on_screen_is_the_college_administrators_with_its_scan(app, login_as, campus):
+    """On the charge's page the lab gets no paper form (its post is refused, nothing changes); the college's
+    administrator records the PI's signed paper with its scan, which only the charge's lab side downloads."""
+    with app.app_context():
+        db.session.get(Person, campus["pi"]).email = None
+        db.session.commit()
+        db.session.remove()
+    page_url, charge = f"/chargeview/show/{campus['charge']}", campus["charge"]
+    lab = login_as("lab_admin")
+    token = csrf_token(lab, page_url)
+    lab.post(f"/chargeview/step/{charge}/confirm", data={"csrf_token": token})
+    page = lab.get(page_url).get_data(as_text=True)
+    assert "charge-pi\"" not in page and "不能由收费的实验室" in page
+    refused = lab.post(f"/chargeview/step/{charge}/pi_record", follow_redirects=True, content_type="multipart/form-data",
+                       data={"csrf_token": token, "decision": "approve", "note": "代签", "scan": (io.BytesIO(PDF), "a.pdf")})
+    assert "不能由收费的实验室" in flashed(refused.get_data(as_text=True))
+    college = login_as("college_admin")
+    page = college.get(page_url).get_data(as_text=True)
+    assert 'enctype="multipart/form-data" class="form-inline charge-step charge-pi"' in page
+    token = csrf_token(college, page_url)
+    not_pdf = college.post(f"/chargeview/step/{charge}/pi_record", follow_redirects=True, content_type="multipart/form-data",
+                           data={"csrf_token": token, "decision": "approve", "note": "纸质签字",
+                                 "scan": (io.BytesIO(b"<html>"), "a.pdf")})
+    assert "PDF" in flashed(not_pdf.get_data(as_text=True))
+    with app.app_context():
+        assert db.session.execute(sa.select(ChargeApproval.state)).scalar() == "awaiting"
+        db.session.remove()
+    done = college.post(f"/chargeview/step/{charge}/pi_record", follow_redirects=True, content_type="multipart/form-data",
+                        data={"csrf_token": token, "decision": "approve", "note": "12月7日纸质审批单签字",
+                              "scan": (io.BytesIO(PDF), "审批单.pdf")})
+    assert "已登记课题负责人审批结果" in flashed(done.get_data(as_text=True)) and "pi-approval-scan" in done.get_data(as_text=True)
+    for viewer in (college, lab):  # the lab side sees what was recorded
+        with viewer.get(f"/chargeview/scan/{charge}") as download:
+            assert download.status_code == 200 and download.data == PDF and download.mimetype == "application/pdf"
+    assert login_as("service_user").get(f"/chargeview/scan/{charge}").status_code in (403, 404)
+    assert login_as("campus_user").get(f"/chargeview/scan/{charge}").status_code in (403, 404)

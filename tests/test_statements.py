@@ -136,8 +136,8 @@ def committed(app, uni):
             charge = usage.register(db.session, actor, NOW, SETTINGS, instrument_id=inst.id, user=user,
                                     start=bj(2026, 12, 1 + n, 9, 0), end=bj(2026, 12, 1 + n, 10, 0)).charge
             settlement.confirm(db.session, actor, charge, NOW)
-            if charge.approval is not None:  # campus_user's: its PI approves first (on paper, recorded by the lab)
-                pi_approval.decide(db.session, charge.approval, NOW, True, "纸质审批单", actor=actor)
+            if charge.approval is not None:  # campus_user's: its PI approves first (through the link)
+                pi_approval.decide(db.session, charge.approval, NOW, True)
             settlement.invoice(db.session, actor, charge, NOW, f"PM-{n}", date(2026, 12, 1 + n))
         db.session.commit()
         inst_id = inst.id

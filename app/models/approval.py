@@ -1,7 +1,9 @@
 """The PI's approval of an on-campus charge (issue 14, item 4): a campus user's charge goes to its project
 account, and the account's PI (a Person, who usually has no account on the platform) approves it through
-a signed link mailed to them — or the lab records a decision given on paper. The charge is not invoiced
-before it is approved. A row of its own, because a confirmed charge is never edited."""
+a signed link mailed to them — or, when the PI has no e-mail address, an administrator above the lab (its
+college's or the school's, never the lab that earns the charge) records the decision given on paper with the
+signed paper's scan. The charge is not invoiced before it is approved. A row of its own, because a confirmed
+charge is never edited."""
 import sqlalchemy as sa
 from flask_appbuilder import Model
 from sqlalchemy.orm import relationship
@@ -32,11 +34,18 @@ class ChargeApproval(OwnedByInstrument, Model):
     email_error = sa.Column(sa.Text)
     decided_at = sa.Column(UtcDateTime)
     decided_via = sa.Column(PI_DECIDED_VIA.column_type())
-    recorded_by_id = sa.Column(sa.Integer, sa.ForeignKey("ab_user.id"))  # the lab's account, for a paper decision
-    note = sa.Column(sa.Text)  # the PI's reason for a rejection, or the lab's record of a paper decision
+    recorded_by_id = sa.Column(sa.Integer, sa.ForeignKey("ab_user.id"))  # who recorded a paper decision
+    note = sa.Column(sa.Text)  # the PI's reason for a rejection, or the record of a paper decision
+    # the signed paper's scan (a PDF checked by its content), stored outside the web root under a random name
+    scan_path = sa.Column(sa.String(255))
+    scan_name = sa.Column(sa.String(200))  # as uploaded
+    scan_size = sa.Column(sa.Integer)
+    scan_sha256 = sa.Column(sa.String(64))
     __table_args__ = (
         sa.CheckConstraint("state <> 'rejected' OR note IS NOT NULL", name="pi_rejection_has_reason"),
         sa.CheckConstraint("(state = 'awaiting') = (decided_at IS NULL)", name="pi_decision_has_time"),
+        sa.CheckConstraint("decided_via IS NULL OR decided_via <> 'paper' OR scan_path IS NOT NULL",
+                           name="pi_paper_has_scan"),
     )
 
     def __repr__(self):

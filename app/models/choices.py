@@ -248,7 +248,10 @@ PI_APPROVAL_STATE = Choices(
     ("approved", _("Approved by the PI")),
     ("rejected", _("Rejected by the PI")),
 )
-PI_DECIDED_VIA = Choices("pi_decided_via", ("link", _("By the PI's link")), ("lab", _("Recorded by the lab")))
+PI_DECIDED_VIA = Choices("pi_decided_via", ("link", _("By the PI's link")),
+                         ("paper", _("On paper, recorded with its scan by an administrator above the lab")),
+                         # before 0022 the lab itself recorded a paper decision, without a scan
+                         ("lab", _("Recorded by the lab (before signed scans were required)")))
 REJECTION_REASON = Choices(
     "rejection_reason",
     ("oversized", _("Oversized message")),

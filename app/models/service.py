@@ -78,6 +78,12 @@ class ServiceUser(Model):
     def own_clause(cls, service_user_id):
         return cls.id == service_user_id
 
+    @classmethod
+    def reference_clause(cls):
+        """Whom a record may name as its user (an authorisation): any active service user — a lab trains
+        whoever comes, an on-campus researcher of another lab included; never a registration not yet approved."""
+        return cls.status == "active"
+
 
 class ServiceContract(Model):
     """A service contract (Art. 16) between an outside organisation and a unit of the school (a lab,

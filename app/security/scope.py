@@ -102,6 +102,20 @@ def scope_clause_for(model):
     return model.scope_clause(unit_ids)
 
 
+def reference_clause_for(model):
+    """A WHERE clause restricting the `model` records the caller may point at from a record it writes (a
+    dropdown's choices, and what an API write may name): its scope — unless the model says whom any
+    administrator may reference (`reference_clause`: a lab serves any active customer, an on-campus
+    researcher of another lab included). A service user may reference only its own, where the model allows."""
+    scope = scope_clause_for(model)
+    extra = getattr(model, "reference_clause", None)
+    if extra is None:
+        return scope
+    if scope_unit_ids() in (NOTHING, ()):
+        return sa.and_(scope if scope is not None else sa.true(), extra())
+    return extra()
+
+
 def apply_scope(query, model):
     clause = scope_clause_for(model)
     return query if clause is None else query.filter(clause)
@@ -133,9 +147,10 @@ class ScopeFilter(BaseFilter):
 
     name = "Scope"
     arg_name = "scope"
+    clause_for = staticmethod(scope_clause_for)
 
     def apply(self, query, value):
-        clause = scope_clause_for(self.model)
+        clause = self.clause_for(self.model)
         if clause is None:
             return query
         if value == "keep_root_parent":
@@ -143,6 +158,14 @@ class ScopeFilter(BaseFilter):
             if parent is not None:
                 clause = sa.or_(clause, self.model.id == parent)
         return query.filter(clause)
+
+
+class ReferenceFilter(ScopeFilter):
+    """The records a related field may name (`reference_clause_for`), in every dropdown and API write."""
+
+    name = "Reference"
+    arg_name = "reference"
+    clause_for = staticmethod(reference_clause_for)
 
 
 SCOPE_FILTER = [["id", ScopeFilter, None]]

@@ -113,8 +113,8 @@ class ServiceYearMixin(BuilderBase):
         self.counts.update(usage_records=len(rows) + sum(1 for u in uses if u.get("usage_id")))
 
     def _settle(self, actor, uses):
-        """Confirmed the day after, approved by the PI on paper for the school's own groups, invoiced within a few
-        weeks and mostly settled a week later; the last weeks' and a few others' still wait for the lab."""
+        """Confirmed the day after, approved by the PI through the mailed link for the school's own groups,
+        invoiced within a few weeks and mostly settled a week later; the last weeks' and a few others' still wait."""
         rng, session, today = self.rng, self.session, clock.today()
         charge_of = dict(session.execute(sa.select(Charge.usage_id, Charge.id).where(Charge.usage_id.in_(
             [u["usage_id"] for u in uses if u.get("usage_id")]))).all())
@@ -131,7 +131,6 @@ class ServiceYearMixin(BuilderBase):
             campus = u["category"] == "campus"
             steps.append(settlement_batch.Advance(
                 charge_id, confirmed, pi_decided_at=confirmed + timedelta(hours=20) if campus else None,
-                pi_note="课题负责人纸质审批单签字（演示）" if campus else None,
                 invoice_number=f"HNSF-{invoiced.year}-{number:06d}", invoice_date=invoiced,
                 paid_on=invoiced + timedelta(days=7) if settled else None,
                 method=("campus_transfer" if campus else "bank_transfer") if settled else None))

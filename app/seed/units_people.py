@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
+import sqlalchemy as sa
+
 from app.models import CustomerOrg, InnovationPlatform, Person, ServiceUser, Unit
-from app.services.identifiers import make_credit_code
+from app.services.identifiers import is_email, make_credit_code
 
 from .base import BuilderBase
 from .catalog import (
@@ -165,6 +167,14 @@ class UnitsPeopleMixin(BuilderBase):
                 name, email = self._person_name()
                 users.append(ServiceUser(name=name, org=org, mobile=self._mobile(), email=email.split("@")[0] + "@" + domain))
         session.add_all(users)
+        # an on-campus user belongs to a research group with its project account and PI (who approves its charges
+        # through a mailed link): spread over the labs, the PI a member of the lab with a valid address
+        campus = [u for u in users if u.org.category == "campus"]
+        for n, user in enumerate(campus):
+            lab = self.labs[(7 * n + 3) % len(self.labs)]
+            pi = next((p for p in session.scalars(sa.select(Person).where(Person.unit_id == lab.unit.id).order_by(Person.id))
+                       if is_email(p.email)), None)
+            user.unit_id, user.pi_id, user.project_account = lab.unit.id, pi.id if pi else None, f"2025KY{1100 + n:04d}"
         session.flush()
         self.counts["customer_orgs"] = len(orgs)
         self.counts["service_users"] = len(users) + 1

@@ -4,8 +4,10 @@ An on-campus user's charge goes to its project account (经费卡号), and the a
 Person of the user's record, who usually has no account here) approves it before it is invoiced:
 
 - confirming a campus charge asks for it (`request`): the PI is mailed a signed link (itsdangerous,
-  valid `link_days`) to a page where they approve, or reject with a reason; a PI without an e-mail
-  address is asked on paper, and the lab records the decision (`decide` with the lab's actor);
+  valid `link_days`) to a page where they approve, or reject with a reason (`decide`);
+- a PI without an e-mail address is asked on paper, and an administrator above the lab — its college's or
+  the school's, never the lab that earns the charge — records the decision with the signed paper's scan
+  (`record_paper`); where the PI has an address, only the PI decides;
 - invoicing waits for the approval (`require_invoiceable`); a rejected charge is corrected the way every
   confirmed charge is: a credit note, and a new charge, which asks again;
 - the lab may send a new link (`renew`): the old one stops working.
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 from flask_babel import gettext, lazy_gettext as _
@@ -29,8 +32,10 @@ import sqlalchemy as sa
 from app import clock
 from app.models import Charge, ChargeApproval
 
-from . import after_commit, mail, notifications
-from .actors import Actor, require_lab_side
+from app.security.roles import COLLEGE_ADMIN, SCHOOL_ADMIN
+
+from . import after_commit, contracts, mail, notifications
+from .actors import Actor, instrument_unit_path, require_lab_side
 from .errors import PolicyDenied, RuleViolation
 
 SALT = "pi-approval"
@@ -44,6 +49,11 @@ MSG_LINK = _("This approval link is not valid: it was replaced by a newer one, o
 MSG_LINK_EXPIRED = _("This approval link has expired: ask the laboratory for a new one.")
 MSG_REASON = _("Give the reason for rejecting the charge.")
 MSG_HOW = _("Say how the PI decided (e.g. signed on paper on a given day).")
+MSG_HAS_EMAIL = _("The PI has an e-mail address: the PI decides through the mailed link. Send a new link if it was "
+                  "lost.")
+MSG_ABOVE_LAB = _("A decision on paper is recorded by the college's or the school's administrator, not by the "
+                  "laboratory that earns the charge.")
+MSG_SCAN = _("Attach the scan of the PI's signed paper (a PDF).")
 
 
 @dataclass(frozen=True)
@@ -104,31 +114,96 @@ def by_token(session, value: str, secret: str, settings: Settings) -> ChargeAppr
     return approval
 
 
-def decide(session, approval: ChargeApproval, now: datetime, approve: bool, note=None, *,
-           actor: Actor | None = None) -> ChargeApproval:
-    """The PI's decision through the link, or (with `actor`) the lab's record of a decision on paper."""
-    if actor is not None:
-        require_lab_side(session, actor, approval.instrument_id)
+def _require_open(approval: ChargeApproval):
     if approval.state != "awaiting":
         raise PolicyDenied("decided", MSG_DECIDED)
     if approval.charge.state != "confirmed":  # credited or waived meanwhile: nothing is left to approve
         raise PolicyDenied("charge_state", MSG_NOT_OPEN)
-    note = (note or "").strip()
-    if not approve and not note:
-        raise RuleViolation({"note": MSG_REASON})
-    if actor is not None and not note:
-        raise RuleViolation({"note": MSG_HOW})
-    # only if still awaiting: the PI's link and the lab's paper record may race; the first one decides
+
+
+def _settle_decision(session, approval: ChargeApproval, now: datetime, values: dict) -> ChargeApproval:
+    # only if still awaiting: the PI's link and a paper record may race; the first one decides
     decided = session.execute(sa.update(ChargeApproval).where(ChargeApproval.id == approval.id,
-                                                              ChargeApproval.state == "awaiting").values(
-        state="approved" if approve else "rejected", decided_at=now, note=note or None,
-        decided_via="lab" if actor is not None else "link",
-        recorded_by_id=actor.user_id if actor is not None else None).execution_options(synchronize_session=False))
+                                                              ChargeApproval.state == "awaiting")
+                              .values(decided_at=now, **values).execution_options(synchronize_session=False))
     session.refresh(approval)
     if decided.rowcount != 1:
         raise PolicyDenied("decided", MSG_DECIDED)
     notifications.pi_decided(session, approval, now)
     return approval
+
+
+def decide(session, approval: ChargeApproval, now: datetime, approve: bool, note=None) -> ChargeApproval:
+    """The PI's decision through the link."""
+    _require_open(approval)
+    note = (note or "").strip()
+    if not approve and not note:
+        raise RuleViolation({"note": MSG_REASON})
+    return _settle_decision(session, approval, now, {"state": "approved" if approve else "rejected",
+                                                     "note": note or None, "decided_via": "link"})
+
+
+def pi_has_email(approval: ChargeApproval) -> bool:
+    """Whether the PI can be asked by mail: the address on the request, or one the PI's record has gained."""
+    return bool(approval.email_to or (approval.pi is not None and (approval.pi.email or "").strip()))
+
+
+def paper_refusal(session, actor: Actor, approval: ChargeApproval) -> PolicyDenied | None:
+    """Why `actor` may not record a paper decision on this approval (None: it may)."""
+    try:
+        require_lab_side(session, actor, approval.instrument_id)
+    except PolicyDenied as refusal:
+        return refusal
+    if actor.unit_path == instrument_unit_path(session, approval.instrument_id) \
+            or not {COLLEGE_ADMIN, SCHOOL_ADMIN} & actor.roles:
+        return PolicyDenied("lab_records_own", MSG_ABOVE_LAB)
+    if pi_has_email(approval):
+        return PolicyDenied("pi_has_email", MSG_HAS_EMAIL)
+    return None
+
+
+@dataclass(frozen=True)
+class Scan:
+    """The signed paper as uploaded: its bytes and its file name, and where scans are kept."""
+    data: bytes
+    name: str
+    folder: Path
+    max_bytes: int
+
+
+def record_paper(session, actor: Actor, approval: ChargeApproval, now: datetime, approve: bool, note, scan: Scan | None
+                 ) -> ChargeApproval:
+    """A decision the PI (who has no e-mail address) gave on paper, recorded with the signed paper's scan by an
+    administrator above the lab; the scan is checked by its content like a contract's."""
+    refusal = paper_refusal(session, actor, approval)
+    if refusal is not None:
+        raise refusal
+    _require_open(approval)
+    errors, note = {}, (note or "").strip()
+    if not note:
+        errors["note"] = MSG_HOW if approve else MSG_REASON
+    problem = MSG_SCAN if scan is None or not scan.data else contracts.check_pdf(scan.data, scan.max_bytes)
+    if problem:
+        errors["scan"] = problem
+    if errors:
+        raise RuleViolation(errors)
+    stored, digest = contracts.store_pdf(scan.folder, scan.data)
+    try:
+        return _settle_decision(session, approval, now, {
+            "state": "approved" if approve else "rejected", "note": note, "decided_via": "paper",
+            "recorded_by_id": actor.user_id, "scan_path": stored, "scan_name": (scan.name or "scan.pdf")[:200],
+            "scan_size": len(scan.data), "scan_sha256": digest})
+    except PolicyDenied:
+        (scan.folder / stored).unlink(missing_ok=True)  # decided meanwhile: the scan belongs to nothing
+        raise
+
+
+def scan_path(folder: Path, approval: ChargeApproval) -> Path | None:
+    """The stored scan of a paper decision, if it is there (never a path outside the folder)."""
+    if not approval.scan_path or "/" in approval.scan_path or "\\" in approval.scan_path:
+        return None
+    path = folder / approval.scan_path
+    return path if path.is_file() else None
 
 
 def renew(session, actor: Actor, approval: ChargeApproval, now: datetime) -> ChargeApproval:

@@ -17,6 +17,7 @@ MSG_ACCEPTANCE = _("The acceptance date cannot be earlier than the purchase date
 MSG_CLASS = _("Unknown classification code: use a 6-digit code from the national classification.")
 MSG_ASSET = _("This asset number is already registered.")
 MSG_SCOPE = _("You can only choose a unit within your own scope.")
+MSG_RELATED_SCOPE = _("Choose among the records you may reach: within your own scope, and an approved, active account for a user.")
 MSG_CYCLE = _("A unit cannot be placed under itself or one of its own sub-units.")
 MSG_LEVEL = _("A laboratory sits under a college, and a college under the school.")
 

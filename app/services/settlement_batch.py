@@ -1,6 +1,6 @@
 """Charges taken through their steps in one batch (the settlement of a ledger of services rendered; the
-demo's history): each pending charge is confirmed, its PI's decision recorded when it is an on-campus
-one, invoiced and settled as far as its entry goes — every step checked as its one-at-a-time sibling in
+demo's history): each pending charge is confirmed, its PI's approval through the mailed link recorded when
+it is an on-campus one (a PI without e-mail decides on paper, recorded one at a time with its scan), invoiced and settled as far as its entry goes — every step checked as its one-at-a-time sibling in
 settlement.py and pi_approval.py checks it (the lab side of the instrument, the charge's state, a unique
 invoice number dated between the use and today, a payment dated between the invoice and today, a way
 paid, an on-campus charge invoiced only once its PI approved). A few statements for the whole batch; no
@@ -12,26 +12,30 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext as _
 import sqlalchemy as sa
 
 from app import clock
 from app.models import Charge, ChargeApproval, Person, ServiceUser, UsageRecord
 from app.models.choices import PAYMENT_METHOD
 
-from . import pi_approval
+from . import identifiers, pi_approval
 from .actors import Actor, LabSides
 from .batch import Batch
 from .settlement import (MSG_FUTURE, MSG_INVOICE_BEFORE_USE, MSG_METHOD, MSG_NUMBER, MSG_NUMBER_TAKEN,
                          MSG_PAID_BEFORE_INVOICE, MSG_STATE)
 
 
+MSG_PAPER_ONE_AT_A_TIME = _("This charge's PI has no e-mail address: a decision on paper is recorded on the charge's "
+                            "page, with the signed paper's scan, by the college's or the school's administrator.")
+MSG_DECIDED_BEFORE_ASKED = _("The PI cannot have decided before the charge was confirmed and the PI asked.")
+
+
 @dataclass(frozen=True)
 class Advance:
     charge_id: int
     confirmed_at: datetime
-    pi_decided_at: datetime | None = None  # an on-campus charge: when its PI approved (on paper, recorded by the lab)
-    pi_note: str | None = None
+    pi_decided_at: datetime | None = None  # an on-campus charge: when its PI approved through the mailed link
     invoice_number: str | None = None
     invoice_date: date | None = None
     paid_on: date | None = None
@@ -64,7 +68,8 @@ def advance_batch(session, actor: Actor, now: datetime, entries: list[Advance]) 
             result.refuse(index, gettext(str(MSG_STATE), state=charge.state))
             continue
         campus = pi_approval.needs_approval(charge)
-        problem = _invoice_problem(e, charge, campus, today, taken) or _payment_problem(e, today)
+        problem = _approval_problem(e, charge, campus) or _invoice_problem(e, charge, campus, today, taken) \
+            or _payment_problem(e, today)
         if problem:
             result.refuse(index, problem)
             continue
@@ -81,10 +86,9 @@ def advance_batch(session, actor: Actor, now: datetime, entries: list[Advance]) 
                               "pi_name": charge.pi_name, "email_to": charge.pi_email or None,
                               "project_account": charge.project_account, "state": "approved" if decided else "awaiting",
                               "requested_at": e.confirmed_at, "nonce": secrets.token_hex(16),
-                              "decided_at": e.pi_decided_at, "decided_via": "lab" if decided else None,
-                              "recorded_by_id": actor.user_id if decided else None,
-                              "note": ((e.pi_note or "").strip() or None) if decided else None,
-                              "emailed_at": None, "email_error": None})
+                              "decided_at": e.pi_decided_at, "decided_via": "link" if decided else None,
+                              "recorded_by_id": None, "note": None, "emailed_at": e.confirmed_at if decided else None,
+                              "email_error": None})
         result.done[index] = e.charge_id
     if updates:
         table = Charge.__table__
@@ -106,8 +110,20 @@ def _invoice_problem(e: Advance, charge, campus: bool, today: date, taken: set):
         return gettext(str(MSG_INVOICE_BEFORE_USE), day=used_on.isoformat())
     if e.invoice_date > today or clock.local_date(e.confirmed_at) > today:
         return MSG_FUTURE
-    if campus and (e.pi_decided_at is None or not (e.pi_note or "").strip()):
-        return pi_approval.MSG_AWAITING if e.pi_decided_at is None else pi_approval.MSG_HOW
+    if campus and e.pi_decided_at is None:
+        return pi_approval.MSG_AWAITING
+    return None
+
+
+def _approval_problem(e: Advance, charge, campus: bool):
+    """A PI's approval in a batch is one given through the mailed link: a PI without an e-mail address decides
+    on paper, which an administrator above the lab records one at a time with the signed paper's scan."""
+    if not campus or e.pi_decided_at is None:
+        return None
+    if not identifiers.is_email(charge.pi_email):
+        return MSG_PAPER_ONE_AT_A_TIME
+    if e.pi_decided_at < e.confirmed_at:
+        return MSG_DECIDED_BEFORE_ASKED
     return None
 
 

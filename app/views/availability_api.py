@@ -23,7 +23,6 @@ from app.services.workdays import load_calendar
 
 from .api_fields import read
 from .base import ScopedModelApi, interface
-from .booking_admin import ActiveUserFilter
 
 SEARCH_DAYS = 14
 SPAN_DAYS = 62
@@ -54,8 +53,8 @@ class AuthorisationApi(ScopedModelApi):
     list_model_schema = AuthorisationListSchema()
     show_model_schema = AuthorisationSchema()
     add_columns = edit_columns = ["user", "instrument", "state", "granted_on", "trainer", "training", "reason"]
-    # like the screen: the lab trains whoever comes, an on-campus researcher of another lab included
-    add_query_rel_fields = edit_query_rel_fields = {"user": [["id", ActiveUserFilter, None]]}
+    # like the screen: the lab trains any active service user, an on-campus researcher of another lab
+    # included (ServiceUser.reference_clause)
     search_columns = ["user", "instrument", "state", "granted_on"]
     order_columns = ["id", "granted_on", "state"]
     base_order = ("id", "desc")

@@ -12,6 +12,7 @@ from flask import abort, flash, request
 from flask_appbuilder import ModelRestApi, ModelView
 from flask_appbuilder.urltools import get_filter_args, get_order_args, get_page_args, get_page_size_args
 import sqlalchemy as sa
+from flask_appbuilder.fields import QuerySelectMultipleField
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from wtforms import BooleanField, DateTimeField, SelectField, ValidationError
 from wtforms.validators import DataRequired, Optional
@@ -19,9 +20,9 @@ from wtforms.validators import DataRequired, Optional
 from app import clock
 from app.extensions import db
 from app.models.base import MONEY, UtcDateTime
-from app.security.scope import SCOPE_FILTER, ScopeFilter, unit_in_scope
+from app.security.scope import SCOPE_FILTER, ReferenceFilter, unit_in_scope
 from app.services.errors import RuleViolation
-from app.services.records import MSG_SCOPE
+from app.services.records import MSG_RELATED_SCOPE, MSG_SCOPE
 
 from . import api_fields, api_messages, formatting  # noqa: F401  (api_fields: instants in Beijing time)
 from .interface import interface
@@ -96,6 +97,8 @@ class _ScopeWiring:
     validate = None  # optional service rule: callable(session, item) raising RuleViolation
 
     def _wire_scope(self, rel_attrs):
+        """The scope filter on every list and record; on every related field the records the caller may
+        name (ReferenceFilter), with whatever filters a view declares added to it, never instead of it."""
         self.base_filters = [list(f) for f in SCOPE_FILTER] + list(self.base_filters or [])
         scoped_rel = {}
         for prop in sa.inspect(self.datamodel.obj).relationships:
@@ -104,17 +107,46 @@ class _ScopeWiring:
                 continue
             # a unit's parent dropdown also shows the scope root's own parent (no move)
             value = "keep_root_parent" if (target is self.datamodel.obj and prop.key == "parent") else None
-            scoped_rel[prop.key] = [["id", ScopeFilter, value]]
+            scoped_rel[prop.key] = [["id", ReferenceFilter, value]]
         for attr in rel_attrs:
-            merged = dict(scoped_rel)
-            merged.update(getattr(self, attr, None) or {})
+            declared = getattr(self, attr, None) or {}
+            merged = {key: scoped_rel.get(key, []) + list(declared.get(key, [])) for key in {*scoped_rel, *declared}}
             setattr(self, attr, merged)
 
-    def _check_write(self, item):
+    def _check_write(self, item, rel_fields):
         with db.session.no_autoflush:
             require_in_scope(item)
+            self._check_related(item, rel_fields)
             if self.validate is not None:
                 type(self).validate(db.session, item)
+
+    def _rel_fields(self, declared, columns):
+        """The filters of each related field a form or body may set (every relationship it takes is checked,
+        scoped or not: a filter a view declares holds for writes too)."""
+        relationships = {prop.key for prop in sa.inspect(self.datamodel.obj).relationships}
+        return {key: (declared or {}).get(key, []) for key in columns or [] if key in relationships}
+
+    def _check_related(self, item, rel_fields):
+        """Every related record a write names is one its field offers (the same filters as the dropdown): in
+        the caller's scope, and an active one for a user — on the screens and through the API alike. On an
+        edit only what changed is asked: a record may keep a reference its editor could not make today."""
+        state, errors = sa.inspect(item), {}
+        for key, filter_list in rel_fields.items():
+            attr = state.attrs[key]
+            if state.persistent:
+                named = attr.history.added
+            else:
+                named = list(attr.value) if isinstance(attr.value, (list, set, tuple)) else [attr.value]
+            ids = {obj.id for obj in named if obj is not None}
+            if not ids:
+                continue
+            related = self.datamodel.get_related_interface(key)
+            filters = related.get_filters().add_filter_list(filter_list)
+            query = filters.apply_all(db.session.query(related.obj.id).filter(related.obj.id.in_(ids)))
+            if {row[0] for row in query} != ids:
+                errors[key] = MSG_RELATED_SCOPE
+        if errors:
+            raise RuleViolation(errors)
 
 
 class BeijingDateTimeField(DateTimeField):
@@ -225,10 +257,10 @@ class ScopedModelView(_ScopeWiring, ModelView):
         self.formatters_columns = formatters
 
     def pre_add(self, item):
-        self._check_write(item)
+        self._check_write(item, self._rel_fields(self.add_form_query_rel_fields, self.add_columns))
 
     def pre_update(self, item):
-        self._check_write(item)
+        self._check_write(item, self._rel_fields(self.edit_form_query_rel_fields, self.edit_columns))
 
     # FAB's add and edit, with one change: a rule's refusal (RuleViolation from the hooks) is shown
     # beside its field on the form the user filled in, with everything typed kept, instead of a
@@ -241,13 +273,23 @@ class ScopedModelView(_ScopeWiring, ModelView):
             else:
                 flash(message, "danger")
 
+    @staticmethod
+    def _validate(form):
+        """FAB's multiple select drops a chosen record its query does not offer (another college's person as an
+        attendee) and saves the rest, because it reads its data only after its own check; read it first, so
+        that such a choice is refused beside the field and nothing is saved."""
+        for field in form:
+            if isinstance(field, QuerySelectMultipleField):
+                field.data  # noqa: B018  (the read marks a choice the query does not offer)
+        return form.validate()
+
     def _add(self):
         get_filter_args(self._filters, disallow_if_not_in_search=False)
         exclude_cols = self._filters.get_relation_cols()
         form = self.add_form.refresh()
         if request.method == "POST":
             self._fill_form_exclude_cols(exclude_cols, form)
-            if form.validate():
+            if self._validate(form):
                 self.process_form(form, True)
                 item = self.datamodel.obj()
                 try:
@@ -282,7 +324,7 @@ class ScopedModelView(_ScopeWiring, ModelView):
         form = self.edit_form.refresh(request.form)
         self._fill_form_exclude_cols(exclude_cols, form)
         form._id = pk
-        if form.validate():
+        if self._validate(form):
             self.process_form(form, False)
             try:
                 form.populate_obj(item)
@@ -319,10 +361,26 @@ class ScopedModelApi(_ScopeWiring, ModelRestApi):
         super().__init__(**kwargs)
 
     def pre_add(self, item):
-        self._check_write(item)
+        self._check_write(item, self._rel_fields(self.add_query_rel_fields, self.add_columns))
 
     def pre_update(self, item):
-        self._check_write(item)
+        self._check_write(item, self._rel_fields(self.edit_query_rel_fields, self.edit_columns))
+
+    def info_headless(self, **kwargs):
+        """FAB's `_info`, describing the add and edit fields (with their related records) only to a caller who
+        may add or edit through FAB's generic write; an API whose write is hand-written takes another body,
+        which its OpenAPI entry documents."""
+        rison_args = dict(kwargs.get("rison", {}))
+        keys = set(rison_args.get("keys") or self.info._response_key_func_mappings)
+        for key, method, permission in (("add_columns", "post", "can_post"), ("edit_columns", "put", "can_put")):
+            generic = getattr(type(self), method) is getattr(ModelRestApi, method)
+            if not generic or not self.appbuilder.sm.has_access(permission, self.class_permission_name):
+                keys.discard(key)
+        rison_args["keys"] = sorted(keys)
+        payload = {}
+        if keys:  # FAB reads no keys as all of them
+            self.set_response_key_mappings(payload, self.info, rison_args, **rison_args)
+        return self.response(200, **payload)
 
     def post_headless(self):
         try:

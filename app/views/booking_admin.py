@@ -1,12 +1,11 @@
 """What a lab keeps for booking its instruments (scoped like every screen): authorisations to operate
 (上机资格), booking rules, opening hours and closures."""
-from flask_appbuilder.models.filters import BaseFilter
 from flask_babel import lazy_gettext as _
 from wtforms import SelectField, TimeField
 from wtforms.validators import DataRequired, InputRequired
 
 from app import clock
-from app.models import Authorisation, BookingRule, Closure, OpeningHours, ServiceUser
+from app.models import Authorisation, BookingRule, Closure, OpeningHours
 from app.models.choices import AUTHORISATION_STATE, CLOSURE_KIND
 from app.services import booking_setup
 
@@ -15,16 +14,6 @@ from .base import ScopedModelView, interface
 
 WEEKDAYS = [("0", _("Monday")), ("1", _("Tuesday")), ("2", _("Wednesday")), ("3", _("Thursday")), ("4", _("Friday")),
             ("5", _("Saturday")), ("6", _("Sunday"))]
-
-
-class ActiveUserFilter(BaseFilter):
-    """The authorisation's user is any active service user: the lab trains whoever comes, an
-    on-campus researcher of another lab included."""
-
-    name = "Active service users"
-
-    def apply(self, query, value):
-        return query.filter(ServiceUser.status == "active")
 
 
 class AuthorisationView(ScopedModelView):
@@ -48,7 +37,6 @@ class AuthorisationView(ScopedModelView):
     search_columns = ["user", "instrument", "state", "granted_on"]
     add_columns = edit_columns = ["user", "instrument", "state", "granted_on", "trainer", "training", "reason"]
     show_columns = ["user", "instrument", "state", "granted_on", "trainer", "training", "reason", "last_used_on", "changed_at"]
-    add_form_query_rel_fields = edit_form_query_rel_fields = {"user": [["id", ActiveUserFilter, None]]}
     base_order = ("granted_on", "desc")
 
     @staticmethod

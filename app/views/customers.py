@@ -15,6 +15,7 @@ from app import clock
 from app.extensions import db
 from app.models import CustomerOrg, ServiceUser
 from app.models.choices import BOOKING_OUTCOME, CUSTOMER_CATEGORY, SERVICE_USER_STATUS
+from app.security.roles import COLLEGE_ADMIN, SCHOOL_ADMIN
 from app.services import machine_time, registration
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
@@ -132,15 +133,16 @@ class ServiceUserView(ScopedModelView):
         if errors:
             raise RuleViolation(errors)
 
-    def _check_write(self, item):
+    def _check_write(self, item, rel_fields):
         # an outside user has no unit: the school's and colleges' administrators keep them
         if item.unit is None and item.unit_id is None:
-            if not {"SchoolAdmin", "CollegeAdmin"} & {r.name for r in g.user.roles}:
+            if not {SCHOOL_ADMIN, COLLEGE_ADMIN} & {r.name for r in g.user.roles}:
                 abort(403)
             with db.session.no_autoflush:
+                self._check_related(item, rel_fields)
                 type(self).validate(db.session, item)
             return
-        super()._check_write(item)
+        super()._check_write(item, rel_fields)
 
     def pre_add(self, item):
         super().pre_add(item)
@@ -205,8 +207,8 @@ class CustomerOrgView(ScopedModelView):
         if errors:
             raise RuleViolation(errors)
 
-    def _check_write(self, item):
-        if not {"SchoolAdmin", "CollegeAdmin"} & {r.name for r in g.user.roles}:
+    def _check_write(self, item, rel_fields):
+        if not {SCHOOL_ADMIN, COLLEGE_ADMIN} & {r.name for r in g.user.roles}:
             abort(403)
         with db.session.no_autoflush:
             type(self).validate(db.session, item)

@@ -3,9 +3,9 @@ after the fact, or 开始使用 / 结束使用 as it happens — and takes each 
 charge's page: confirm or waive, invoice, settle, credit note, a new charge. A service user sees its
 own uses and charges with their lines, nothing of anyone else's. Rules live in app/services/usage.py
 and settlement.py; every list and action goes through the one scope filter."""
-from flask import abort, current_app, flash, g, redirect, request, url_for
+from flask import abort, current_app, flash, g, redirect, request, send_file, url_for
 from flask_appbuilder import expose
-from flask_appbuilder.security.decorators import has_access
+from flask_appbuilder.security.decorators import has_access, permission_name
 from flask_babel import gettext, lazy_gettext as _
 from markupsafe import Markup
 
@@ -173,7 +173,17 @@ class _ChargeScreen(ScopedModelView):
                                     remaining=settlement.remaining(charge) if charge is not None else None,
                                     methods=PAYMENT_METHOD.select_choices(), today=clock.today().isoformat(),
                                     approval_states=dict(PI_APPROVAL_STATE.select_choices()),
-                                    decided_via=dict(PI_DECIDED_VIA.select_choices()))
+                                    decided_via=dict(PI_DECIDED_VIA.select_choices()),
+                                    paper_refusal=self._paper_refusal(charge),
+                                    pi_has_email=charge is not None and charge.approval is not None
+                                    and pi_approval.pi_has_email(charge.approval))
+
+    def _paper_refusal(self, charge):
+        """Why the viewer may not record the PI's paper decision here (None: the form is offered)."""
+        if not self.lab_side or charge is None or charge.approval is None or charge.approval.state != "awaiting":
+            return None
+        refusal = pi_approval.paper_refusal(db.session, Actor.of(g.user), charge.approval)
+        return refusal.message if refusal is not None else None
 
 
 class ChargeView(_ChargeScreen):
@@ -212,8 +222,8 @@ class ChargeView(_ChargeScreen):
                 if step == "pi_renew":
                     pi_approval.renew(db.session, actor, charge.approval, now)
                 else:
-                    pi_approval.decide(db.session, charge.approval, now, form.get("decision") == "approve", form.get("note"),
-                                       actor=actor)
+                    pi_approval.record_paper(db.session, actor, charge.approval, now, form.get("decision") == "approve",
+                                             form.get("note"), _uploaded_scan())
             else:
                 target = settlement.new_charge(db.session, actor, charge.usage, now).id
             db.session.commit()
@@ -221,6 +231,27 @@ class ChargeView(_ChargeScreen):
         except (RuleViolation, PolicyDenied) as refusal:
             flash_refusal(refusal)
         return redirect(url_for(".show", pk=target))
+
+
+    @expose("/scan/<int:pk>", methods=["GET"])
+    @has_access
+    @permission_name("show")
+    def scan(self, pk):
+        """The signed paper of a PI's decision, to the charge's lab side only (404 outside the scope)."""
+        charge = self.datamodel.get(pk, self._base_filters)
+        path = pi_approval.scan_path(current_app.config["APPROVAL_SCAN_FOLDER"], charge.approval) \
+            if charge is not None and charge.approval is not None else None
+        if path is None:
+            abort(404)
+        return send_file(path, mimetype="application/pdf", as_attachment=True, max_age=0,
+                         download_name=charge.approval.scan_name or f"pi-approval-{charge.id}.pdf")
+
+
+def _uploaded_scan():
+    upload = request.files.get("scan")
+    data = upload.read(current_app.config["CONTRACT_MAX_BYTES"] + 1) if upload else b""
+    return pi_approval.Scan(data, upload.filename if upload else "", current_app.config["APPROVAL_SCAN_FOLDER"],
+                            current_app.config["CONTRACT_MAX_BYTES"]) if data else None
 
 
 class MyChargeView(_ChargeScreen):

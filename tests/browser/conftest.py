@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from ..demo_site import DEMO_PASSWORD
 from ..mail_server import SmtpServer
-from ..mqtt_broker import ROOT, PrivateMosquitto
+from ..mqtt_broker import ROOT, PrivateMosquitto, free_port
 from ..processes import Process, WebServer, environment, task_consumer
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -62,6 +62,9 @@ class Stack:
                     "AUTH_RATE_LIMIT": "1000 per minute"}
 
     def start(self):
+        # the site's address as its users reach it: the links in its mails and calendar feeds (never the request's)
+        port = free_port()
+        self.env["PUBLIC_URL"] = f"http://127.0.0.1:{port}"
         self.smtp = SmtpServer().start()
         self.env.update({k: str(v) for k, v in self.smtp.settings().items() if v})
         if not self.mqtt_url:
@@ -82,7 +85,7 @@ class Stack:
                                   "--only", ",".join(interlocked_terminals(self.demo_url)), "--heartbeat", "5"],
                                  environment(self.demo_url), self.folder / "simulator.log").start()
         self.processes.append(self.simulator)
-        self.web = WebServer(self.demo_url, self.folder / "gunicorn.log", workers=2, **self.env).start()
+        self.web = WebServer(self.demo_url, self.folder / "gunicorn.log", workers=2, port=port, **self.env).start()
         self.processes.append(self.web)
         self.url = self.web.url
         self.bridge.wait_for_log('"connected"')
