@@ -269,3 +269,24 @@ def test_0021_names_the_accounts_that_differ_only_in_case(url):
     message = str(stopped.value.__context__)
     assert "#930 lab_admin, #931 LAB_ADMIN (inactive)" in message
     assert "#932 Same@Example.edu.cn, #933 same@example.edu.cn" in message
+
+
+ROWS_BEFORE_0022 = ROWS_BEFORE_0020 + [
+    "INSERT INTO charge_approval (id, charge_id, instrument_id, pi_id, state, requested_at, nonce, decided_at, "
+    "decided_via, recorded_by_id, note) VALUES (920, 920, 920, 920, 'approved', '2026-01-06 01:00:00', "
+    "'0123456789abcdef0123456789abcdef', '2026-01-06 02:00:00', 'lab', NULL, '纸质审批')",
+]
+
+
+@pytest.mark.parametrize("url", list(targets()))
+def test_0022_keeps_the_labs_old_records_and_wants_a_scan_for_paper(url):
+    with _upgraded_over(url, "0021_account_names_caseless", ROWS_BEFORE_0022):
+        with db.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT decided_via, note FROM charge_approval WHERE id = 920")).one() == (
+                "lab", "纸质审批")
+        for statement in ("UPDATE charge_approval SET decided_via = 'paper' WHERE id = 920",  # no scan
+                          "UPDATE charge_approval SET decided_via = 'phone' WHERE id = 920"):
+            with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
+                conn.execute(sa.text(statement))
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE charge_approval SET decided_via = 'paper', scan_path = 'x.pdf' WHERE id = 920"))
