@@ -8,7 +8,7 @@ FLASK  := $(BIN)/flask --app app
 MO     := translations/zh/LC_MESSAGES/messages.mo
 BROKER_VENV ?= .venv-broker
 
-.PHONY: run test bench install db translations clean
+.PHONY: run test fuzz bench install db translations clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ run: db $(if $(MQTT_URL),,$(BROKER_VENV)/.installed)
 
 test: install translations
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# the fuzzers of `make test`, run long: FUZZ_EXAMPLES examples per API operation, account and mode (and three
+# times as many per screen); `make test` runs them with 4
+fuzz: install translations
+	FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),100) $(BIN)/python -m pytest -q tests/test_api_fuzz.py tests/test_screen_fuzz.py $(PYTEST_ARGS)
 
 bench: install translations
 	$(BIN)/python -m bench.run $(BENCH_ARGS)

@@ -19,6 +19,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_jwt_extended import decode_token
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from .extensions import csrf
 
@@ -48,19 +49,22 @@ def guard_state_changes():
     if request.method in ("POST", "PUT", "PATCH", "DELETE"):
         if request.path in _CSRF_EXEMPT_PATHS:
             return
-        auth = request.headers.get("Authorization", "")
-        # a token that verifies carries no ambient credential to forge; one that does not verifies nothing, so
-        # a browser session riding along with it still needs its CSRF token (without a session, @protect answers 401)
-        if request.path.startswith("/api/") and auth.startswith("Bearer ") \
-                and (_bearer_verifies(auth[len("Bearer "):]) or not current_user.is_authenticated):
+        # a REST call that no browser session signs carries no ambient credential to forge: FAB's @protect
+        # verifies its JWT, or answers 401. One a session signs needs its CSRF token unless it carries a JWT that
+        # verifies (a cross-site page cannot add that header: the browser asks first, and is not answered
+        # yes). Any `Bearer …` once skipped the check, and the session then authenticated the write.
+        if request.path.startswith("/api/") and (not current_user.is_authenticated or _bearer_verifies()):
             return
         csrf.protect()
 
 
-def _bearer_verifies(token) -> bool:
-    """Signature and expiry only, without loading its user: FAB's @protect does that later, and sets g.user."""
+def _bearer_verifies() -> bool:
+    """A JWT's signature and expiry only, without loading its user (FAB's @protect does that, and sets g.user)."""
+    auth = request.headers.get("Authorization", "")
+    if not auth.startswith("Bearer "):
+        return False
     try:
-        decode_token(token.strip())
+        decode_token(auth[len("Bearer "):].strip())
     except Exception:  # noqa: BLE001  (any reason a token does not verify: expired, forged, malformed)
         return False
     return True
@@ -107,7 +111,17 @@ def trust_proxies(app):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
 
 
+class BoundedIntConverter(IntegerConverter):
+    """`<int:…>` in every route takes what an Integer column holds (32 bits on PostgreSQL): a larger number
+    matches no route and is answered 404, instead of crashing the query it would reach."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2 ** 31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def install(app):
+    app.url_map.converters["int"] = BoundedIntConverter  # before any route is added
     trust_proxies(app)
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # checked in guard_state_changes (JWT calls exempt)
     csrf.init_app(app)

@@ -117,7 +117,7 @@ def _excerpt(payload):
 def _json(payload, terminal_id):
     try:
         return json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # deep nesting within MAX_PAYLOAD overflows the parser
         raise Rejected("not_json", terminal_id, _excerpt(payload))
 
 

@@ -7,6 +7,8 @@ import re
 from datetime import date, datetime
 from pathlib import Path
 
+import hypothesis
+from hypothesis import strategies as st
 import pytest
 import sqlalchemy as sa
 import time_machine
@@ -240,3 +242,29 @@ def test_a_lab_cannot_sign_for_another_college_nor_an_on_campus_group(app, uni, 
         db.session.remove()
     assert "HT-FOREIGN" not in numbers and "HT-CAMPUS" not in numbers
     assert re.search(r"id=\"org\"", html)
+
+
+NAMES = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=60)
+UPLOADS = st.one_of(
+    st.binary(max_size=2000),
+    st.builds(lambda head, body, tail: head + body + tail, st.sampled_from([b"%PDF-1.4\n", b"%PDF-", b"", b"\x00%PDF-"]),
+              st.binary(max_size=400), st.sampled_from([b"%%EOF", b"%%EOF\n", b"", b"%%EO"])))
+
+
+@hypothesis.settings(max_examples=25, derandomize=True, database=None, deadline=None,
+                     suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture])
+@hypothesis.given(data=UPLOADS, name=NAMES)
+def test_any_upload_is_refused_or_stored_never_a_server_error(app, uni, login_as, outsider, clean, data, name):
+    """Hypothesis over the contract scan (issue 21, §2): any bytes under any file name are refused beside the
+    field or stored by a random name with a printable one shown; never a 5xx."""
+    lab = login_as("lab_admin")
+    resp = upload(lab, data, name=name, org=outsider["org"], unit=uni.l11, number="HT-FZ")
+    assert resp.status_code in (200, 302), resp.status_code
+    with app.app_context():
+        saved = db.session.execute(sa.select(ServiceContract).where(ServiceContract.number == "HT-FZ")).scalar_one_or_none()
+        if saved is not None:
+            assert saved.file_path is None or (Path(app.config["CONTRACT_FOLDER"]) / saved.file_path).read_bytes() == data
+            assert saved.file_name is None or saved.file_name.isprintable()
+            db.session.delete(saved)
+            db.session.commit()
+        db.session.remove()

@@ -50,6 +50,13 @@ def check_pdf(data: bytes, max_bytes: int):
     return None
 
 
+def uploaded_name(name, fallback="scan.pdf") -> str:
+    """An uploaded file's name as it is kept and offered back: printable characters only (a NUL or a lone
+    surrogate in a name is the browser's or an attacker's, and PostgreSQL refuses to store it), 200 at most."""
+    kept = "".join(ch for ch in (name or "") if ch.isprintable() and not 0xD800 <= ord(ch) <= 0xDFFF).strip()
+    return kept[-200:] or fallback
+
+
 def store_pdf(folder: Path, data: bytes) -> tuple[str, str]:
     """Write the scan under a random name; returns (stored name, SHA-256)."""
     folder.mkdir(parents=True, exist_ok=True)

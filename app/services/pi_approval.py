@@ -191,7 +191,7 @@ def record_paper(session, actor: Actor, approval: ChargeApproval, now: datetime,
     try:
         return _settle_decision(session, approval, now, {
             "state": "approved" if approve else "rejected", "note": note, "decided_via": "paper",
-            "recorded_by_id": actor.user_id, "scan_path": stored, "scan_name": (scan.name or "scan.pdf")[:200],
+            "recorded_by_id": actor.user_id, "scan_path": stored, "scan_name": contracts.uploaded_name(scan.name),
             "scan_size": len(scan.data), "scan_sha256": digest})
     except PolicyDenied:
         (scan.folder / stored).unlink(missing_ok=True)  # decided meanwhile: the scan belongs to nothing

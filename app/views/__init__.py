@@ -1,6 +1,6 @@
 """Menu and view registration: declarations only."""
 from flask import current_app
-from flask_appbuilder.api.manager import OpenApi
+from .openapi import PlatformOpenApi
 from flask_babel import lazy_gettext as _
 
 from app.security import permissions as P
@@ -15,6 +15,8 @@ from .public import PublicFeesView
 from .reports import ReportsView
 from .annual_records import AssessmentView, InstrumentYearCostView, TypicalCaseView
 from .system import TaskFailureView
+from . import api_fields
+from .base import guard_list_args
 from .availability_api import AuthorisationApi, AvailabilityApi
 from .booking_api import BookingApi
 from .settlement_api import ChargeApi, UsageApi
@@ -132,4 +134,7 @@ def register(appbuilder):
         appbuilder.add_api(api)
     # FAB's OpenAPI document (/api/v1/_openapi) of every API above, without its Swagger UI (which
     # loads its scripts from a CDN)
-    appbuilder.add_api(OpenApi)
+    appbuilder.add_api(PlatformOpenApi)
+    # one guard of every list's and _info's Rison query (FAB's decorator crashes on some)
+    current_app.before_request(api_fields.guard_query)
+    current_app.before_request(guard_list_args)  # and of every screen's page, page size and order

@@ -5,11 +5,15 @@ related-field query, turns enumeration columns into Chinese selects, formats mon
 booleans, and calls the domain rules (app/services) before anything is written.
 """
 import copy
+import math
+import re
 from datetime import date
 from urllib.parse import urlsplit
 
 from flask import abort, flash, request
 from flask_appbuilder import ModelRestApi, ModelView
+from flask_appbuilder.api import expose, protect, safe
+from flask_appbuilder.security.decorators import permission_name
 from flask_appbuilder.urltools import get_filter_args, get_order_args, get_page_args, get_page_size_args
 import sqlalchemy as sa
 from flask_appbuilder.fields import QuerySelectMultipleField
@@ -73,6 +77,73 @@ def back_on_this_site(target, fallback):
             or path.startswith("//") or "\\" in target:
         return fallback
     return path + (f"?{parts.query}" if parts.query else "")
+
+
+MAX_PAGE_SIZE = 1000  # rows a list page shows at most (FAB takes any psize, and a huge one crashed the query)
+
+
+def guard_list_args():
+    """FAB's lists read their page, page size and order from the query string (page_<View>, psize_<View>,
+    _oc_<View>, _od_<View>, found anywhere in a name, as FAB's own urltools find them) and crash on a word, a
+    number past a column or a column that does not exist: such a request is answered with the Chinese 400 page."""
+    views = None
+    for key, value in request.args.items(multi=True):
+        if not api_fields.storable_text(key) or not api_fields.storable_text(value):
+            abort(400)
+        if re.search("page_(.*)", key) or re.search("psize_(.*)", key):
+            if not value.isdigit() or int(value) > (MAX_PAGE_SIZE if "psize_" in key else 10 ** 6):
+                abort(400)
+        ordered = re.findall("_oc_(.*)", key)
+        if ordered:
+            views = views if views is not None else _views_by_name()
+            view = views.get(ordered[0])
+            if view is None or value not in (getattr(view, "order_columns", None) or ()):
+                abort(400)
+        filtered = re.findall(r"_flt_(\d)_(.*)", key)
+        if filtered:
+            views = views if views is not None else _views_by_name()
+            view = views.get((request.endpoint or "").split(".")[0])
+            if view is not None and not _filter_ok(view, int(filtered[0][0]), filtered[0][1], value):
+                abort(400)
+    return None
+
+
+def _filter_ok(view, index, column, value):
+    """A search filter FAB can apply: one of the column's own, with a value of the column's kind (FAB passes an
+    unknown choice, or a word as a related record's key, to the database, which refuses it)."""
+    filters = getattr(getattr(view, "_filters", None), "_all_filters", {}) or {}
+    if column not in filters:
+        return True  # FAB skips a column its search does not offer
+    if index >= len(filters[column]):
+        return False
+    mapper, table = sa.inspect(view.datamodel.obj), view.datamodel.obj.__table__
+    if column in mapper.relationships:
+        return value.isdigit() and int(value) <= api_fields.INT_MAX
+    # a computed column (a terminal's state) reads an unknown value as matching nothing
+    kind = table.c[column].type if column in table.c else None
+    if isinstance(kind, sa.Enum):
+        return value in kind.enums
+    if isinstance(kind, sa.Boolean):  # FAB reads "y" as true and passes anything else on as it came
+        return value == "y"
+    if isinstance(kind, sa.Integer) and value.lstrip("-").isdigit():
+        return api_fields.INT_MIN <= int(value) <= api_fields.INT_MAX
+    if isinstance(kind, sa.Numeric):
+        try:
+            return math.isfinite(float(value)) and abs(float(value)) < 1e15
+        except ValueError:
+            return False
+    return True
+
+
+def _views_by_name():
+    from flask import current_app
+
+    found = {}
+    for view in current_app.appbuilder.baseviews:
+        found.setdefault(type(view).__name__, view)
+        for related in getattr(view, "_related_views", None) or ():
+            found.setdefault(type(related).__name__, related)
+    return found
 
 
 def owning_unit_id(item):
@@ -382,7 +453,37 @@ class ScopedModelApi(_ScopeWiring, ModelRestApi):
             self.set_response_key_mappings(payload, self.info, rison_args, **rison_args)
         return self.response(200, **payload)
 
+    # FAB routes a record's PUT and DELETE by `<pk>` as text: `_info`, a word or a number past the column then
+    # reached them (405 became 404 or 422, and OPTIONS listed methods the address does not take). Every key
+    # here is an integer, as the GET of a record already routes it.
+    @expose("/<int:pk>", methods=["PUT"])
+    @protect()
+    @safe
+    @permission_name("put")
+    def put(self, pk):
+        return self.put_headless(pk)
+
+    @expose("/<int:pk>", methods=["DELETE"])
+    @protect()
+    @safe
+    @permission_name("delete")
+    def delete(self, pk):
+        return self.delete_headless(pk)
+
+    put.__doc__, delete.__doc__ = ModelRestApi.put.__doc__, ModelRestApi.delete.__doc__
+
+    def _get_field_info(self, field, filter_rel_field, page=None, page_size=None):
+        """FAB translates a missing label or description as gettext(""), which is the catalogue's header."""
+        info = super()._get_field_info(field, filter_rel_field, page=page, page_size=page_size)
+        for key, declared in (("label", self.label_columns), ("description", self.description_columns)):
+            if not declared.get(field.name):
+                info[key] = field.name if key == "label" else ""
+        return info
+
     def post_headless(self):
+        problems = api_fields.generic_write_problems(self.datamodel.obj, self.add_columns, request.get_json(silent=True))
+        if problems:
+            return self.response_422(message=problems)
         try:
             return super().post_headless()
         except RuleViolation as e:
@@ -390,6 +491,9 @@ class ScopedModelApi(_ScopeWiring, ModelRestApi):
             return self.response_422(message=e.errors)
 
     def put_headless(self, pk):
+        problems = api_fields.generic_write_problems(self.datamodel.obj, self.edit_columns, request.get_json(silent=True))
+        if problems:
+            return self.response_422(message=problems)
         try:
             return super().put_headless(pk)
         except RuleViolation as e:

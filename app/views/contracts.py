@@ -123,7 +123,7 @@ class ServiceContractView(_ContractScreen):
             return
         data = upload.read()
         item.file_path, item.file_sha256 = contracts.store_pdf(current_app.config["CONTRACT_FOLDER"], data)
-        item.file_name = (upload.filename or "")[-200:] or None
+        item.file_name = contracts.uploaded_name(upload.filename, None)
         item.file_size, item.uploaded_at, item.uploaded_by_id = len(data), clock.now(), g.user.id
         self._upload = None
 

@@ -34,7 +34,14 @@ def _render(code, message=None):
     return page, code
 
 
+def _render_405(error):
+    """A method this address does not take: the Chinese message, and the methods it does (RFC 9110's Allow)."""
+    body, code = _render(405)
+    return body, code, {"Allow": ", ".join(sorted(error.valid_methods or []))} if getattr(error, "valid_methods", None) else {}
+
+
 def register_error_pages(app):
     for code in ERRORS:
         app.register_error_handler(code, lambda e, code=code: _render(code))
+    app.register_error_handler(405, _render_405)
     app.register_error_handler(CSRFError, lambda e: _render(400, CSRF_MESSAGE))

@@ -13,6 +13,8 @@ from flask_babel import lazy_gettext as _
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, undefer
 
+ID_MIN, ID_MAX = -(2 ** 31), 2 ** 31 - 1  # an Integer key on PostgreSQL
+
 MSG_IN_USE = _("This record is still referenced by other records (sub-units, instruments, people…) and cannot be deleted.")
 MSG_CONFLICT = _("Not saved: the record conflicts with an existing one or breaks a data rule.")
 
@@ -55,6 +57,17 @@ class PlatformInterface(SQLAInterface):
     def is_time(self, col_name):
         column = self.list_columns.get(col_name)
         return column is not None and isinstance(getattr(column, "type", None), sa.Time)
+
+    def get(self, id, filters=None, *args, **kwargs):
+        """The record with this key, None for a key no record can have (FAB's routes pass `<pk>` as text: a
+        word, or a number past the column, crashed the query instead of answering 404)."""
+        key_type = self.obj.__mapper__.primary_key[0].type
+        if isinstance(key_type, sa.Integer):
+            text = str(id)
+            if not text.lstrip("-").isdigit() or not ID_MIN <= int(text) <= ID_MAX:
+                return None
+            id = int(text)
+        return super().get(id, filters, *args, **kwargs)
 
     def get_related_obj(self, col_name, value):
         return self.session.get(self.get_related_model(col_name), value)

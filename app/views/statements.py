@@ -47,6 +47,9 @@ def requested_statement(args):
     the caller's reach: a service user gets its own whatever it asks for; an administrator a unit of its
     scope, or an organisation or user served there."""
     today = clock.today()
+    for name in ("year", "month"):  # given but not a whole number: no such period (it was read as this year)
+        if args.get(name) not in (None, "") and args.get(name, type=int) is None:
+            return None
     year = args.get("year", type=int) or today.year
     month = args.get("month", type=int)
     if not FIRST_YEAR <= year <= today.year + 1 or (month is not None and not 1 <= month <= 12):
