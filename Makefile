@@ -8,7 +8,7 @@ FLASK  := $(BIN)/flask --app app
 MO     := translations/zh/LC_MESSAGES/messages.mo
 BROKER_VENV ?= .venv-broker
 
-.PHONY: run test fuzz bench install db translations clean
+.PHONY: run test lint fuzz bench install db translations clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ run: db $(if $(MQTT_URL),,$(BROKER_VENV)/.installed)
 
 test: install translations
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
 
 # the fuzzers of `make test`, run long: FUZZ_EXAMPLES examples per API operation, account and mode (and three
 # times as many per screen); `make test` runs them with 4

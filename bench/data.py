@@ -138,8 +138,8 @@ def build_unit_tree(session, college_count, labs_per_college):
     for c in range(1, college_count + 1):
         college = unit(f"BENCH-C{c:02d}", f"第{c}学院", "college", school)
         colleges.append(college)
-        for l in range(1, labs_per_college + 1):
-            labs.append(unit(f"BENCH-C{c:02d}-L{l:02d}", f"第{c}学院第{l}实验室", "lab", college))
+        for n in range(1, labs_per_college + 1):
+            labs.append(unit(f"BENCH-C{c:02d}-L{n:02d}", f"第{c}学院第{n}实验室", "lab", college))
     session.commit()
     missing = session.execute(sa.select(sa.func.count()).select_from(Unit).where(Unit.path.is_(None))).scalar()
     if missing:

@@ -209,11 +209,13 @@ def own_accounts(app, args):
 
     sm = app.appbuilder.sm
     instrument = db.session.execute(sa.select(Instrument.id).limit(1)).scalar()
+    org_id = db.session.execute(sa.select(ServiceUser.org_id).order_by(ServiceUser.id).limit(1)).scalar()
     accounts = {}
     for username, n in (("bench_one", 1), ("bench_many", args.own_bookings)):
         account = sm.add_user(username, "基准", "用户", f"{username}@example.edu.cn", sm.find_role("ServiceUser"), password=PASSWORD)
-        user = db.session.execute(sa.select(ServiceUser).order_by(ServiceUser.id).offset(len(accounts)).limit(1)).scalar_one()
-        user.account_id = account.id
+        # a customer of its own: one that already held the generated year's uses could not show an N+1 at 1 booking
+        user = ServiceUser(name=f"基准用户{username}", org_id=org_id, account_id=account.id, status="active")
+        db.session.add(user)
         db.session.commit()
         with db.engine.begin() as conn:
             start0 = datetime(YEAR, 3, 1, 1, tzinfo=timezone.utc)

@@ -2,6 +2,7 @@
 
 DATABASE_URL selects the database (CI runs the suite once on SQLite and once on PostgreSQL).
 """
+import gc
 import os
 import re
 import tempfile
@@ -37,6 +38,57 @@ def _database_url():
     if url:
         return url
     return f"sqlite:///{tempfile.mkdtemp(prefix='platform-test-')}/test.db"
+
+
+DEFAULT_CLOCK = "2026-12-07T10:00+08:00"  # a Monday morning in Beijing, a working day
+
+
+def pytest_addoption(parser):
+    parser.addoption("--clock", default=DEFAULT_CLOCK,
+                     help="the instant the in-process tests run at, ticking from there (ISO 8601; Beijing time "
+                          "without an offset). CI pins its two runs on either side of Beijing midnight, so that "
+                          "no result depends on the hour the run starts.")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "real_clock: the test drives servers in other processes (gunicorn, the task "
+                                       "consumer, the IoT bridge, the seeded demo), which run on the machine's clock: "
+                                       "it takes every expected day from the platform's clock module, unpinned")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "browser" in item.path.parts:  # the served demo: gunicorn, the consumer, the bridge
+            item.add_marker(pytest.mark.real_clock)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def nothing_left_open():
+    """The garbage collected after each module: a connection or file a module left open is reported against that
+    module (a ResourceWarning, an error here), not against whichever later test the collector happened to run in."""
+    yield
+    gc.collect()
+
+
+@pytest.fixture(scope="session")
+def pinned_instant(pytestconfig):
+    from datetime import datetime
+
+    from app import clock
+
+    return clock.aware(datetime.fromisoformat(pytestconfig.getoption("--clock")))
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock(request, pinned_instant):
+    """Every in-process test runs under the pinned clock (a test's own frozen instant, where it has one, wins)."""
+    if request.node.get_closest_marker("real_clock"):
+        yield None
+        return
+    import time_machine
+
+    with time_machine.travel(pinned_instant, tick=True):
+        yield pinned_instant
 
 
 @pytest.fixture(scope="session")
@@ -85,6 +137,7 @@ def _build_university(application):
     f.user(sm, "school_admin", SCHOOL_ADMIN, school)
     f.user(sm, "college_admin", COLLEGE_ADMIN, c1)
     f.user(sm, "lab_admin", LAB_ADMIN, l11)
+    f.user(sm, "lab2_admin", LAB_ADMIN, l21)  # another college's lab: reaches nothing of lab_admin's
     # the customers (SPEC §5): an enterprise's user, a student start-up's, an on-campus researcher of
     # another lab than lab_admin's (bound to that lab through the ServiceUser row, never the account)
     for username, name, category, unit in (("service_user", "企业用户", "enterprise", None),
@@ -124,6 +177,54 @@ def session(app):
         yield db.session
         db.session.rollback()
         db.session.remove()
+
+
+@pytest.fixture
+def elsewhere(app):
+    """`elsewhere(statement)`: another request's write, on a connection of its own, committed at once — the
+    second writer of a race, which a statement inside the test's own transaction would only pretend to be. The
+    test commits what it set up first (SQLite lets one writer in at a time)."""
+    with app.app_context():
+        engine = db.engine
+
+    def write(statement, lock_timeout_ms=None):
+        with engine.begin() as connection:
+            if lock_timeout_ms is not None and engine.dialect.name == "postgresql":  # give up on a locked row
+                connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'")
+            return connection.execute(statement).rowcount
+
+    return write
+
+
+@pytest.fixture
+def just_before(app):
+    """`with just_before("INSERT INTO evaluation", other):` runs `other()` — another request, on a session of its
+    own, which commits — once, right before the next statement starting so reaches the database: the second
+    writer of a race, at the moment its luck would otherwise decide (the test commits its own setup first)."""
+    import contextlib
+
+    import sqlalchemy as sa
+
+    with app.app_context():
+        engine = db.engine
+
+    @contextlib.contextmanager
+    def racing(prefix, other):
+        fired = []
+
+        def hook(_conn, _cursor, statement, *_args):
+            if not fired and statement.lstrip().upper().startswith(prefix.upper()):
+                fired.append(True)
+                other()
+
+        sa.event.listen(engine, "before_cursor_execute", hook)
+        try:
+            yield fired
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", hook)
+        assert fired, f"no statement began with {prefix!r}: the race never happened"
+
+    return racing
 
 
 @pytest.fixture

@@ -51,7 +51,8 @@ def test_bookings_are_taken_with_their_respond_by_on_the_chinese_calendar(sessio
                served(inst, user, date(2026, 10, 3), submitted=monday + timedelta(minutes=1)),  # a holiday: closed
                served(other_lab, user, date(2026, 9, 30), submitted=monday),                   # not the lab's
                served(closed, user, date(2026, 9, 30), submitted=monday),                      # not bookable
-               served(inst, user, date(2026, 9, 29), submitted=monday, answered=monday - timedelta(hours=1)),
+               served(inst, user, date(2026, 9, 29), submitted=monday + timedelta(minutes=4),
+                      answered=monday + timedelta(minutes=3)),                                  # answered before it came
                served(inst, user, date(2026, 9, 25), submitted=monday + timedelta(minutes=2)),  # before the submission
                served(inst, user, date(2026, 9, 30), submitted=monday),                        # the first one again
                served(inst, user, date(2026, 9, 30), submitted=monday + timedelta(minutes=3), samples=0)]
@@ -59,6 +60,10 @@ def test_bookings_are_taken_with_their_respond_by_on_the_chinese_calendar(sessio
     assert list(done.done) == [0] and set(done.refused) == {1, 2, 3, 4, 5, 6, 7}
     assert "不接受" in done.refused[1] and "实验室" in done.refused[2] and "无法预约" in done.refused[3]
     assert "样品" in done.refused[7]
+    # each refused for its own reason, not for the first one met (issue 21, §3)
+    from app.services.booking_batch import MSG_ANSWER_BEFORE, MSG_DAY_BEFORE, MSG_TWICE
+    assert (done.refused[4], done.refused[5], done.refused[6]) == (str(MSG_ANSWER_BEFORE), str(MSG_DAY_BEFORE),
+                                                                  str(MSG_TWICE))
     booking = session.get(Booking, done.done[0])
     # the one rule of notice §(四)2, as a booking submitted on screen gets it: past the National Day holiday
     expected = booking_service.respond_by(load_calendar(session), monday).day
@@ -93,8 +98,8 @@ def test_uses_are_registered_and_priced_as_one_registration_is(session, uni, lab
     # the same price as the one-at-a-time registration gives: 3 started hours at the enterprise price
     single = usage.register(session, lab, now, SETTINGS, booking=session.get(Booking, b2), start=bj(2026, 6, 2, 9),
                             end=bj(2026, 6, 2, 11, 30)).charge
-    assert [(l.quantity, l.unit_price, l.amount) for l in charge.lines] == \
-        [(l.quantity, l.unit_price, l.amount) for l in single.lines] == [(Decimal(3), Decimal(150), Decimal("450.00"))]
+    assert [(line.quantity, line.unit_price, line.amount) for line in charge.lines] == \
+        [(line.quantity, line.unit_price, line.amount) for line in single.lines] == [(Decimal(3), Decimal(150), Decimal("450.00"))]
     assert session.get(Booking, b3).state == "scheduled"  # refused rows changed nothing
     # a use already registered in the database is an overlap too
     again = usage.register_batch(session, lab, now, [usage.Registration(b4, bj(2026, 6, 1, 10), bj(2026, 6, 1, 10, 30))])

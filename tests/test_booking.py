@@ -176,6 +176,35 @@ def test_the_database_itself_refuses_overlapping_holding_slots(session, authoris
     session.rollback()
 
 
+@pytest.mark.parametrize("change", [
+    {"scheduled_start": bj(2026, 12, 8, 11), "scheduled_end": bj(2026, 12, 8, 13)},   # moved into the held slot
+    {"scheduled_start": None, "scheduled_end": None, "requested_start": bj(2026, 12, 8, 9),
+     "requested_end": bj(2026, 12, 8, 11)},                                           # its request, overlapping
+    {"state": "scheduled"},                                                           # a cancelled one revived
+    {"mode": "self_operated"},                                                        # a sample booking made a slot
+    {"instrument_id": "held"},                                                        # moved to the held instrument
+])
+def test_the_database_refuses_an_update_into_a_held_slot(session, authorised, inst, lab, change):
+    """Past every check of the service, an UPDATE that makes a row overlap a holding one is refused, whichever
+    column it changes (the SQLite trigger listed them; PostgreSQL's exclusion constraint; issue 21, §3)."""
+    other = f.bookable_instrument(lab, name="另一台仪器")
+    held = Booking(instrument_id=inst.id, user_id=authorised.id, mode="self_operated", state="scheduled",
+                   scheduled_start=bj(2026, 12, 8, 10), scheduled_end=bj(2026, 12, 8, 12), submitted_at=NOW)
+    moving = Booking(instrument_id=other.id if "instrument_id" in change else inst.id, user_id=authorised.id,
+                     mode="sample" if "mode" in change else "self_operated",
+                     state="cancelled" if "state" in change else "scheduled",
+                     scheduled_start=bj(2026, 12, 8, 10, 30) if set(change) & {"state", "mode", "instrument_id"}
+                     else bj(2026, 12, 8, 14),
+                     scheduled_end=bj(2026, 12, 8, 11, 30) if set(change) & {"state", "mode", "instrument_id"}
+                     else bj(2026, 12, 8, 15), submitted_at=NOW)
+    session.add_all([held, moving])
+    session.flush()
+    values = {k: (inst.id if v == "held" else v) for k, v in change.items()}
+    with pytest.raises(sa.exc.IntegrityError), session.begin_nested():
+        session.execute(sa.update(Booking).where(Booking.id == moving.id).values(**values))
+    session.rollback()
+
+
 def test_a_refused_or_cancelled_booking_frees_its_slot(session, authorised, inst, lab_actor):
     first = submit(session, authorised, inst)
     svc.refuse(session, lab_actor, first, NOW, "设备维护", alternative="12 月 10 日同一时段")
@@ -254,6 +283,15 @@ def test_no_show_without_use_and_the_suspension_rule(session, authorised, inst, 
     assert suspended.value.code == "suspended"
 
 
+def test_a_user_within_the_grace_is_not_a_no_show(session, authorised, inst, lab_actor):
+    """The grace counts from the slot's start: ten minutes late, nothing is marked; past it, the slot is a
+    no-show (a rule that forgot the grace marked a user who was only late; issue 21, §3)."""
+    slot = _scheduled(session, authorised, inst, lab_actor, bj(2026, 12, 9, 9), bj(2026, 12, 9, 10))
+    assert svc.mark_no_shows(session, bj(2026, 12, 9, 9, 10), SETTINGS) == [] and slot.state == "scheduled"
+    assert svc.mark_no_shows(session, bj(2026, 12, 9, 9, 29), SETTINGS) == [] and slot.state == "scheduled"
+    assert svc.mark_no_shows(session, bj(2026, 12, 9, 9, 30), SETTINGS) == [slot] and slot.state == "no_show"
+
+
 def test_terminal_data_decides_a_no_show(session, authorised, lab, lab_actor):
     inst = f.bookable_instrument(lab, name="带终端仪器", iot_terminal_id=f"ns-{id(lab)}")
     f.authorisation(authorised, inst, granted_on=date(2026, 11, 1))
@@ -295,3 +333,60 @@ def test_overdue_is_a_pending_booking_past_its_respond_by(session, authorised, i
     assert not svc.is_overdue(booking, date(2026, 12, 14)) and svc.is_overdue(booking, date(2026, 12, 15))
     found = session.execute(sa.select(Booking.id).where(svc.overdue_clause(date(2026, 12, 15)), Booking.id == booking.id)).all()
     assert found
+
+
+
+# -- the lab's answers refused (issue 21, §3: untested refusals that matter) -------------------------------
+
+@pytest.mark.parametrize("mode", ["sample", "service"])
+def test_the_lab_schedules_a_sample_or_service_day_by_the_day_rules(session, user, inst, lab_actor, mode):
+    kw = {"sample_count": 2} if mode == "sample" else {"purpose": "物相分析"}
+    booking = submit(session, user, inst, mode, **kw)
+    with pytest.raises(RuleViolation) as no_day:  # none asked for, none given
+        svc.schedule(session, lab_actor, booking, NOW)
+    assert set(no_day.value.errors) == {"date"}
+    for day in (date(2026, 12, 5), date(2026, 12, 12), date(2026, 12, 6)):  # past, a Saturday, a Sunday
+        with pytest.raises(RuleViolation) as closed:
+            svc.schedule(session, lab_actor, booking, NOW, day=day)
+        assert set(closed.value.errors) == {"date"}, day
+    session.add(Closure(instrument_id=inst.id, kind="maintenance", reason="年度校准",
+                        starts_at=bj(2026, 12, 9, 0), ends_at=bj(2026, 12, 10, 0)))
+    session.flush()
+    with pytest.raises(RuleViolation) as closure:  # the whole day closed for calibration
+        svc.schedule(session, lab_actor, booking, NOW, day=date(2026, 12, 9))
+    assert set(closure.value.errors) == {"date"} and booking.state == "pending"
+    svc.schedule(session, lab_actor, booking, NOW, day=date(2026, 12, 10))  # positive control
+    assert (booking.state, booking.scheduled_date) == ("scheduled", date(2026, 12, 10))
+
+
+def test_the_lab_cannot_schedule_an_outside_users_day_without_its_contract_cover(session, user, inst, lab_actor):
+    """An API client that never accepted the standard terms, and no contract: the lab may not schedule it."""
+    booking = submit(session, user, inst, "sample", sample_count=1, accept_terms=None)
+    assert booking.terms_accepted_at is None and booking.contract_id is None
+    with pytest.raises(PolicyDenied) as uncovered:
+        svc.schedule(session, lab_actor, booking, NOW, day=date(2026, 12, 10))
+    assert uncovered.value.code == "no_contract" and booking.state == "pending" and booking.scheduled_date is None
+
+
+def test_a_delay_needs_its_reason_and_its_new_time_and_a_refusal_its_alternative(session, user, authorised, inst,
+                                                                                 lab_actor, lab):
+    slot = submit(session, authorised, inst)
+    day = submit(session, user, inst, "sample", sample_count=1, start=None, end=None)
+    cases = [
+        (lambda: svc.delay(session, lab_actor, slot, NOW, "  ", start=bj(2026, 12, 9, 10), end=bj(2026, 12, 9, 12)),
+         {"reason"}),
+        (lambda: svc.delay(session, lab_actor, slot, NOW, "设备维护"), {"start"}),
+        (lambda: svc.delay(session, lab_actor, day, NOW, "设备维护"), {"date"}),
+        (lambda: svc.refuse(session, lab_actor, slot, NOW, "", alternative=""), {"reason", "alternative"}),
+        (lambda: svc.refuse(session, lab_actor, slot, NOW, "设备维护", alternative=" "), {"alternative"}),
+        (lambda: svc.refuse(session, lab_actor, slot, NOW, "设备维护",
+                            alternative_instrument_id=f.bookable_instrument(lab, name="报废仪器", run_status="scrapped").id),
+         {"alternative_instrument_id"}),
+    ]
+    for call, fields in cases:
+        with pytest.raises(RuleViolation) as refused:
+            call()
+        assert set(refused.value.errors) == fields
+    assert (slot.state, day.state, slot.response_reason, slot.alternative) == ("pending", "pending", None, None)
+    svc.refuse(session, lab_actor, slot, NOW, "设备维护", alternative="12 月 10 日同一时段")  # positive control
+    assert slot.state == "refused"

@@ -57,6 +57,7 @@ def contenders(app, uni):
         db.session.remove()
 
 
+@pytest.mark.real_clock  # gunicorn answers on the machine's clock: the slot's day is taken from the platform's
 def test_fifty_requests_for_one_slot_make_one_booking(app, database_url, tmp_path, contenders, client):
     inst_id, names, day = contenders
     tokens = []
@@ -95,3 +96,50 @@ def test_fifty_requests_for_one_slot_make_one_booking(app, database_url, tmp_pat
                                                               Booking.state.in_(Booking.HOLDING))).scalars().all()
         assert len(holding) == 1 and holding[0].slot_start == clock.aware(datetime.combine(day, time(10, 0)))
         db.session.remove()
+
+
+def test_two_submissions_checked_at_once_make_one_booking(app, contenders):
+    """The race without its luck (issue 21, §3): the first request has checked the slot (free) and is about to
+    write when a second request books the same slot and commits. The database's overlap rule (an exclusion
+    constraint on PostgreSQL, triggers on SQLite) refuses the first write: one booking, and the first request
+    answered "slot taken". Without the rule the service's own check, already passed, would let both in."""
+    from sqlalchemy.orm import Session
+
+    from app.services import booking as booking_service
+
+    inst_id, names, _day = contenders
+    now = datetime(2026, 12, 7, 9, 0, tzinfo=clock.BEIJING)
+    slot = {"start": datetime(2026, 12, 8, 10, 0, tzinfo=clock.BEIJING),
+            "end": datetime(2026, 12, 8, 11, 30, tzinfo=clock.BEIJING), "accept_terms": True}
+    settings = booking_service.Settings()
+    with app.app_context():
+        engine = db.engine
+    first, second = Session(engine), Session(engine)  # two requests, each with its own connection
+
+    def customer(session, name):
+        return session.execute(sa.select(ServiceUser).join(PlatformUser, PlatformUser.id == ServiceUser.account_id)
+                               .where(PlatformUser.username == name)).scalar_one()
+
+    fired = []
+
+    def the_other_request(_conn, _cursor, statement, *_args):
+        if not fired and statement.lstrip().upper().startswith("INSERT INTO BOOKING"):
+            fired.append(True)
+            booking_service.submit(second, customer(second, names[1]), inst_id, "self_operated", now, settings, **slot)
+            second.commit()
+
+    try:
+        user = customer(first, names[0])
+        sa.event.listen(engine, "before_cursor_execute", the_other_request)
+        try:
+            with pytest.raises(booking_service.SlotTaken):
+                booking_service.submit(first, user, inst_id, "self_operated", now, settings, **slot)
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", the_other_request)
+        first.rollback()
+        holding = first.execute(sa.select(Booking.user_id).where(Booking.instrument_id == inst_id,
+                                                                 Booking.state.in_(Booking.HOLDING))).scalars().all()
+        assert fired and holding == [customer(first, names[1]).id]
+    finally:
+        first.close()
+        second.close()

@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 
 from app import clock
 from app.extensions import db
@@ -21,6 +22,13 @@ def field_error(html, field_id):
     cell = html[start: html.index("</td>", start)]
     m = re.search(r'alert-danger">(.*?)</div>', cell, re.S)
     return m.group(1).strip() if m else ""
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    """These screens are dated early in December 2026 (authorisations granted in November, closures ahead)."""
+    with time_machine.travel(datetime(2026, 12, 7, 10, 0, tzinfo=clock.BEIJING), tick=True):
+        yield
 
 
 @pytest.fixture

@@ -147,3 +147,37 @@ def test_only_the_instruments_own_side_renews_its_secret(app, uni, login_as, boo
             db.session.remove()
     assert app.test_client().get("/calendar/not-a-secret.ics").status_code == 404
     assert app.test_client().get("/calendar/instrument/not-a-secret.ics").status_code == 404
+
+
+def test_a_cancelled_booking_is_cancelled_in_its_users_feed_and_gone_from_the_labs_and_closures_show(
+        app, uni, login_as, bookings):
+    """A subscribed calendar learns that a booking was cancelled (STATUS:CANCELLED in the user's feed, so the
+    event disappears there); the lab's feed leaves it out and shows the instrument's closures (issue 21, §3)."""
+    from app.models import Closure
+
+    with app.app_context():
+        cancelled = Booking(instrument_id=bookings["instrument"], user_id=uni.customer_service_user, mode="self_operated",
+                            state="cancelled", submitted_at=NOW, respond_by=date(2026, 12, 14), cancelled_at=NOW,
+                            requested_start=clock.aware(datetime(2026, 12, 10, 9, 0)),
+                            requested_end=clock.aware(datetime(2026, 12, 10, 10, 0)))
+        closure = Closure(instrument_id=bookings["instrument"], kind="maintenance", reason="更换灯丝",
+                          starts_at=clock.aware(datetime(2026, 12, 11, 8, 0)), ends_at=clock.aware(datetime(2026, 12, 11, 18, 0)))
+        db.session.add_all([cancelled, closure])
+        db.session.commit()
+        cancelled_id, closure_id = cancelled.id, closure.id
+        db.session.remove()
+    try:
+        _resp, mine = read_feed(app, feed_url(login_as("service_user").get("/mybookingview/list/").get_data(as_text=True)))
+        event = events(mine)[f"booking-{cancelled_id}@127.0.0.1"]
+        assert str(event["status"]) == "CANCELLED"
+        lab = login_as("lab_admin")
+        _resp, theirs = read_feed(app, feed_url(lab.get(f"/bookings/calendar/{bookings['instrument']}").get_data(as_text=True)))
+        found = events(theirs)
+        assert f"booking-{cancelled_id}@127.0.0.1" not in found
+        shut = found[f"closure-{closure_id}@127.0.0.1"]
+        assert "更换灯丝" in str(shut["summary"]) and shut.decoded("dtstart") == datetime(2026, 12, 11, 8, 0, tzinfo=clock.BEIJING)
+    finally:
+        with app.app_context():
+            db.session.execute(sa.delete(Closure).where(Closure.id == closure_id))
+            db.session.commit()
+            db.session.remove()

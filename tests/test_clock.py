@@ -2,7 +2,7 @@
 Asia/Shanghai, whatever the server's zone. The clock is frozen near midnight Beijing time
 (time-machine), where a UTC date and a Beijing date differ."""
 import subprocess
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,7 +11,6 @@ import sqlalchemy as sa
 import time_machine
 
 from app import clock
-from app.extensions import db
 from app.models import (ChangeLog, DeviceEvent, DeviceStatus, FeeStandard, Instrument, IotTerminal, PlatformUser, Unit,
                         UsageRecord)
 from app.services import catalogue_entry, fees, iot

@@ -23,6 +23,8 @@ from app.reports import registry
 
 from .demo_site import DEMO_ACCOUNTS, DEMO_PASSWORD
 
+pytestmark = pytest.mark.real_clock  # the demo is seeded by `flask seed-demo` in another process, on the machine's clock
+
 THIS_YEAR = clock.today().year
 YEARS = (THIS_YEAR, THIS_YEAR - 1)
 SAMPLES_PER_LIST = 3

@@ -193,3 +193,33 @@ def test_the_reply_never_redirects_off_the_site(app, uni, login_as, committed, t
     resp = lab.post(f"/evaluationview/reply/{evaluation_id}", data={"csrf_token": csrf_token(lab, page), "reply": "谢谢",
                                                                        "next": target})
     assert resp.status_code == 302 and resp.headers["Location"] == page
+
+
+def test_two_evaluations_of_one_booking_at_once_make_one(app, uni, committed, just_before):
+    """Two requests of the booking's user, each past the "evaluated already?" check: the database's unique rule
+    takes one and the other is answered "evaluated" (issue 21, §3)."""
+    from sqlalchemy.orm import Session
+
+    with app.app_context():
+        engine = db.engine
+    booking_id = committed["customer_service_user"]
+    first, second = Session(engine), Session(engine)
+
+    def evaluate(session, score):
+        return evaluations.evaluate(session, session.get(ServiceUser, uni.customer_service_user),
+                                    session.get(Booking, booking_id), NOW, 30, score=score)
+
+    def the_other_request():
+        evaluate(second, 2)
+        second.commit()
+
+    try:
+        with just_before("INSERT INTO evaluation", the_other_request), pytest.raises(PolicyDenied) as twice:
+            evaluate(first, 5)
+        assert twice.value.code == "evaluated"
+        first.rollback()
+        scores = first.execute(sa.select(Evaluation.score).where(Evaluation.booking_id == booking_id)).scalars().all()
+        assert scores == [2]
+    finally:
+        first.close()
+        second.close()

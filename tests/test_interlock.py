@@ -301,15 +301,57 @@ def test_a_report_naming_an_impossible_command_confirms_nothing(session, uni, co
     assert interlock.confirm(session, [interlock.Report(inst.iot_terminal_id, command_id)], SLOT) == 0
 
 
-def test_two_ends_of_one_use_end_it_once(session, uni, customer, lab_actor):
+def test_a_command_superseded_while_the_bridge_takes_it_is_never_published(session, uni, elsewhere):
+    """Right after the bridge's storer read the due commands, the lab's OFF supersedes this ON in a request of
+    its own. PostgreSQL: the storer's row lock keeps the other writer out until the storer is done. SQLite, which
+    takes no lock on a read: the storer's write is conditional on the row still being unconfirmed, so the
+    superseded ON is not handed out (a plain write would publish a stale ON after the OFF)."""
+    inst = plugged(session, uni, name="出队竞争仪器")
+    command = _request(session, inst)
+    session.commit()
+    engine, seen = session.get_bind(), []
+    supersede = sa.update(InterlockCommand).where(InterlockCommand.id == command.id).values(state="superseded")
+
+    def meanwhile(_conn, _cursor, statement, *_args):
+        if not seen and statement.lstrip().upper().startswith("SELECT") and "interlock_command" in statement:
+            try:
+                seen.append(elsewhere(supersede, lock_timeout_ms=300))
+            except sa.exc.OperationalError:
+                seen.append("locked")
+
+    sa.event.listen(engine, "after_cursor_execute", meanwhile)
+    try:
+        due = interlock.take_due(session, SLOT, OUTBOX)
+    finally:
+        sa.event.remove(engine, "after_cursor_execute", meanwhile)
+    try:
+        session.commit()
+        state = session.execute(sa.select(InterlockCommand.state).where(InterlockCommand.id == command.id)).scalar()
+        if engine.dialect.name == "postgresql":
+            assert seen == ["locked"] and [d.id for d in due] == [command.id] and state == "sent"
+        else:
+            assert seen == [1] and due == [] and state == "superseded"
+    finally:
+        f.remove_instruments([inst.id])
+
+
+def test_two_ends_of_one_use_end_it_once(session, uni, customer, lab_actor, elsewhere):
     inst, booking, opened = _open_use(session, uni, customer, lab_actor)
-    # someone else (the sweep, the user) ended it meanwhile, behind this session's back
-    session.execute(sa.update(UsageRecord).where(UsageRecord.id == opened.id).values(
-        ended_at=SLOT + timedelta(hours=1), hours=1).execution_options(synchronize_session=False))
-    assert opened.is_open  # this session still holds the open use
-    with pytest.raises(PolicyDenied) as refused:
-        usage.end(session, lab_actor, opened, SLOT + timedelta(hours=1, minutes=5))
-    assert refused.value.code == "session_closed"
+    session.commit()
+    try:
+        assert opened.is_open  # this session holds the open use
+        # someone else (the sweep, the user) ends it meanwhile, in a request of its own
+        assert elsewhere(sa.update(UsageRecord).where(UsageRecord.id == opened.id).values(
+            ended_at=SLOT + timedelta(hours=1), hours=1)) == 1
+        assert opened.is_open  # still, as this session read it
+        with pytest.raises(PolicyDenied) as refused:
+            usage.end(session, lab_actor, opened, SLOT + timedelta(hours=1, minutes=5))
+        assert refused.value.code == "session_closed"
+        session.rollback()
+        assert session.get(UsageRecord, opened.id).ended_at == SLOT + timedelta(hours=1)  # the first end stands
+    finally:
+        session.rollback()
+        f.remove_instruments([inst.id])
 
 
 @pytest.mark.parametrize("terminal_id", ["plug/1", "plug+", "plug#", "plug 1"])
@@ -323,3 +365,32 @@ def test_a_terminal_id_that_is_not_one_topic_level_cannot_be_interlocked(session
     assert "终端编号" in refused.value.errors["interlock"]
     with pytest.raises(ValueError):
         commands.encode(interlock.Due(1, terminal_id, "tasmota", "on", 1), "iot-bridge")
+
+
+def test_two_starts_at_once_open_one_session(session, uni, customer, lab_actor, just_before):
+    """开始使用 pressed twice at once (the lab, and the user on its booking's page): both pass the "already in use?"
+    check; the partial unique index keeps one open session and the other is refused "in use" (issue 21, §3)."""
+    from sqlalchemy.orm import Session
+
+    inst, user = plugged(session, uni, name="并发开始仪器"), customer[0]
+    f.authorisation(user, inst)
+    booking = scheduled(session, inst, user)
+    session.commit()
+    other = Session(session.get_bind())
+
+    def the_other_request():
+        usage.start(other, lab_actor, SLOT, SETTINGS, booking=other.get(Booking, booking.id))
+        other.commit()
+
+    try:
+        with just_before("INSERT INTO usage_record", the_other_request), pytest.raises(PolicyDenied) as refused:
+            usage.start(session, customer[1], SLOT + timedelta(seconds=1), SETTINGS, booking=booking)
+        assert refused.value.code == "session_open"
+        session.rollback()
+        open_sessions = session.execute(sa.select(sa.func.count()).select_from(UsageRecord).where(
+            UsageRecord.instrument_id == inst.id, UsageRecord.ended_at.is_(None))).scalar()
+        assert open_sessions == 1
+    finally:
+        other.close()
+        session.rollback()
+        f.remove_instruments([inst.id])

@@ -24,7 +24,9 @@ from .test_iot_bridge import _cleanup, _live, broker  # noqa: F401  (fixtures: a
 from .test_iot_bridge import BridgeProcess, wait_until
 from .mqtt_broker import PrivateMosquitto
 
-pytestmark = pytest.mark.skipif(not PrivateMosquitto.available(), reason="needs the mosquitto binary")
+# the bridge and the simulator are other processes, on the machine's clock
+pytestmark = [pytest.mark.skipif(not PrivateMosquitto.available(), reason="needs the mosquitto binary"),
+              pytest.mark.real_clock]
 
 
 class Plug:

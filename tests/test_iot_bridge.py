@@ -23,7 +23,9 @@ from app.models import DeviceEvent, DeviceStatus, Instrument, IotRejection, IotT
 from . import factories as f
 from .mqtt_broker import ROOT, PrivateMosquitto, TcpProxy
 
-pytestmark = pytest.mark.skipif(not PrivateMosquitto.available(), reason="needs the mosquitto binary")
+# the bridge and the simulator are other processes, on the machine's clock
+pytestmark = [pytest.mark.skipif(not PrivateMosquitto.available(), reason="needs the mosquitto binary"),
+              pytest.mark.real_clock]
 _n = itertools.count(1)
 
 

@@ -9,17 +9,16 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import DeviceStatus, Instrument
-from app import clock
 
 from . import factories as f
 
 
 @pytest.fixture(scope="module")
-def statuses(app, uni):
+def statuses(app, uni, pinned_instant):
     """Five instruments in lab_admin's lab: running, idle, fault now; running but silent for an
     hour (shows offline); and one without a terminal. Removed afterwards."""
     tag = uuid.uuid4().hex[:6]
-    now = clock.now()
+    now = pinned_instant  # each test's clock starts there (tests/conftest.py)
     cases = {"running": ("running", now), "idle": ("idle", now), "fault": ("fault", now),
              "silent": ("running", now - timedelta(hours=1)), "none": None}
     ids = {}

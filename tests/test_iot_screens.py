@@ -8,18 +8,17 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import DeviceStatus, Instrument, IotRejection, IotTerminal
-from app import clock
 
 from . import factories as f
 from .conftest import csrf_token
 
 
 @pytest.fixture(scope="module")
-def terminals(app, uni):
+def terminals(app, uni, pinned_instant):
     """Terminals named by an instrument of lab_admin's lab, of another college's lab, and one unbound."""
     tag = uuid.uuid4().hex[:6]
     names = {"own": f"scr-{tag}-own", "foreign": f"scr-{tag}-foreign", "unbound": f"scr-{tag}-unbound"}
-    now = clock.now()
+    now = pinned_instant  # each test's clock starts there (tests/conftest.py)
     with app.app_context():
         own_lab = db.session.get(Instrument, uni.inst_l11).unit
         foreign_lab = db.session.get(Instrument, uni.inst_l21).unit

@@ -229,8 +229,21 @@ def test_another_lab_reaches_none_of_it_and_the_user_sees_the_state(app, client,
     lab = login_as("lab_admin")
     token = csrf_token(lab, f"/chargeview/show/{campus['charge']}")
     lab.post(f"/chargeview/step/{campus['charge']}/confirm", data={"csrf_token": token})
-    college_of_other = login_as("school_admin")
-    assert "待课题负责人审批" in college_of_other.get(f"/chargeview/show/{campus['charge']}").get_data(as_text=True)
+    other = login_as("lab2_admin")  # another college's lab: the charge, its approval and its steps are 404
+    charge = campus["charge"]
+    assert other.get(f"/chargeview/show/{charge}").status_code == 404
+    other_token = csrf_token(other, "/chargeview/list/")
+    for step in ("pi_renew", "pi_record", "confirm"):
+        assert other.post(f"/chargeview/step/{charge}/{step}", data={"csrf_token": other_token}).status_code == 404
+    assert other.get(f"/chargeview/scan/{charge}").status_code == 404
+    assert other.get(f"/api/v1/charge/{charge}").status_code == 404
+    assert charge not in {row["id"] for row in other.get("/api/v1/charge/?q=(page_size:100)").get_json()["result"]}
+    with app.app_context():
+        assert db.session.execute(sa.select(ChargeApproval.nonce)).scalar() is not None  # unchanged, still waiting
+        assert db.session.execute(sa.select(ChargeApproval.state)).scalar() == "awaiting"
+        db.session.remove()
+    school = login_as("school_admin")  # positive control: the school sees it
+    assert "待课题负责人审批" in school.get(f"/chargeview/show/{charge}").get_data(as_text=True)
     user = login_as("campus_user")
     assert "待课题负责人审批" in user.get(f"/mychargeview/show/{campus['charge']}").get_data(as_text=True)
     own = user.get(f"/mychargeview/show/{campus['charge']}").get_data(as_text=True)
@@ -253,20 +266,25 @@ def test_the_api_answers_409_while_the_pi_has_not_approved(app, client, login_as
     assert lab.get(f"/api/v1/charge/{campus['outside']}").get_json()["result"]["pi_approval"] is None
 
 
-def test_a_credited_charge_is_not_approved_and_a_stale_decision_is_refused(app, campus, session):
+def test_a_stale_decision_is_refused(app, campus, session, elsewhere):
     charge, lab = _charge(session, campus["charge"]), lab_actor(session)
     settlement.confirm(session, lab, charge, NOW)
+    session.commit()
     approval = charge.approval
-    # the PI decided through the link meanwhile (another request), behind this session's back
-    session.execute(sa.update(ChargeApproval).where(ChargeApproval.id == approval.id).values(
-        state="approved", decided_at=NOW, decided_via="link").execution_options(synchronize_session=False))
+    assert approval.state == "awaiting"  # as this session read it
+    # the PI decides through the link meanwhile, in a request of its own
+    assert elsewhere(sa.update(ChargeApproval).where(ChargeApproval.id == approval.id).values(
+        state="approved", decided_at=NOW, decided_via="link")) == 1
     assert approval.state == "awaiting"
     with pytest.raises(PolicyDenied) as refused:
         pi_approval.decide(session, approval, NOW, False, "重复")
     assert refused.value.code == "decided"
     session.refresh(approval)
-    assert approval.state == "approved"
-    other = _charge(session, campus["outside"])  # an outside charge never waits for anyone
+    assert (approval.state, approval.note) == ("approved", None)  # the first decision stands
+
+
+def test_an_outside_charge_waits_for_nobody(app, campus, session):
+    other, lab = _charge(session, campus["outside"]), lab_actor(session)
     settlement.confirm(session, lab, other, NOW)
     assert other.approval is None
 
@@ -316,3 +334,45 @@ def test_a_paper_decision_on_screen_is_the_college_administrators_with_its_scan(
             assert download.status_code == 200 and download.data == PDF and download.mimetype == "application/pdf"
     assert login_as("service_user").get(f"/chargeview/scan/{charge}").status_code in (403, 404)
     assert login_as("campus_user").get(f"/chargeview/scan/{charge}").status_code in (403, 404)
+
+
+def test_the_pi_rejects_through_the_link_only_with_a_reason_and_a_renewed_link_replaces_the_old(app, login_as, campus):
+    """On the PI's page: a rejection without a reason is refused and changes nothing; with one it is recorded and
+    the charge cannot be invoiced. Before that, the lab mails a new link: the old one opens nothing, the new one
+    the charge; once decided, no new link is sent (issue 21, §3)."""
+    lab = login_as("lab_admin")
+    page_url, charge = f"/chargeview/show/{campus['charge']}", campus["charge"]
+    token = csrf_token(lab, page_url)
+    lab.post(f"/chargeview/step/{charge}/confirm", data={"csrf_token": token})
+    with app.app_context():
+        approval = db.session.execute(sa.select(ChargeApproval)).scalar_one()
+        old_link = f"/pi-approval/{pi_approval.token(approval, app.config['SECRET_KEY'])}"
+        db.session.remove()
+    pi = app.test_client()
+    assert pi.get(old_link).status_code == 200
+    renewed = lab.post(f"/chargeview/step/{charge}/pi_renew", data={"csrf_token": token}, follow_redirects=True)
+    assert "已重新发送审批链接" in flashed(renewed.get_data(as_text=True))
+    assert pi.get(old_link).status_code == 404
+    with app.app_context():
+        approval = db.session.execute(sa.select(ChargeApproval)).scalar_one()
+        new_link = f"/pi-approval/{pi_approval.token(approval, app.config['SECRET_KEY'])}"
+        db.session.remove()
+    page = pi.get(new_link).get_data(as_text=True)
+    pi_token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    blank = pi.post(new_link, data={"csrf_token": pi_token, "decision": "reject", "note": "  "}, follow_redirects=True)
+    assert "理由" in flashed(blank.get_data(as_text=True))
+    with app.app_context():
+        assert db.session.execute(sa.select(ChargeApproval.state)).scalar() == "awaiting"
+        db.session.remove()
+    done = pi.post(new_link, data={"csrf_token": pi_token, "decision": "reject", "note": "不是本课题组的测试"},
+                   follow_redirects=True)
+    assert "已记录" in flashed(done.get_data(as_text=True))
+    with app.app_context():
+        assert db.session.execute(sa.select(ChargeApproval.state, ChargeApproval.note, ChargeApproval.decided_via)).one() \
+            == ("rejected", "不是本课题组的测试", "link")
+        db.session.remove()
+    invoice = lab.post(f"/chargeview/step/{charge}/invoice", follow_redirects=True,
+                       data={"csrf_token": token, "invoice_number": "FP-PI-R", "invoice_date": "2026-12-07"})
+    assert "不是本课题组的测试" in flashed(invoice.get_data(as_text=True))
+    again = lab.post(f"/chargeview/step/{charge}/pi_renew", data={"csrf_token": token}, follow_redirects=True)
+    assert "该费用已经审批过了" in flashed(again.get_data(as_text=True))

@@ -4,6 +4,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 
 from app import clock
 from app.models import Unit
@@ -67,11 +68,11 @@ def test_volume_tiers_price_the_whole_quantity_at_the_tier_it_falls_in(hours, un
 
 def test_graduated_tiers_price_each_band_at_its_own_price():
     lines = pricing.price(schedule(hourly(VOLUME_TIERS), mode="graduated"), "campus", use(60))
-    assert [(l.quantity, l.unit_price, l.amount) for l in lines] == [
+    assert [(line.quantity, line.unit_price, line.amount) for line in lines] == [
         (D("10.00"), D(100), D("1000.00")), (D("40.00"), D(80), D("3200.00")), (D("10.00"), D(60), D("600.00"))]
     assert pricing.total(lines) == D("4800.00")
     # within the first band, one line
-    assert [l.amount for l in pricing.price(schedule(hourly(VOLUME_TIERS), mode="graduated"), "campus", use(4))] == [D("400.00")]
+    assert [line.amount for line in pricing.price(schedule(hourly(VOLUME_TIERS), mode="graduated"), "campus", use(4))] == [D("400.00")]
 
 
 def test_quantities_follow_each_items_basis():
@@ -79,11 +80,11 @@ def test_quantities_follow_each_items_basis():
     items = (Item(1, "测试", "样品", "samples", table), Item(2, "制样", "次", "per_use", table),
              Item(3, "场地", "天", "days", table), Item(4, "耗材", "克", "entered", table))
     across_midnight = UseQuantities(bj(2026, 3, 2, 20, 0), bj(2026, 3, 3, 2, 0), D(6), 7, {4: D("2.5")})
-    lines = {l.item_id: l.quantity for l in pricing.price(schedule(*items), "campus", across_midnight)}
+    lines = {line.item_id: line.quantity for line in pricing.price(schedule(*items), "campus", across_midnight)}
     # two Beijing days touched (a UTC count would say one), a started gram counts in full
     assert lines == {1: D(7), 2: D(1), 3: D(2), 4: D(3)}
     # nothing entered and no samples: those items give no line
-    assert {l.item_id for l in pricing.price(schedule(*items), "campus", use(2))} == {2, 3}
+    assert {line.item_id for line in pricing.price(schedule(*items), "campus", use(2))} == {2, 3}
 
 
 def test_the_version_in_force_on_the_beijing_start_day_prices_a_use_across_a_change(session, uni):
@@ -134,3 +135,31 @@ def test_a_new_version_keeps_how_its_standard_prices(session, uni):
     session.flush()
     assert (draft.tier_mode, draft.unit_rounding, [i.quantity_basis for i in draft.items]) == (
         "graduated", "started_half", ["hours"])
+
+
+def test_the_settlement_prices_a_use_by_its_beijing_start_day(session, uni):
+    """Through the services that raise charges, one use at a time and in a batch: a use starting at 00:30
+    Beijing on the first day of version 2 (16:30 UTC the day before) is priced by version 2 (issue 21, §3)."""
+    from app.models import ServiceUser, UsageRecord
+    from app.services import settlement
+
+    inst = f.bookable_instrument(session.get(Unit, uni.l11), name="零点计价仪器")
+    f.fee_standard(inst, state="retired", version=1, effective_from=date(2026, 1, 1), effective_to=date(2026, 3, 31),
+                   items=[f.standard_item("机时", "小时", "100", basis="hours", prices=[("campus", 0, None, "100", None)])])
+    f.fee_standard(inst, state="published", version=2, effective_from=date(2026, 4, 1),
+                   items=[f.standard_item("机时", "小时", "120", basis="hours", prices=[("campus", 0, None, "120", None)])])
+    user = session.get(ServiceUser, uni.customer_campus_user)
+    uses = []
+    for _ in range(2):
+        start = bj(2026, 4, 1, 0, 30)
+        uses.append(UsageRecord(instrument_id=inst.id, user=user, started_at=start, ended_at=start + timedelta(hours=1),
+                                hours=D(1), source="manual", service_type="internal", direction="research"))
+    session.add_all(uses)
+    session.flush()
+    session.expire_all()  # read back as a charge's use is: in UTC
+    assert uses[0].started_at.date() == date(2026, 3, 31)
+    one = settlement.charge_use(session, uses[0], bj(2026, 4, 2, 9))
+    assert one.total == D("120.00")
+    assert settlement.charge_uses(session, [uses[1].id], bj(2026, 4, 2, 9)) == 1
+    batch = session.execute(sa.select(settlement.Charge.total).where(settlement.Charge.usage_id == uses[1].id)).scalar()
+    assert batch == D("120.00")

@@ -14,6 +14,8 @@ from .mail_server import smtp_server  # noqa: F401  (the fixture)
 from .processes import task_consumer
 from .test_report_exports import start
 
+pytestmark = pytest.mark.real_clock  # a real consumer process runs the tasks, on the machine's clock
+
 
 @pytest.fixture
 def real_queue(database_url, tmp_path):

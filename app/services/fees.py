@@ -15,7 +15,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.models import FeeItem, FeeItemComponent, FeePrice, FeeStandard, FeeStandardEvent, Instrument, Unit
+from app.models import FeeItem, FeeItemComponent, FeePrice, FeeStandard, FeeStandardEvent
 
 from . import fee_rules
 from .actors import Actor, instrument_unit_path, require_lab_side  # noqa: F401  (Actor: fees.Actor for callers)

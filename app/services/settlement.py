@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.models import Charge, ChargeLine, CustomerOrg, ServiceUser, UsageRecord
+from app.models.base import MONEY
 from app.models.choices import CHARGE_STATE, PAYMENT_METHOD
 
 from . import pi_approval, pricing
@@ -212,7 +213,9 @@ def parse_amount(value) -> Decimal | None:
         amount = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
         return None
-    if not amount.is_finite() or amount <= 0 or amount != amount.quantize(CENT):
+    # within what a money column holds (a larger amount cannot even be rounded to the cent)
+    if not amount.is_finite() or amount <= 0 or amount >= 10 ** (MONEY.precision - MONEY.scale) \
+            or amount != amount.quantize(CENT):
         return None
     return amount.quantize(CENT)
 
