@@ -53,21 +53,23 @@ def guard_state_changes():
         # verifies its JWT, or answers 401. One a session signs needs its CSRF token unless it carries a JWT that
         # verifies (a cross-site page cannot add that header: the browser asks first, and is not answered
         # yes). Any `Bearer …` once skipped the check, and the session then authenticated the write.
-        if request.path.startswith("/api/") and (not current_user.is_authenticated or _bearer_verifies()):
+        if request.path.startswith("/api/") and (not current_user.is_authenticated or _bearer_is_the_session_user()):
             return
         csrf.protect()
 
 
-def _bearer_verifies() -> bool:
-    """A JWT's signature and expiry only, without loading its user (FAB's @protect does that, and sets g.user)."""
+def _bearer_is_the_session_user() -> bool:
+    """A JWT that verifies (signature and expiry, without loading its user: FAB's @protect does that) and names
+    the signed-in user: FAB authorises the session user first, so another account's token must not stand in
+    for the session's CSRF token."""
     auth = request.headers.get("Authorization", "")
     if not auth.startswith("Bearer "):
         return False
     try:
-        decode_token(auth[len("Bearer "):].strip())
+        claims = decode_token(auth[len("Bearer "):].strip())
     except Exception:  # noqa: BLE001  (any reason a token does not verify: expired, forged, malformed)
         return False
-    return True
+    return str(claims.get("sub")) == str(current_user.get_id())
 
 
 def security_headers(response):
@@ -102,13 +104,14 @@ def favicon():
 
 
 def trust_proxies(app):
-    """Behind TRUSTED_PROXY_HOPS reverse proxies (0: none, the default), the client's address, scheme and
-    host are read from the X-Forwarded-* headers those proxies add: the login and registration limits then
-    count each client, not the proxy, and the logs name the client. Without it the headers are ignored, so
-    a client cannot forge its address to escape a limit."""
+    """Behind TRUSTED_PROXY_HOPS reverse proxies (0: none, the default), the client's address and scheme are
+    read from the X-Forwarded-For and X-Forwarded-Proto those proxies set: the login and registration limits
+    then count each client, not the proxy, and the logs name the client. Without it the headers are ignored, so
+    a client cannot forge its address to escape a limit. The host, port and prefix headers are never trusted:
+    the README's proxy does not set them, so a client's own would pass through (links use PUBLIC_URL)."""
     hops = int(app.config.get("TRUSTED_PROXY_HOPS") or 0)
     if hops > 0:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
 
 
 class BoundedIntConverter(IntegerConverter):

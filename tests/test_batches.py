@@ -9,8 +9,9 @@ import pytest
 import sqlalchemy as sa
 
 from app import clock
-from app.models import Booking, Charge, ChargeApproval, Evaluation, ServiceUser, Unit, UsageRecord
+from app.models import Booking, Charge, ChargeApproval, Evaluation, PlatformUser, ServiceUser, Unit, UsageRecord
 from app.services import booking as booking_service, booking_batch, evaluations, settlement_batch, usage
+from app.services.actors import Actor
 from app.services.workdays import load_calendar
 
 from . import factories as f
@@ -126,7 +127,11 @@ def test_charges_advance_as_far_as_their_entry_goes_and_campus_ones_only_once_ap
     o1, o2, o3 = _charges(session, lab, inst, outside, [date(2026, 6, 8), date(2026, 6, 9), date(2026, 6, 10)])
     at, now = bj(2026, 6, 12, 10), bj(2026, 7, 1, 10)
     A = settlement_batch.Advance
-    done = settlement_batch.advance_batch(session, lab, now, [
+    # the lab that earns a campus charge never records its PI's approval, not even as an import
+    by_the_lab = settlement_batch.advance_batch(session, lab, now, [A(c1, at, pi_decided_at=at + timedelta(hours=3))])
+    assert by_the_lab.done == {} and "学校" in by_the_lab.refused[0]
+    school = Actor.of(session.execute(sa.select(PlatformUser).filter_by(username="school_admin")).scalar_one())
+    done = settlement_batch.advance_batch(session, school, now, [
         A(c1, at, pi_decided_at=at + timedelta(hours=3), invoice_number="PL-1", invoice_date=date(2026, 6, 15),
           paid_on=date(2026, 6, 22), method="campus_transfer"),
         A(c2, at, invoice_number="PL-2", invoice_date=date(2026, 6, 15)),            # campus, its PI not asked
@@ -147,8 +152,8 @@ def test_charges_advance_as_far_as_their_entry_goes_and_campus_ones_only_once_ap
                      o2: "pending", o3: "pending"}
     approvals = {r.charge_id: (r.state, r.decided_via, r.recorded_by_id) for r in session.execute(
         sa.select(ChargeApproval.charge_id, ChargeApproval.state, ChargeApproval.decided_via, ChargeApproval.recorded_by_id))}
-    # c1 approved through its PI's link; c3 waits for its PI like any confirmed campus charge
-    assert approvals == {c1: ("approved", "link", None), c3: ("awaiting", None, None)}
+    # c1 approved through its PI's link (the school imported it); c3 waits for its PI like any confirmed campus charge
+    assert approvals == {c1: ("approved", "link", school.user_id), c3: ("awaiting", None, None)}
     assert session.execute(sa.select(Charge.paid_on, Charge.payment_method).where(Charge.id == c1)).one() == (
         date(2026, 6, 22), "campus_transfer")
 

@@ -6,7 +6,7 @@ import json
 import threading
 import urllib.error
 import urllib.request
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -35,7 +35,7 @@ def contenders(app, uni):
             name = f"race_user_{i}"
             account = f.user(sm, name, SERVICE_USER, None)
             customer = f.service_user(name=f"并发用户{i}", account=account)
-            f.authorisation(customer, inst, granted_on=date(2026, 11, 1))
+            f.authorisation(customer, inst, granted_on=clock.today() - timedelta(days=30))  # never lapsed
             names.append(name)
         db.session.commit()
         calendar, day = load_calendar(db.session), clock.today() + timedelta(days=1)

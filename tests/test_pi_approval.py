@@ -231,6 +231,9 @@ def test_another_lab_reaches_none_of_it_and_the_user_sees_the_state(app, client,
     lab.post(f"/chargeview/step/{campus['charge']}/confirm", data={"csrf_token": token})
     other = login_as("lab2_admin")  # another college's lab: the charge, its approval and its steps are 404
     charge = campus["charge"]
+    with app.app_context():
+        nonce = db.session.execute(sa.select(ChargeApproval.nonce)).scalar()
+        db.session.remove()
     assert other.get(f"/chargeview/show/{charge}").status_code == 404
     other_token = csrf_token(other, "/chargeview/list/")
     for step in ("pi_renew", "pi_record", "confirm"):
@@ -239,7 +242,7 @@ def test_another_lab_reaches_none_of_it_and_the_user_sees_the_state(app, client,
     assert other.get(f"/api/v1/charge/{charge}").status_code == 404
     assert charge not in {row["id"] for row in other.get("/api/v1/charge/?q=(page_size:100)").get_json()["result"]}
     with app.app_context():
-        assert db.session.execute(sa.select(ChargeApproval.nonce)).scalar() is not None  # unchanged, still waiting
+        assert db.session.execute(sa.select(ChargeApproval.nonce)).scalar() == nonce  # no new link was made
         assert db.session.execute(sa.select(ChargeApproval.state)).scalar() == "awaiting"
         db.session.remove()
     school = login_as("school_admin")  # positive control: the school sees it

@@ -47,6 +47,21 @@ def test_the_rest_login_is_rate_limited_like_the_form(limited_app):
     assert codes[:3] == [401, 401, 401] and codes[3:] == [429, 429], codes
 
 
+def test_the_form_and_the_rest_login_share_one_count(limited_app):
+    """One limit of sign-in attempts per client, whichever door: two by the form and one by the API use it up."""
+    client = limited_app().test_client()
+    assert [form_login(client), form_login(client), api_login(client)] == [302, 302, 401]  # refused, back to the form
+    assert api_login(client) == 429 and form_login(client) == 429
+
+
+def test_a_forged_host_header_is_never_trusted(limited_app):
+    """Behind a trusted proxy the client's address is taken from X-Forwarded-For, never its X-Forwarded-Host:
+    the README's proxy does not set that one, so a client's own would pass through."""
+    client = limited_app(TRUSTED_PROXY_HOPS=1).test_client()
+    answer = client.get("/login/", headers={"X-Forwarded-Host": "evil.example", "X-Forwarded-Prefix": "/evil"})
+    assert answer.status_code == 200 and "evil" not in answer.get_data(as_text=True)
+
+
 @pytest.mark.parametrize("attempt", [api_login, form_login], ids=["api", "form"])
 def test_behind_a_trusted_proxy_each_client_has_its_own_bucket(limited_app, attempt, caplog):
     client = limited_app(TRUSTED_PROXY_HOPS=1).test_client()

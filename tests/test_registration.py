@@ -120,7 +120,10 @@ def test_a_name_in_another_case_never_locks_its_owner_out(app, client):
     lower(username) then found two rows and let neither in. Refused above; the database holds the rule too,
     and lab_admin still signs in on the screen and through the REST login."""
     token = csrf_token(client, "/register/")
-    client.post("/register/", data={**form(username="LAB_ADMIN", email="other@lab-corp.example.com"), "csrf_token": token})
+    refused = client.post("/register/", data={**form(username="LAB_ADMIN", email="other@lab-corp.example.com"),
+                                               "csrf_token": token})
+    assert "该用户名已被使用" in field_error(refused.get_data(as_text=True), "username")
+    assert count(app, PlatformUser, sa.func.lower(PlatformUser.username) == "lab_admin") == 1
     with app.app_context():
         with pytest.raises(sa.exc.IntegrityError):
             db.session.execute(sa.text("UPDATE ab_user SET username = 'LAB_ADMIN' WHERE username = 'college_admin'"))

@@ -172,7 +172,7 @@ def test_an_instrument_names_its_person_and_platform_in_scope(app, uni, client, 
     added = client.post("/api/v1/instrument/", headers=headers, json={
         "asset_number": "ZC-REL-0001", "name": "越权关联", "original_value": 1, "unit": uni.l11, "kind": "instrument",
         "funding_source": "fiscal_full", "run_status": "normal", "sharing_status": "external", field: getattr(uni, key)})
-    assert added.status_code == 422, added.get_data(as_text=True)
+    assert added.status_code == 422 and field in added.get_json()["message"], added.get_data(as_text=True)
     assert count(app, Instrument, Instrument.asset_number == "ZC-REL-0001") == 0
     with app.app_context():
         after = {c: getattr(db.session.get(Instrument, uni.inst_l11), c) for c in ("responsible_person_id", "platform_id")}
@@ -204,5 +204,24 @@ def test_an_edit_keeps_a_reference_its_editor_could_not_make(app, uni, login_as)
         with app.app_context():
             instrument = db.session.get(Instrument, uni.inst_l11)
             instrument.platform_id, instrument.location = None, None
+            db.session.commit()
+            db.session.remove()
+
+
+def test_an_instrument_names_its_classification_by_its_code(app, uni, client):
+    """A related record keyed by a code, not an id (the national classification): named through the API, checked
+    like any other reference (the check read `.id` and answered 500)."""
+    headers = jwt_headers(client, "lab_admin")
+    with app.app_context():
+        before = db.session.get(Instrument, uni.inst_l11).class_code
+        db.session.remove()
+    try:
+        changed = client.put(f"/api/v1/instrument/{uni.inst_l11}", json={"instrument_class": "010102"}, headers=headers)
+        assert changed.status_code == 200, changed.get_data(as_text=True)
+        unknown = client.put(f"/api/v1/instrument/{uni.inst_l11}", json={"instrument_class": "999999"}, headers=headers)
+        assert unknown.status_code == 422
+    finally:
+        with app.app_context():
+            db.session.get(Instrument, uni.inst_l11).class_code = before
             db.session.commit()
             db.session.remove()

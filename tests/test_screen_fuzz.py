@@ -23,7 +23,8 @@ ANSWERS = {200, 302, 400, 403, 404}
 VALUES = st.one_of(
     st.text(max_size=12),
     st.integers(min_value=-(10 ** 25), max_value=10 ** 25).map(str),
-    st.sampled_from(["", "asc", "desc", "0", "-1", "1e999", "NaN", "2026-02-30", "\x00", "\ud800", "((", "!", "[]"]),
+    st.sampled_from(["", "asc", "desc", "0", "-1", "1e999", "NaN", "2026-02-30", "\x00", "\ud800", "((", "!", "[]",
+                     "²", "--5", "٣", "+7"]),  # digits str.isdigit() takes and int() refuses
 )
 
 
@@ -97,5 +98,8 @@ def test_known_crashes_are_a_chinese_400_page(screens_app, uni):
                  "page_InstrumentView=99999999999999999999"):
         answer = client.get(f"/instrumentview/list/?{args}")
         assert answer.status_code == 400 and "无法识别该请求" in answer.get_data(as_text=True), args
+    for key in ("%C2%B2", "--5", "99999999999999999999", "abc"):  # a record's key no record can have: 404, not 500
+        assert client.get(f"/instrumentview/show/{key}").status_code == 404, key
+    assert client.get("/statements/?party=unit:%C2%B2").status_code == 404
     assert client.get("/instrumentview/list/?_oc_InstrumentView=name&_od_InstrumentView=desc").status_code == 200
     assert client.get("/instrumentview/list/?psize_InstrumentView=100&page_InstrumentView=0").status_code == 200

@@ -67,7 +67,9 @@ def _taken(session, column, value, except_id=None) -> bool:
     """Whether another account holds `value` in `column`, whatever its case: FAB signs in by
     lower(username), so `LAB_ADMIN` beside `lab_admin` would lock the real account out (the
     database's lower() indexes, migration 0021, hold the same rule)."""
-    query = sa.select(PlatformUser.id).where(sa.func.lower(column) == (value or "").strip().lower())
+    # lower() on both sides, by the database: the index is on the database's lower(), which folds other
+    # letters than Python's str.lower() does under some collations
+    query = sa.select(PlatformUser.id).where(sa.func.lower(column) == sa.func.lower((value or "").strip()))
     if except_id is not None:
         query = query.where(PlatformUser.id != except_id)
     return session.execute(query.limit(1)).first() is not None
@@ -159,7 +161,14 @@ def register(session, form: Registration, now, hash_method="scrypt") -> ServiceU
     user = ServiceUser(name=form.name.strip(), org=org, account=account, mobile=form.mobile.strip(),
                        email=form.email.strip(), status="pending", registered_at=now)
     session.add(user)
-    session.flush()
+    try:
+        session.flush()
+    except sa.exc.IntegrityError as error:  # the same name registered at once by another request
+        if "uq_ab_user_username_lower" in str(error.orig) or "uq_ab_user_email_lower" in str(error.orig):
+            session.rollback()
+            field = "username" if "username" in str(error.orig) else "email"
+            raise RuleViolation({field: MSG_USERNAME_TAKEN if field == "username" else MSG_EMAIL_TAKEN}) from error
+        raise
     return user
 
 

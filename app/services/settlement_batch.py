@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from app import clock
 from app.models import Charge, ChargeApproval, Person, ServiceUser, UsageRecord
 from app.models.choices import PAYMENT_METHOD
+from app.security.roles import SCHOOL_ADMIN
 
 from . import identifiers, pi_approval
 from .actors import Actor, LabSides
@@ -29,6 +30,8 @@ from .settlement import (MSG_FUTURE, MSG_INVOICE_BEFORE_USE, MSG_METHOD, MSG_NUM
 MSG_PAPER_ONE_AT_A_TIME = _("This charge's PI has no e-mail address: a decision on paper is recorded on the charge's "
                             "page, with the signed paper's scan, by the college's or the school's administrator.")
 MSG_DECIDED_BEFORE_ASKED = _("The PI cannot have decided before the charge was confirmed and the PI asked.")
+MSG_SCHOOL_IMPORTS = _("PIs' past decisions are imported by the school's administrators, never by the laboratory that "
+                       "earns the charges.")
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,7 @@ def advance_batch(session, actor: Actor, now: datetime, entries: list[Advance]) 
             result.refuse(index, gettext(str(MSG_STATE), state=charge.state))
             continue
         campus = pi_approval.needs_approval(charge)
-        problem = _approval_problem(e, charge, campus) or _invoice_problem(e, charge, campus, today, taken) \
+        problem = _approval_problem(e, charge, campus, actor) or _invoice_problem(e, charge, campus, today, taken) \
             or _payment_problem(e, today)
         if problem:
             result.refuse(index, problem)
@@ -87,7 +90,7 @@ def advance_batch(session, actor: Actor, now: datetime, entries: list[Advance]) 
                               "project_account": charge.project_account, "state": "approved" if decided else "awaiting",
                               "requested_at": e.confirmed_at, "nonce": secrets.token_hex(16),
                               "decided_at": e.pi_decided_at, "decided_via": "link" if decided else None,
-                              "recorded_by_id": None, "note": None, "emailed_at": e.confirmed_at if decided else None,
+                              "recorded_by_id": actor.user_id if decided else None, "note": None, "emailed_at": None,
                               "email_error": None})
         result.done[index] = e.charge_id
     if updates:
@@ -115,11 +118,15 @@ def _invoice_problem(e: Advance, charge, campus: bool, today: date, taken: set):
     return None
 
 
-def _approval_problem(e: Advance, charge, campus: bool):
-    """A PI's approval in a batch is one given through the mailed link: a PI without an e-mail address decides
-    on paper, which an administrator above the lab records one at a time with the signed paper's scan."""
+def _approval_problem(e: Advance, charge, campus: bool, actor: Actor):
+    """A PI's approval in a batch is one given through the mailed link, imported with a ledger of services
+    rendered (the demo's history) by the school — never by the lab that earns the charge, which could otherwise
+    approve its own charges "for" the PI. A PI without an e-mail address decides on paper, which an
+    administrator above the lab records one at a time with the signed paper's scan."""
     if not campus or e.pi_decided_at is None:
         return None
+    if SCHOOL_ADMIN not in actor.roles and not actor.scheduled:
+        return MSG_SCHOOL_IMPORTS
     if not identifiers.is_email(charge.pi_email):
         return MSG_PAPER_ONE_AT_A_TIME
     if e.pi_decided_at < e.confirmed_at:

@@ -40,6 +40,7 @@ from app.security.roles import role_label
 from app.security.scope import ScopeFilter
 from app.services import registration
 
+from .api_fields import integer_text
 from .interface import interface
 
 log = logging.getLogger(__name__)
@@ -61,8 +62,8 @@ def _roles_text(roles):
 
 def _caseless_unique(taken, message):
     def validator(form, field):
-        editing = str(getattr(form, "_id", "") or "")  # FAB's edit form carries the record's key as text
-        if field.data and taken(db.session, field.data, except_id=int(editing) if editing.isdigit() else None):
+        editing = integer_text(getattr(form, "_id", "") or "")  # FAB's edit form carries the record's key as text
+        if field.data and taken(db.session, field.data, except_id=editing):
             raise ValidationError(str(message))
 
     return validator
@@ -181,15 +182,15 @@ class PlatformSecurityManager(SecurityManager):
     def register_views(self):
         """Database login, own profile and password, users and (read-only) roles — nothing else."""
         security_api = self.appbuilder.add_api(self.security_api)
-        if self.is_auth_limited:  # the REST login takes passwords too: the same limit per client address
-            self.limiter.limit(self.auth_rate_limit, methods=["POST"])(security_api.blueprint)
         self.appbuilder.add_view_no_menu(self.userinfoeditview())
         self.appbuilder.add_view_no_menu(self.resetpasswordview())
         self.appbuilder.add_view_no_menu(self.resetmypasswordview())
         self.auth_view = self.authdbview()
         self.appbuilder.add_view_no_menu(self.auth_view)
-        if self.is_auth_limited:
-            self.limiter.limit(self.auth_rate_limit, methods=["POST"])(self.auth_view.blueprint)
+        if self.is_auth_limited:  # the form and the REST login take passwords alike: one count per client address
+            sign_in = self.limiter.shared_limit(self.auth_rate_limit, scope="sign-in", methods=["POST"])
+            sign_in(self.auth_view.blueprint)
+            sign_in(security_api.blueprint)
         self.user_view = self.appbuilder.add_view(
             PlatformUserView, "List Users", icon="fa-user", label=_("List Users"),
             category="Security", category_icon="fa-cogs", category_label=_("Security"),

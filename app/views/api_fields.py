@@ -7,6 +7,7 @@ converter of our own, so the instant column type is registered in the converter'
 once, when the views are imported."""
 import json
 import math
+import re
 from datetime import date
 
 from flask import jsonify
@@ -53,6 +54,20 @@ class BeijingMinute(fields.Field):
 # An Integer column (every primary key, every count) holds 32 bits on PostgreSQL; SQLite refuses past 64.
 INT_MIN, INT_MAX = -(2 ** 31), 2 ** 31 - 1
 MAX_DEPTH = 20  # nesting of a query's Rison or a body's JSON beyond any this API reads
+
+
+_WHOLE = re.compile(r"-?[0-9]{1,19}")
+
+
+def integer_text(value, minimum=INT_MIN, maximum=INT_MAX):
+    """`value` (text from a URL, a query or a form) as an int when it is ASCII digits with an optional minus,
+    within [minimum, maximum]; None for anything else ("²" and "--5" pass str.isdigit() or lstrip("-") and then
+    crash int(); a number past a column crashes the query)."""
+    text = str(value)
+    if not _WHOLE.fullmatch(text):
+        return None
+    number = int(text)
+    return number if minimum <= number <= maximum else None
 
 
 def storable_text(value) -> bool:

@@ -24,6 +24,7 @@ from wtforms.validators import DataRequired, Optional
 from app import clock
 from app.extensions import db
 from app.models.base import MONEY, UtcDateTime
+from app.security import permissions as P
 from app.security.scope import SCOPE_FILTER, ReferenceFilter, unit_in_scope
 from app.services.errors import RuleViolation
 from app.services.records import MSG_RELATED_SCOPE, MSG_SCOPE
@@ -91,7 +92,7 @@ def guard_list_args():
         if not api_fields.storable_text(key) or not api_fields.storable_text(value):
             abort(400)
         if re.search("page_(.*)", key) or re.search("psize_(.*)", key):
-            if not value.isdigit() or int(value) > (MAX_PAGE_SIZE if "psize_" in key else 10 ** 6):
+            if api_fields.integer_text(value, 0, MAX_PAGE_SIZE if "psize_" in key else 10 ** 6) is None:
                 abort(400)
         ordered = re.findall("_oc_(.*)", key)
         if ordered:
@@ -118,15 +119,15 @@ def _filter_ok(view, index, column, value):
         return False
     mapper, table = sa.inspect(view.datamodel.obj), view.datamodel.obj.__table__
     if column in mapper.relationships:
-        return value.isdigit() and int(value) <= api_fields.INT_MAX
+        return api_fields.integer_text(value, 0) is not None
     # a computed column (a terminal's state) reads an unknown value as matching nothing
     kind = table.c[column].type if column in table.c else None
     if isinstance(kind, sa.Enum):
         return value in kind.enums
     if isinstance(kind, sa.Boolean):  # FAB reads "y" as true and passes anything else on as it came
         return value == "y"
-    if isinstance(kind, sa.Integer) and value.lstrip("-").isdigit():
-        return api_fields.INT_MIN <= int(value) <= api_fields.INT_MAX
+    if isinstance(kind, sa.Integer) and re.fullmatch(r"-?[0-9]+", value):  # FAB reads anything else as no value
+        return api_fields.integer_text(value) is not None
     if isinstance(kind, sa.Numeric):
         try:
             return math.isfinite(float(value)) and abs(float(value)) < 1e15
@@ -208,12 +209,13 @@ class _ScopeWiring:
                 named = attr.history.added
             else:
                 named = list(attr.value) if isinstance(attr.value, (list, set, tuple)) else [attr.value]
-            ids = {obj.id for obj in named if obj is not None}
+            related = self.datamodel.get_related_interface(key)
+            key_column = related.obj.__mapper__.primary_key[0]  # an instrument class is keyed by its code
+            ids = {getattr(obj, key_column.key) for obj in named if obj is not None}
             if not ids:
                 continue
-            related = self.datamodel.get_related_interface(key)
             filters = related.get_filters().add_filter_list(filter_list)
-            query = filters.apply_all(db.session.query(related.obj.id).filter(related.obj.id.in_(ids)))
+            query = filters.apply_all(db.session.query(key_column).filter(key_column.in_(ids)))
             if {row[0] for row in query} != ids:
                 errors[key] = MSG_RELATED_SCOPE
         if errors:
@@ -443,8 +445,8 @@ class ScopedModelApi(_ScopeWiring, ModelRestApi):
         which its OpenAPI entry documents."""
         rison_args = dict(kwargs.get("rison", {}))
         keys = set(rison_args.get("keys") or self.info._response_key_func_mappings)
-        for key, method, permission in (("add_columns", "post", "can_post"), ("edit_columns", "put", "can_put")):
-            generic = getattr(type(self), method) is getattr(ModelRestApi, method)
+        for key, method, permission in (("add_columns", "post", P.CAN_POST), ("edit_columns", "put", P.CAN_PUT)):
+            generic = getattr(type(self), method) is getattr(ScopedModelApi, method)
             if not generic or not self.appbuilder.sm.has_access(permission, self.class_permission_name):
                 keys.discard(key)
         rison_args["keys"] = sorted(keys)

@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, undefer
 
-ID_MIN, ID_MAX = -(2 ** 31), 2 ** 31 - 1  # an Integer key on PostgreSQL
+from .api_fields import integer_text
 
 MSG_IN_USE = _("This record is still referenced by other records (sub-units, instruments, people…) and cannot be deleted.")
 MSG_CONFLICT = _("Not saved: the record conflicts with an existing one or breaks a data rule.")
@@ -61,12 +61,10 @@ class PlatformInterface(SQLAInterface):
     def get(self, id, filters=None, *args, **kwargs):
         """The record with this key, None for a key no record can have (FAB's routes pass `<pk>` as text: a
         word, or a number past the column, crashed the query instead of answering 404)."""
-        key_type = self.obj.__mapper__.primary_key[0].type
-        if isinstance(key_type, sa.Integer):
-            text = str(id)
-            if not text.lstrip("-").isdigit() or not ID_MIN <= int(text) <= ID_MAX:
+        if isinstance(self.obj.__mapper__.primary_key[0].type, sa.Integer):
+            id = integer_text(id)
+            if id is None:
                 return None
-            id = int(text)
         return super().get(id, filters, *args, **kwargs)
 
     def get_related_obj(self, col_name, value):

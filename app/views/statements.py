@@ -19,6 +19,7 @@ from app.security.scope import (ALL, NOTHING, apply_scope, own_service_user_id, 
                                 unit_in_scope)
 from app.services import statements
 
+from .api_fields import integer_text
 from .reports import FIRST_YEAR, XLSX, _default_unit_id, _units_in_scope
 
 SHOWN_ROWS = 200  # on screen; the workbook holds them all
@@ -48,10 +49,10 @@ def requested_statement(args):
     scope, or an organisation or user served there."""
     today = clock.today()
     for name in ("year", "month"):  # given but not a whole number: no such period (it was read as this year)
-        if args.get(name) not in (None, "") and args.get(name, type=int) is None:
+        if args.get(name) not in (None, "") and integer_text(args[name]) is None:
             return None
-    year = args.get("year", type=int) or today.year
-    month = args.get("month", type=int)
+    year = integer_text(args.get("year") or "") or today.year
+    month = integer_text(args["month"]) if args.get("month") else None
     if not FIRST_YEAR <= year <= today.year + 1 or (month is not None and not 1 <= month <= 12):
         return None
     own = own_service_user_id()
@@ -60,14 +61,15 @@ def requested_statement(args):
             return None
         return statements.Party("user", own), statements.Period.of(year, month), None
     kind, _sep, value = (args.get("party") or f"unit:{_default_unit_id()}").partition(":")
-    if kind not in statements.PARTY_KINDS or not value.isdigit():
+    party_id = integer_text(value, 1)
+    if kind not in statements.PARTY_KINDS or party_id is None:
         return None
-    if kind == "unit" and not unit_in_scope(int(value)):
+    if kind == "unit" and not unit_in_scope(party_id):
         return None
     if kind == "user" and apply_scope(db.session.query(ServiceUser.id), ServiceUser).filter(
-            ServiceUser.id == int(value)).first() is None:
+            ServiceUser.id == party_id).first() is None:
         return None  # an on-campus researcher of another lab: not this administrator's to name
-    return statements.Party(kind, int(value)), statements.Period.of(year, month), _scope()
+    return statements.Party(kind, party_id), statements.Period.of(year, month), _scope()
 
 
 class StatementView(BaseView):
