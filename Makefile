@@ -8,7 +8,7 @@ FLASK  := $(BIN)/flask --app app
 MO     := translations/zh/LC_MESSAGES/messages.mo
 BROKER_VENV ?= .venv-broker
 
-.PHONY: run test lint fuzz bench install db translations clean
+.PHONY: run test lint fuzz mutation bench install db translations clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ lint: install
 # times as many per screen); `make test` runs them with 4
 fuzz: install translations
 	FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),100) $(BIN)/python -m pytest -q tests/test_api_fuzz.py tests/test_screen_fuzz.py $(PYTEST_ARGS)
+
+# mutation testing of the rule modules against their own tests (tools/mutation.py; settings in setup.cfg
+# [mutmut]); not in CI. MODULES="pricing booking" for some, JOBS for the parallel mutants
+mutation: install translations
+	$(BIN)/python tools/mutation.py --jobs $(or $(JOBS),2) $(MODULES)
 
 bench: install translations
 	$(BIN)/python -m bench.run $(BENCH_ARGS)

@@ -3,9 +3,11 @@
 DATABASE_URL selects the database (CI runs the suite once on SQLite and once on PostgreSQL).
 """
 import gc
+import json
 import os
 import re
 import tempfile
+from pathlib import Path
 
 # Before the application is imported: the suite keeps its instance folder (secret key, the task
 # queue's SQLite file) and its Redis queue name to itself, away from a developer's `make run`.
@@ -98,14 +100,24 @@ def database_url():
 
 @pytest.fixture(scope="session")
 def app(database_url, tmp_path_factory):
-    reset_database(database_url)
-    application = create_app("config.TestConfig", SQLALCHEMY_DATABASE_URI=database_url)
-    with application.app_context():
-        from flask_migrate import upgrade
+    template = _sqlite_template(database_url)
+    saved = _read_template(template, database_url) if template else None
+    if saved is not None:
+        application = create_app("config.TestConfig", SQLALCHEMY_DATABASE_URI=database_url)
+        f.continue_sequence_from(saved.pop("next_in_sequence"))  # the factories' names and numbers stay unique
+        application.config["UNIVERSITY"] = University(**saved)
+    else:
+        reset_database(database_url)
+        application = create_app("config.TestConfig", SQLALCHEMY_DATABASE_URI=database_url)
+        with application.app_context():
+            from flask_migrate import upgrade
 
-        upgrade()
-        sync_roles()
-        _build_university(application)
+            upgrade()
+            sync_roles()
+            _build_university(application)
+            db.engine.dispose()
+        if template:
+            _write_template(template, database_url, application.config["UNIVERSITY"])
     yield application
     with application.app_context():
         db.session.remove()
@@ -114,6 +126,60 @@ def app(database_url, tmp_path_factory):
 
 class University:
     """Handles to the records of the test university (ids, so they outlive sessions)."""
+
+    def __init__(self, **ids):
+        vars(self).update(ids)
+
+
+def _sqlite_template(url):
+    """`make mutation` runs a short session per mutant: TEST_DATABASE_TEMPLATE names a SQLite file that keeps the
+    migrated test university between them (built by the first session, copied by the others)."""
+    path = os.environ.get("TEST_DATABASE_TEMPLATE")
+    return Path(path) if path and url.startswith("sqlite:///") else None
+
+
+def _template_fingerprint():
+    """What the template was built from: a changed migration or test university makes it stale."""
+    import hashlib
+
+    here = Path(__file__).parent
+    sources = sorted((here.parent / "migrations" / "versions").glob("*.py")) + [here / "conftest.py",
+                                                                                 here / "factories.py"]
+    return hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()
+
+
+def _copy_sqlite(source, target):
+    """SQLite's own backup: whole and consistent, whatever the source's journal holds."""
+    import sqlite3
+
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+
+
+def _read_template(template, url):
+    """The saved handles, the database copied into place; None when there is no current template."""
+    handles = template.with_suffix(".json")
+    if not (template.exists() and handles.exists()):
+        return None
+    saved = json.loads(handles.read_text())
+    if saved.pop("fingerprint", None) != _template_fingerprint():
+        return None
+    _copy_sqlite(template, url.removeprefix("sqlite:///"))
+    return saved
+
+
+def _write_template(template, url, university):
+    """The database first, then its handles, each renamed into place whole: a session that dies half-way
+    leaves no template rather than half of one."""
+    partial = template.with_name(template.name + ".partial")
+    _copy_sqlite(url.removeprefix("sqlite:///"), partial)
+    os.replace(partial, template)
+    saved = dict(vars(university), next_in_sequence=f.continue_sequence_from(None), fingerprint=_template_fingerprint())
+    handles = template.with_suffix(".json.partial")
+    handles.write_text(json.dumps(saved))
+    os.replace(handles, template.with_suffix(".json"))
 
 
 def _build_university(application):

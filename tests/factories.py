@@ -9,6 +9,16 @@ from app.models import InnovationPlatform, Instrument, Person, TrainingSession, 
 _seq = itertools.count(1)
 
 
+def continue_sequence_from(start):
+    """The next number of the sequence, after making `start` (unless None) the next one."""
+    global _seq
+    if start is not None:
+        _seq = itertools.count(start)
+    n = next(_seq)
+    _seq = itertools.count(n)
+    return n
+
+
 def unit(name, level, parent=None, code=None):
     u = Unit(code=code or f"U{next(_seq):04d}", name=name, level=level, parent=parent)
     db.session.add(u)

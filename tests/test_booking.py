@@ -7,7 +7,8 @@ import pytest
 import sqlalchemy as sa
 
 from app import clock
-from app.models import Booking, BookingRule, Closure, DeviceEvent, OpeningHours, PlatformUser, Unit, UsageRecord, WorkdayOverride
+from app.models import (Authorisation, Booking, BookingRule, Closure, DeviceEvent, DeviceStatus, Message, OpeningHours, PlatformUser, Unit,
+                        UsageRecord, WorkdayOverride)
 from app.services import booking as svc
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
@@ -390,3 +391,341 @@ def test_a_delay_needs_its_reason_and_its_new_time_and_a_refusal_its_alternative
     assert (slot.state, day.state, slot.response_reason, slot.alternative) == ("pending", "pending", None, None)
     svc.refuse(session, lab_actor, slot, NOW, "设备维护", alternative="12 月 10 日同一时段")  # positive control
     assert slot.state == "refused"
+
+
+# -- exact refusals, fields written, boundaries (mutation testing of app/services/booking.py) ----------
+
+def _rule(session, inst, **kw):
+    values = dict(auto_confirm=False, accepts_self_operated=True, accepts_sample=True, accepts_service=True,
+                  min_slot_minutes=30, max_slot_minutes=480, max_days_ahead=30, min_hours_ahead=2,
+                  cancel_hours_before=24, open_on_holidays=False)
+    values.update(kw)
+    session.add(BookingRule(instrument_id=inst.id, **values))
+    session.flush()
+
+
+@pytest.fixture
+def reachable(session, user):
+    """The user with an active account, so that the steps' messages reach it (rolled back with the test)."""
+    user.account = PlatformUser(username=f"booking-user-{user.id}", first_name="用户", last_name="预约",
+                                email=f"booking-user-{user.id}@example.com", active=True)
+    session.flush()
+    return user
+
+
+def _message(session, booking, kind):
+    return session.execute(sa.select(Message).where(Message.booking_id == booking.id, Message.kind == kind)).scalar_one()
+
+
+@pytest.mark.parametrize("reason,expected", [("爽约 3 次", "您的自主上机预约已暂停至 2026-12-31：爽约 3 次"),
+                                             (None, "您的自主上机预约已暂停至 2026-12-31：")])
+def test_a_suspended_user_is_told_the_day_and_the_reason(session, authorised, inst, reason, expected):
+    authorised.suspended_until, authorised.suspension_reason = date(2026, 12, 31), reason
+    with pytest.raises(PolicyDenied) as suspended:
+        submit(session, authorised, inst)
+    assert suspended.value.message == expected
+
+
+@pytest.mark.parametrize("ends", [dict(start=bj(2026, 12, 9, 10)), dict(end=bj(2026, 12, 9, 12))])
+def test_a_delayed_slot_needs_both_its_start_and_its_end(session, authorised, inst, lab_actor, ends):
+    booking = submit(session, authorised, inst)
+    with pytest.raises(RuleViolation) as refused:
+        svc.delay(session, lab_actor, booking, NOW, "设备维护", **ends)
+    assert refused.value.errors == {"start": "请填写预约时段的开始和结束时间。"} and booking.state == "pending"
+
+
+def test_a_delayed_day_booking_gets_the_day_given_and_keeps_its_first_answer_time(session, user, inst, lab_actor):
+    booking = submit(session, user, inst, "sample", sample_count=2, day=date(2026, 12, 9))
+    first = NOW + timedelta(hours=1)
+    svc.delay(session, lab_actor, booking, first, " 样品排队 ", day=date(2026, 12, 10))
+    assert (booking.state, booking.scheduled_date, booking.delayed, booking.response_reason, booking.responded_at) == (
+        "scheduled", date(2026, 12, 10), True, "样品排队", first)
+    svc.delay(session, lab_actor, booking, first + timedelta(hours=1), "再次顺延", day=date(2026, 12, 11))
+    assert (booking.scheduled_date, booking.responded_at) == (date(2026, 12, 11), first)  # answered at the first
+    with pytest.raises(RuleViolation) as no_day:  # the wished-for day is not a new one
+        svc.delay(session, lab_actor, booking, first, "再次顺延")
+    assert no_day.value.errors == {"date": "请填写日期。"}
+
+
+def test_a_delay_applies_the_configured_standard_terms_rule(session, authorised, inst, lab_actor):
+    """An outside user under the standard terms, no contract: where the school turned the terms off, the
+    lab cannot move its booking (the settings given, not the defaults, decide)."""
+    booking = submit(session, authorised, inst)
+    assert booking.terms_accepted_at is not None and booking.contract_id is None
+    with pytest.raises(PolicyDenied) as uncovered:
+        svc.delay(session, lab_actor, booking, NOW, "设备维护", start=bj(2026, 12, 9, 10), end=bj(2026, 12, 9, 12),
+                  settings=svc.Settings(standard_terms=0))
+    assert uncovered.value.code == "no_contract" and booking.state == "pending"
+    svc.delay(session, lab_actor, booking, NOW, "设备维护", start=bj(2026, 12, 9, 10), end=bj(2026, 12, 9, 12),
+              settings=svc.Settings(standard_terms=1))
+    assert booking.scheduled_start == bj(2026, 12, 9, 10)
+
+
+def test_a_refusal_names_each_missing_part_with_its_message(session, authorised, inst, lab_actor, lab):
+    booking = submit(session, authorised, inst)
+    with pytest.raises(RuleViolation) as bare:
+        svc.refuse(session, lab_actor, booking, NOW, " ", alternative=None)
+    assert bare.value.errors == {"reason": "请填写原因。", "alternative": "请提供替代方案：其他时间或同类仪器。"}
+    scrapped = f.bookable_instrument(lab, name="报废仪器", run_status="scrapped")
+    with pytest.raises(RuleViolation) as unusable:
+        svc.refuse(session, lab_actor, booking, NOW, "设备维护", alternative_instrument_id=scrapped.id)
+    assert unusable.value.errors == {"alternative_instrument_id": "该仪器无法预约：未开放预约、不对外共享或不在服役状态。"}
+
+
+def test_a_refusal_records_its_reason_its_offer_and_the_first_answer_time(session, authorised, inst, lab_actor, lab):
+    other = f.bookable_instrument(lab, name="同类仪器")
+    answered = submit(session, authorised, inst)
+    svc.schedule(session, lab_actor, answered, NOW)
+    svc.refuse(session, lab_actor, answered, NOW + timedelta(hours=1), " 设备故障 ", alternative_instrument_id=other.id)
+    assert (answered.state, answered.response_reason, answered.alternative, answered.alternative_instrument_id,
+            answered.responded_at) == ("refused", "设备故障", None, other.id, NOW)  # no text offer: none stored
+    fresh = submit(session, authorised, inst, start=bj(2026, 12, 9, 10), end=bj(2026, 12, 9, 11))
+    svc.refuse(session, lab_actor, fresh, NOW + timedelta(hours=2), "排期已满", alternative=" 12 月 10 日 ")
+    assert (fresh.alternative, fresh.responded_at) == ("12 月 10 日", NOW + timedelta(hours=2))
+
+
+def test_the_users_messages_are_dated_at_the_lab_answer(session, reachable, inst, lab_actor):
+    moved = submit(session, reachable, inst, "sample", sample_count=1)
+    refused = submit(session, reachable, inst, "service", purpose="物相分析")
+    at = NOW + timedelta(minutes=17)
+    svc.delay(session, lab_actor, moved, at, "样品排队", day=date(2026, 12, 10))
+    svc.refuse(session, lab_actor, refused, at, "排期已满", alternative="下周")
+    assert _message(session, moved, "delayed").created_at == at
+    assert _message(session, refused, "refused").created_at == at
+
+
+def test_a_day_booking_cancelled_by_its_user_is_late_within_the_deadline_before_its_day(session, user, inst, lab_actor):
+    """A sample or service booking starts when its day begins in Beijing; one still waiting for its day is not late."""
+    tomorrow = submit(session, user, inst, "sample", sample_count=1)
+    svc.schedule(session, lab_actor, tomorrow, NOW, day=date(2026, 12, 8))  # starts 12-08 00:00, deadline 12-07 00:00
+    svc.cancel(session, tomorrow, NOW, user=user)
+    later = submit(session, user, inst, "sample", sample_count=1)
+    svc.schedule(session, lab_actor, later, NOW, day=date(2026, 12, 10))
+    svc.cancel(session, later, NOW, user=user)
+    undated = submit(session, user, inst, "service", purpose="物相分析")
+    svc.cancel(session, undated, NOW, user=user)
+    assert [(b.state, b.late_cancellation) for b in (tomorrow, later, undated)] == [
+        ("cancelled", True), ("cancelled", False), ("cancelled", False)]
+
+
+def test_the_instruments_own_cancellation_deadline_and_its_boundary(session, authorised, inst, lab_actor):
+    _rule(session, inst, cancel_hours_before=48)
+    at_deadline = _scheduled(session, authorised, inst, lab_actor, bj(2026, 12, 9, 10), bj(2026, 12, 9, 11))
+    past_deadline = _scheduled(session, authorised, inst, lab_actor, bj(2026, 12, 9, 14), bj(2026, 12, 9, 15))
+    svc.cancel(session, at_deadline, bj(2026, 12, 7, 10), user=authorised)  # exactly 48 h before: still in time
+    svc.cancel(session, past_deadline, bj(2026, 12, 7, 14, 1), user=authorised)  # 47 h 59 min before
+    assert (at_deadline.late_cancellation, past_deadline.late_cancellation) == (False, True)
+
+
+def test_a_cancellation_by_its_user_tells_the_lab_at_that_time(session, authorised, inst, lab_actor):
+    booking = submit(session, authorised, inst)
+    at = NOW + timedelta(minutes=23)
+    svc.cancel(session, booking, at, user=authorised)
+    assert _message(session, booking, "cancelled").created_at == at and booking.cancelled_at == at
+
+
+def test_cancelling_another_users_booking_is_refused_with_its_message(session, authorised, inst):
+    booking = submit(session, authorised, inst)
+    with pytest.raises(PolicyDenied) as refused:
+        svc.cancel(session, booking, NOW, user=f.service_user(name="他人"))
+    assert (refused.value.code, refused.value.message) == ("not_yours", "这不是您的预约。")
+
+
+def test_only_an_open_manual_use_of_the_booking_itself_stops_its_cancellation(session, authorised, inst, lab_actor):
+    in_use = _scheduled(session, authorised, inst, lab_actor, bj(2026, 12, 8, 9), bj(2026, 12, 8, 10))
+    other = _scheduled(session, authorised, inst, lab_actor, bj(2026, 12, 8, 14), bj(2026, 12, 8, 15))
+    session.add_all([
+        UsageRecord(instrument_id=inst.id, booking_id=in_use.id, user_id=authorised.id, started_at=bj(2026, 12, 8, 9),
+                    source="manual"),                                              # open, of the first booking
+        UsageRecord(instrument_id=inst.id, booking_id=other.id, user_id=authorised.id, started_at=bj(2026, 12, 8, 8),
+                    ended_at=bj(2026, 12, 8, 8, 30), source="manual"),             # ended
+        UsageRecord(instrument_id=inst.id, booking_id=other.id, started_at=bj(2026, 12, 8, 8, 40), source="iot"),  # a run
+    ])
+    session.flush()
+    with pytest.raises(PolicyDenied) as refused:
+        svc.cancel(session, in_use, bj(2026, 12, 8, 9, 30), user=authorised)
+    assert (refused.value.code, refused.value.message) == ("in_use", "该预约正在使用中，请结束使用，不能取消。")
+    svc.cancel(session, other, bj(2026, 12, 8, 9, 30), user=authorised)
+    assert (in_use.state, other.state) == ("scheduled", "cancelled")
+
+
+SLOT = (bj(2026, 12, 8, 10), bj(2026, 12, 8, 11))
+AFTER_SLOT = bj(2026, 12, 8, 12)
+
+
+def _at(minutes):
+    """An instant `minutes` after SLOT's start (the grace is 30 minutes)."""
+    return SLOT[0] + timedelta(minutes=minutes)
+
+
+@pytest.mark.parametrize("events,no_show", [
+    ([("own", "off", -20)], False),      # off when the slot began
+    ([("own", "fault", 0)], False),      # a fault reported at the very start
+    ([("other", "fault", -20)], True),   # another terminal's fault
+    ([("own", "fault", 10)], False),     # a fault within the grace
+    ([("own", "off", 30)], False),       # switched off as the grace ends
+    ([("own", "fault", 31)], True),      # a fault after the grace
+    ([("own", "idle", 10)], True),       # idle is no excuse
+    ([("other", "fault", 10)], True),    # another terminal's fault within the grace
+])
+def test_an_off_or_fault_state_of_the_own_terminal_at_the_start_or_within_the_grace_excuses(
+        session, authorised, lab, lab_actor, events, no_show):
+    inst = f.bookable_instrument(lab, name="带终端仪器", iot_terminal_id="excuse-terminal")
+    f.authorisation(authorised, inst, granted_on=date(2026, 11, 1))
+    booking = _scheduled(session, authorised, inst, lab_actor, *SLOT)
+    for terminal, state, minutes in events:
+        session.add(DeviceEvent(terminal_id=inst.iot_terminal_id if terminal == "own" else "another-terminal",
+                                from_state="idle", to_state=state, at=_at(minutes)))
+    session.flush()
+    assert svc.mark_no_shows(session, AFTER_SLOT, SETTINGS) == ([booking] if no_show else [])
+
+
+@pytest.mark.parametrize("use,no_show", [
+    (dict(instrument="other", source="iot", started=5, ended=40), True),   # another instrument's run
+    (dict(instrument="own", source="manual", started=5, ended=40), True),  # a use registered for no booking
+    (dict(instrument="own", source="iot", started=31, ended=50), True),    # a run begun after the grace
+    (dict(instrument="own", source="iot", started=30, ended=50), False),   # a run begun as the grace ends
+    (dict(instrument="own", source="iot", started=5, ended=None), False),  # a run still going
+    (dict(instrument="own", source="iot", started=-60, ended=0), False),   # a run that ended as the slot began
+])
+def test_only_a_run_of_the_own_terminal_begun_within_the_grace_counts_as_use(session, authorised, lab, lab_actor, use,
+                                                                            no_show):
+    inst = f.bookable_instrument(lab, name="带终端仪器", iot_terminal_id="use-terminal")
+    other = f.bookable_instrument(lab, name="另一台仪器")
+    f.authorisation(authorised, inst, granted_on=date(2026, 11, 1))
+    booking = _scheduled(session, authorised, inst, lab_actor, *SLOT)
+    session.add(UsageRecord(instrument_id=(inst if use["instrument"] == "own" else other).id, source=use["source"],
+                            started_at=_at(use["started"]),
+                            ended_at=None if use["ended"] is None else _at(use["ended"])))
+    session.flush()
+    assert svc.mark_no_shows(session, AFTER_SLOT, SETTINGS) == ([booking] if no_show else [])
+
+
+@pytest.mark.parametrize("running_since,no_show", [(10, False), (30, False), (31, True)])
+def test_a_terminal_running_since_within_the_grace_counts_as_use(session, authorised, lab, lab_actor, running_since,
+                                                                 no_show):
+    inst = f.bookable_instrument(lab, name="带终端仪器", iot_terminal_id="running-terminal")
+    f.authorisation(authorised, inst, granted_on=date(2026, 11, 1))
+    booking = _scheduled(session, authorised, inst, lab_actor, *SLOT)
+    session.add(DeviceStatus(terminal_id=inst.iot_terminal_id, state="running", reported_at=_at(running_since),
+                             running_since=_at(running_since)))
+    session.flush()
+    assert svc.mark_no_shows(session, AFTER_SLOT, SETTINGS) == ([booking] if no_show else [])
+
+
+def test_no_shows_are_returned_in_slot_order_and_answered_slots_never_become_one(session, authorised, inst, lab_actor):
+    later = _scheduled(session, authorised, inst, lab_actor, bj(2026, 12, 8, 14), bj(2026, 12, 8, 15))
+    earlier = _scheduled(session, authorised, inst, lab_actor, bj(2026, 12, 8, 9), bj(2026, 12, 8, 10))
+    cancelled = _scheduled(session, authorised, inst, lab_actor, bj(2026, 12, 8, 10), bj(2026, 12, 8, 11))
+    svc.cancel(session, cancelled, NOW, actor=lab_actor)
+    refused = _scheduled(session, authorised, inst, lab_actor, bj(2026, 12, 8, 11), bj(2026, 12, 8, 12))
+    svc.refuse(session, lab_actor, refused, NOW, "设备故障", alternative="下周同一时段")
+    assert svc.mark_no_shows(session, bj(2026, 12, 8, 16), SETTINGS) == [earlier, later]
+    assert (cancelled.state, refused.state, cancelled.no_show_at, refused.no_show_at) == ("cancelled", "refused", None, None)
+
+
+def _past_no_show(session, user, inst, at, hours_before=1):
+    """A self-operated booking marked a no-show at `at`, its hour-long slot beginning `hours_before` earlier."""
+    start = at - timedelta(hours=hours_before)
+    session.add(Booking(instrument_id=inst.id, user_id=user.id, mode="self_operated", state="no_show",
+                        scheduled_start=start, scheduled_end=start + timedelta(hours=1),
+                        submitted_at=start - timedelta(days=3), no_show_at=at))
+    session.flush()
+
+
+MARKED_AT = bj(2026, 12, 8, 12)  # when the fresh no-show of SLOT is marked
+
+
+@pytest.mark.parametrize("earlier,suspended", [
+    (MARKED_AT - timedelta(days=90), True),              # the window's first instant counts
+    (MARKED_AT - timedelta(days=90, seconds=1), False),  # just outside it
+])
+def test_no_shows_count_within_the_window_from_its_first_instant(session, authorised, inst, lab_actor, earlier,
+                                                                 suspended):
+    _past_no_show(session, authorised, inst, earlier, hours_before=1)
+    _past_no_show(session, authorised, inst, earlier, hours_before=3)
+    booking = _scheduled(session, authorised, inst, lab_actor, *SLOT)
+    assert svc.mark_no_shows(session, MARKED_AT, SETTINGS) == [booking]
+    assert authorised.suspended_until == (date(2027, 1, 7) if suspended else None)
+
+
+def test_only_the_users_own_no_shows_count(session, authorised, inst, lab_actor):
+    neighbour = f.service_user(name="他人")
+    _past_no_show(session, neighbour, inst, bj(2026, 12, 1, 10))
+    _past_no_show(session, neighbour, inst, bj(2026, 12, 2, 10))
+    booking = _scheduled(session, authorised, inst, lab_actor, *SLOT)
+    assert svc.mark_no_shows(session, MARKED_AT, SETTINGS) == [booking]
+    assert (authorised.suspended_until, neighbour.suspended_until) == (None, None)
+
+
+def test_a_suspension_in_force_today_is_not_extended(session, authorised, inst, lab_actor):
+    _past_no_show(session, authorised, inst, bj(2026, 12, 1, 10))
+    _past_no_show(session, authorised, inst, bj(2026, 12, 2, 10))
+    booking = _scheduled(session, authorised, inst, lab_actor, *SLOT)
+    authorised.suspended_until, authorised.suspension_reason = date(2026, 12, 8), "此前爽约"  # its last day
+    assert svc.mark_no_shows(session, MARKED_AT, SETTINGS) == [booking]
+    assert (authorised.suspended_until, authorised.suspension_reason) == (date(2026, 12, 8), "此前爽约")
+
+
+def test_a_suspension_states_its_reason_and_tells_the_user_when_marked(session, reachable, inst, lab_actor):
+    f.authorisation(reachable, inst, granted_on=date(2026, 11, 1))
+    _past_no_show(session, reachable, inst, bj(2026, 12, 1, 10))
+    _past_no_show(session, reachable, inst, bj(2026, 12, 2, 10))
+    booking = _scheduled(session, reachable, inst, lab_actor, *SLOT)
+    assert svc.mark_no_shows(session, MARKED_AT, SETTINGS) == [booking]
+    assert (booking.no_show_at, reachable.suspended_until, reachable.suspension_reason) == (
+        MARKED_AT, date(2027, 1, 7), "90 天内爽约 3 次")
+    assert _message(session, booking, "no_show").created_at == MARKED_AT
+    told = session.execute(sa.select(Message).where(Message.recipient_id == reachable.account_id,
+                                                    Message.kind == "suspended")).scalar_one()
+    assert told.created_at == MARKED_AT and "2027-01-07" in told.subject
+
+
+def test_settings_take_the_known_booking_keys_as_whole_numbers():
+    assert svc.Settings.of({}) == svc.Settings()
+    assert svc.Settings.of({"BOOKING": {"no_show_limit": "5", "standard_terms": 0, "unknown": 9}}) == svc.Settings(
+        no_show_limit=5, standard_terms=0)
+
+
+@pytest.mark.parametrize("months,last_used,today,state", [
+    (12, date(2025, 12, 7), date(2026, 12, 7), "active"),   # exactly 12 months: still valid
+    (12, date(2025, 12, 6), date(2026, 12, 7), "lapsed"),
+    (12, date(2023, 2, 28), date(2024, 2, 29), "active"),   # from a leap day: back to 28 February
+    (12, date(2023, 2, 27), date(2024, 2, 29), "lapsed"),
+    (1, date(2024, 2, 29), date(2024, 3, 31), "active"),    # into a leap February: its 29th
+    (1, date(2024, 2, 28), date(2024, 3, 31), "lapsed"),
+    (1, date(2100, 2, 28), date(2100, 3, 31), "active"),    # 2100 is no leap year
+    (1, date(2100, 2, 27), date(2100, 3, 31), "lapsed"),
+    (1, date(2000, 2, 28), date(2000, 3, 31), "lapsed"),    # 2000 is one
+])
+def test_an_authorisation_lapses_after_the_configured_months_without_use(months, last_used, today, state):
+    settings = svc.Settings(authorisation_lapse_months=months)
+    authorisation = Authorisation(state="active", granted_on=date(1999, 1, 1), last_used_on=last_used)
+    assert svc.effective_state(authorisation, today, settings) == state
+    assert svc.effective_state(Authorisation(state="suspended", granted_on=today), today, settings) == "suspended"
+
+
+@pytest.mark.parametrize("until,denied", [(date(2026, 12, 7), True), (date(2026, 12, 6), False)])
+def test_a_suspension_holds_through_its_last_day(session, authorised, inst, until, denied):
+    authorised.suspended_until, authorised.suspension_reason = until, "爽约 3 次"
+    if denied:
+        with pytest.raises(PolicyDenied) as suspended:
+            submit(session, authorised, inst)
+        assert suspended.value.code == "suspended"
+    else:
+        assert submit(session, authorised, inst).state == "pending"
+
+
+def test_only_a_pending_booking_past_its_respond_by_is_overdue(session, authorised, inst, lab_actor):
+    pending = submit(session, authorised, inst)
+    answered = _scheduled(session, authorised, inst, lab_actor, bj(2026, 12, 9, 10), bj(2026, 12, 9, 11))
+    assert answered.respond_by == pending.respond_by == date(2026, 12, 14)
+
+    def overdue(day):
+        return session.execute(sa.select(Booking.id).where(svc.overdue_clause(day), Booking.instrument_id == inst.id)
+                               ).scalars().all()
+
+    assert (overdue(date(2026, 12, 14)), overdue(date(2026, 12, 15))) == ([], [pending.id])
+    assert not svc.is_overdue(answered, date(2026, 12, 15))
+    pending.respond_by = None
+    assert not svc.is_overdue(pending, date(2026, 12, 15))

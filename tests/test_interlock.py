@@ -309,22 +309,22 @@ def test_a_command_superseded_while_the_bridge_takes_it_is_never_published(sessi
     inst = plugged(session, uni, name="出队竞争仪器")
     command = _request(session, inst)
     session.commit()
-    engine, seen = session.get_bind(), []
-    supersede = sa.update(InterlockCommand).where(InterlockCommand.id == command.id).values(state="superseded")
+    try:  # committed: removed whatever happens, or later outbox tests see its command
+        engine, seen = session.get_bind(), []
+        supersede = sa.update(InterlockCommand).where(InterlockCommand.id == command.id).values(state="superseded")
 
-    def meanwhile(_conn, _cursor, statement, *_args):
-        if not seen and statement.lstrip().upper().startswith("SELECT") and "interlock_command" in statement:
-            try:
-                seen.append(elsewhere(supersede, lock_timeout_ms=300))
-            except sa.exc.OperationalError:
-                seen.append("locked")
+        def meanwhile(_conn, _cursor, statement, *_args):
+            if not seen and statement.lstrip().upper().startswith("SELECT") and "interlock_command" in statement:
+                try:
+                    seen.append(elsewhere(supersede, lock_timeout_ms=300))
+                except sa.exc.OperationalError:
+                    seen.append("locked")
 
-    sa.event.listen(engine, "after_cursor_execute", meanwhile)
-    try:
-        due = interlock.take_due(session, SLOT, OUTBOX)
-    finally:
-        sa.event.remove(engine, "after_cursor_execute", meanwhile)
-    try:
+        sa.event.listen(engine, "after_cursor_execute", meanwhile)
+        try:
+            due = interlock.take_due(session, SLOT, OUTBOX)
+        finally:
+            sa.event.remove(engine, "after_cursor_execute", meanwhile)
         session.commit()
         state = session.execute(sa.select(InterlockCommand.state).where(InterlockCommand.id == command.id)).scalar()
         if engine.dialect.name == "postgresql":
@@ -332,6 +332,7 @@ def test_a_command_superseded_while_the_bridge_takes_it_is_never_published(sessi
         else:
             assert seen == [1] and due == [] and state == "superseded"
     finally:
+        session.rollback()
         f.remove_instruments([inst.id])
 
 
@@ -394,3 +395,249 @@ def test_two_starts_at_once_open_one_session(session, uni, customer, lab_actor, 
         other.close()
         session.rollback()
         f.remove_instruments([inst.id])
+
+
+# -- the rules in detail (what a mutation of interlock.py would change) --------------------------------
+
+def _bound(session, uni, name, adapter=None):
+    """An instrument bound to terminal `name`; its IotTerminal row says `adapter` (None: no row at all)."""
+    inst = f.bookable_instrument(session.get(Unit, uni.l11), name=name, iot_terminal_id=name)
+    if adapter is not None:
+        session.add(IotTerminal(terminal_id=name, instrument_id=inst.id, adapter=adapter))
+    session.flush()
+    return inst
+
+
+def test_a_terminal_the_bridge_can_command_passes_the_interlock_check(session, uni):
+    unknown = _bound(session, uni, "zigbee-plug_1", adapter="zigbee")  # the first row: a wrong lookup finds it
+    for adapter in ("tasmota", "shelly", "native"):
+        assert interlock.check_terminal(session, _bound(session, uni, f"plug-{adapter}_1", adapter).id) is None
+    # a terminal id bound without a terminal row yet: a native terminal, which the bridge commands
+    assert interlock.check_terminal(session, _bound(session, uni, "plug-unregistered").id) is None
+    assert str(interlock.check_terminal(session, unknown.id)) == \
+        "桥接程序无法控制该终端：电源联锁需要 Tasmota 或 Shelly Gen2 插座，或原生终端。"
+
+
+def test_starting_outside_the_slot_says_the_slot_and_its_grace_in_chinese(session):
+    booking = Booking(scheduled_start=SLOT, scheduled_end=SLOT + timedelta(hours=2))
+    with pytest.raises(PolicyDenied) as refused:
+        interlock.require_within_slot(booking, timedelta(minutes=10), SLOT - timedelta(minutes=10, seconds=1))
+    assert refused.value.code == "outside_slot"
+    assert refused.value.message == "只能在预约时段内（2026-12-07 09:00–11:00，可提前 10 分钟）开始使用并通电。"
+
+
+def test_a_use_without_a_scheduled_slot_has_no_start_window(session):
+    # no booking, or one without a slot (a sample booking not yet scheduled): no slot restricts the start
+    for booking in (None, Booking(scheduled_start=None, scheduled_end=None)):
+        assert interlock.start_window(booking, timedelta(minutes=10)) is None
+        interlock.require_within_slot(booking, timedelta(minutes=10), SLOT)  # not refused
+    booking = Booking(scheduled_start=SLOT, scheduled_end=SLOT + timedelta(hours=2))
+    assert interlock.start_window(booking, timedelta(minutes=10)) == (SLOT - timedelta(minutes=10), SLOT + timedelta(hours=2))
+
+
+def _command(session, inst, terminal_id, state="pending", at=SLOT, action="on", attempts=0, booking=None):
+    """A command written straight into the outbox (as many as a test needs, on terminals of its choosing)."""
+    command = InterlockCommand(instrument_id=inst.id, terminal_id=terminal_id, adapter="tasmota", action=action,
+                               reason="start", state=state, created_at=at, attempts=attempts, next_attempt_at=at,
+                               booking=booking)
+    session.add(command)
+    return command
+
+
+def test_the_outbox_takes_at_most_200_due_commands_at_a_time_in_queue_order(session, uni):
+    inst = plugged(session, uni)
+    # the later a command was queued, the earlier it fell due: the order is the queue's, not the due time's
+    queued = [_command(session, inst, f"bulk-{n}", at=SLOT - timedelta(seconds=n)) for n in range(201)]
+    session.flush()
+    due = interlock.take_due(session, SLOT, OUTBOX)
+    assert [d.id for d in due] == [c.id for c in queued[:200]]
+    assert (queued[200].state, queued[200].attempts) == ("pending", 0)  # the next round takes it
+    assert [d.id for d in interlock.take_due(session, SLOT, OUTBOX)] == [queued[200].id]
+
+
+def test_the_outbox_takes_every_due_command_of_every_plug_once(session, uni):
+    inst = plugged(session, uni)
+    first, second = _command(session, inst, "plug-a"), _command(session, inst, "plug-b")
+    later = _command(session, inst, "plug-c", at=SLOT + timedelta(seconds=1))  # not yet due
+    session.flush()
+    due = interlock.take_due(session, SLOT, OUTBOX)
+    assert [(d.id, d.terminal_id, d.attempt) for d in due] == [(first.id, "plug-a", 1), (second.id, "plug-b", 1)]
+    assert (first.state, second.state, later.state, later.attempts) == ("sent", "sent", "pending", 0)
+
+
+def test_the_outbox_counts_its_batch_over_unconfirmed_commands_only(session, uni):
+    inst = plugged(session, uni)
+    for state in ("superseded", "confirmed", "failed"):  # queued first, but never to be published
+        _command(session, inst, f"plug-{state}", state=state)
+    pending = _command(session, inst, "plug-pending")
+    session.flush()
+    assert [d.id for d in interlock.take_due(session, SLOT, OUTBOX, limit=1)] == [pending.id]
+
+
+def test_a_command_past_its_attempts_does_not_hold_up_the_ones_after_it(session, uni):
+    inst = plugged(session, uni)
+    exhausted = _command(session, inst, "plug-exhausted", attempts=OUTBOX.max_attempts, state="sent")
+    fresh = _command(session, inst, "plug-fresh")
+    session.flush()
+    assert [d.id for d in interlock.take_due(session, SLOT, OUTBOX)] == [fresh.id]
+    assert (exhausted.state, exhausted.attempts, fresh.state) == ("failed", OUTBOX.max_attempts, "sent")
+
+
+def test_each_publication_records_when_it_went_and_when_the_next_is_due(session, uni):
+    inst = plugged(session, uni)
+    command = _request(session, inst)
+    interlock.take_due(session, SLOT, OUTBOX)
+    assert (command.first_sent_at, command.sent_at, command.next_attempt_at) == \
+        (SLOT, SLOT, SLOT + timedelta(seconds=30))
+    interlock.take_due(session, SLOT + timedelta(seconds=31), OUTBOX)
+    assert (command.first_sent_at, command.sent_at, command.next_attempt_at, command.attempts) == \
+        (SLOT, SLOT + timedelta(seconds=31), SLOT + timedelta(seconds=61), 2)
+
+
+def test_a_command_another_bridge_took_meanwhile_is_not_published_twice(session, uni, elsewhere):
+    """Right after this bridge instance read the due commands, another one (SQLite takes no lock on the read)
+    publishes the same command: this one's write, conditional on the attempts it read, takes nothing."""
+    inst = plugged(session, uni, name="双桥竞争仪器")
+    command = _request(session, inst)
+    session.commit()
+    try:  # committed: removed whatever happens, or later outbox tests see its command
+        engine, seen = session.get_bind(), []
+        taken = sa.update(InterlockCommand).where(InterlockCommand.id == command.id).values(
+            state="sent", attempts=1, sent_at=SLOT, first_sent_at=SLOT, next_attempt_at=SLOT + timedelta(seconds=30))
+
+        def meanwhile(_conn, _cursor, statement, *_args):
+            if not seen and statement.lstrip().upper().startswith("SELECT") and "interlock_command" in statement:
+                try:
+                    seen.append(elsewhere(taken, lock_timeout_ms=300))
+                except sa.exc.OperationalError:
+                    seen.append("locked")
+
+        sa.event.listen(engine, "after_cursor_execute", meanwhile)
+        try:
+            due = interlock.take_due(session, SLOT, OUTBOX)
+        finally:
+            sa.event.remove(engine, "after_cursor_execute", meanwhile)
+        session.commit()
+        attempts = session.execute(sa.select(InterlockCommand.attempts).where(InterlockCommand.id == command.id)).scalar()
+        if engine.dialect.name == "postgresql":  # the row lock kept the other instance out: this one took it
+            assert seen == ["locked"] and [d.id for d in due] == [command.id] and attempts == 1
+        else:
+            assert seen == [1] and due == [] and attempts == 1
+    finally:
+        session.rollback()
+        f.remove_instruments([inst.id])
+
+
+def test_each_report_of_a_batch_is_weighed_on_its_own(session, uni):
+    insts = [plugged(session, uni, name=f"批量确认仪器{n}") for n in range(4)]
+    refused, opposite, named, relayed = (_request(session, inst) for inst in insts)
+    interlock.take_due(session, SLOT, OUTBOX)
+    words = "relay busy; " * 30  # longer than the 200 characters kept
+    reports = [interlock.Report("no-such-plug", output="on"),  # no command: skipped
+               interlock.Report(refused.terminal_id, str(refused.id), error=words),  # refused: kept unconfirmed
+               interlock.Report(opposite.terminal_id, output="off"),  # the opposite output: not this command
+               interlock.Report(named.terminal_id, str(named.id)),
+               interlock.Report(relayed.terminal_id, output="on", at=SLOT + timedelta(seconds=1))]
+    assert interlock.confirm(session, reports, SLOT + timedelta(seconds=2)) == 2
+    assert [c.state for c in (refused, opposite, named, relayed)] == ["sent", "sent", "confirmed", "confirmed"]
+    assert refused.detail == words[:200] and named.confirmed_at == relayed.confirmed_at == SLOT + timedelta(seconds=2)
+
+
+def test_a_plugs_late_confirmation_of_a_command_given_up_on_still_confirms_it(session, uni):
+    inst = plugged(session, uni, adapter="native")
+    command = _request(session, inst)
+    for seconds in (0, 30, 60, 90):
+        interlock.take_due(session, SLOT + timedelta(seconds=seconds), OUTBOX)
+    assert command.state == "failed"
+    assert interlock.confirm(session, [interlock.Report(inst.iot_terminal_id, str(command.id))],
+                             SLOT + timedelta(minutes=3)) == 1
+    assert (command.state, command.confirmed_at) == ("confirmed", SLOT + timedelta(minutes=3))
+
+
+@pytest.mark.parametrize("action", ["on", "off"])
+def test_a_relay_report_from_the_instant_the_command_went_confirms_it(session, uni, action):
+    inst = plugged(session, uni)
+    command = _request(session, inst, action)
+    interlock.take_due(session, SLOT, OUTBOX)
+    report = interlock.Report(inst.iot_terminal_id, output=action, at=SLOT)
+    assert interlock.confirm(session, [report], SLOT) == 1 and command.state == "confirmed"
+
+
+def test_a_relay_report_confirms_its_own_plugs_command_not_a_later_one_of_another_plug(session, uni):
+    mine, theirs = plugged(session, uni, name="本插座仪器"), plugged(session, uni, name="他插座仪器")
+    command = _request(session, mine)
+    interlock.take_due(session, SLOT, OUTBOX)
+    later = _request(session, theirs, at=SLOT + timedelta(seconds=1))  # newer, still pending
+    report = interlock.Report(mine.iot_terminal_id, output="on", at=SLOT + timedelta(seconds=1))
+    assert interlock.confirm(session, [report], SLOT + timedelta(seconds=1)) == 1
+    assert (command.state, later.state) == ("confirmed", "pending")
+
+
+def test_the_outbox_settings_come_from_the_interlock_config_as_integers():
+    assert interlock.Settings.of({}) == interlock.Settings(retry_seconds=30, max_attempts=20)
+    config = {"INTERLOCK": {"retry_seconds": "45", "max_attempts": 5, "broker": "mqtt://x"}, "interlock": {}}
+    assert interlock.Settings.of(config) == interlock.Settings(retry_seconds=45, max_attempts=5)  # the rest ignored
+
+
+def test_the_plug_of_an_interlocked_instrument_is_its_own_terminal_with_its_rules_grace(session, uni):
+    other = plugged(session, uni, adapter="tasmota", name="别的联锁仪器")
+    inst = plugged(session, uni, adapter="shelly", cuts_running=True, grace=15)
+    assert interlock.plug_of(session, inst.id) == \
+        interlock.Plug(inst.id, inst.iot_terminal_id, "shelly", timedelta(minutes=15), True)
+    assert interlock.plug_of(session, other.id) == \
+        interlock.Plug(other.id, other.iot_terminal_id, "tasmota", timedelta(minutes=10), False)
+    unregistered = _bound(session, uni, "plug-no-row")  # bound, no terminal row yet: a native terminal
+    session.add(BookingRule(instrument_id=unregistered.id, interlock=True, interlock_grace_minutes=0,
+                            interlock_cuts_running=False))
+    session.flush()
+    assert interlock.plug_of(session, unregistered.id) == \
+        interlock.Plug(unregistered.id, "plug-no-row", "native", timedelta(0), False)
+
+
+def test_no_plug_without_an_interlock_rule_or_without_a_terminal(session, uni):
+    plugged(session, uni, name="另一台联锁仪器")  # an interlocked instrument elsewhere changes nothing here
+    switched_off = _bound(session, uni, "plug-interlock-off", adapter="tasmota")
+    session.add(BookingRule(instrument_id=switched_off.id, interlock=False, interlock_grace_minutes=10))
+    no_terminal = f.bookable_instrument(session.get(Unit, uni.l11), name="无终端联锁仪器")
+    session.add(BookingRule(instrument_id=no_terminal.id, interlock=True, interlock_grace_minutes=10))
+    no_rule = _bound(session, uni, "plug-no-rule", adapter="tasmota")
+    session.flush()
+    assert [interlock.plug_of(session, i.id) for i in (switched_off, no_terminal, no_rule)] == [None, None, None]
+
+
+def test_a_new_command_supersedes_only_its_own_plugs_unconfirmed_commands(session, uni):
+    mine, theirs = plugged(session, uni, name="本插座仪器"), plugged(session, uni, name="他插座仪器")
+    done = {state: _command(session, mine, mine.iot_terminal_id, state=state) for state in ("confirmed", "failed")}
+    queued, sent = _request(session, mine), _command(session, mine, mine.iot_terminal_id, state="sent")
+    elsewhere_queued = _request(session, theirs)
+    command = _request(session, mine, "off", at=SLOT + timedelta(minutes=1))
+    # the session's own objects say so at once, without a reload
+    assert (queued.state, sent.state, done["confirmed"].state, done["failed"].state, elsewhere_queued.state) == \
+        ("superseded", "superseded", "confirmed", "failed", "pending")
+    assert (command.state, command.action, command.reason, command.attempts, command.created_at,
+            command.next_attempt_at, command.first_sent_at) == \
+        ("pending", "off", "end", 0, SLOT + timedelta(minutes=1), SLOT + timedelta(minutes=1), None)
+
+
+def test_a_command_never_sent_is_given_up_only_once_its_patience_has_passed(session, uni):
+    inst = plugged(session, uni)
+    patience = timedelta(seconds=OUTBOX.retry_seconds * OUTBOX.max_attempts + 60)
+    for state in ("confirmed", "superseded"):  # older still, but no longer waiting
+        _command(session, inst, f"plug-{state}", state=state, at=SLOT - timedelta(hours=1))
+    command = _request(session, inst)
+    assert interlock.give_up_unsent(session, SLOT + patience, OUTBOX) == 0  # exactly its patience: not yet
+    assert command.state == "pending"
+    assert interlock.give_up_unsent(session, SLOT + patience + timedelta(microseconds=1), OUTBOX) == 1
+    states = session.execute(sa.select(InterlockCommand.terminal_id, InterlockCommand.state)
+                             .where(InterlockCommand.instrument_id == inst.id).order_by(InterlockCommand.id)).all()
+    assert states == [("plug-confirmed", "confirmed"), ("plug-superseded", "superseded"),
+                      (inst.iot_terminal_id, "failed")]
+
+
+def test_a_bookings_page_shows_its_ten_latest_commands_newest_first(session, uni, customer):
+    inst, user = plugged(session, uni), customer[0]
+    booking, other = scheduled(session, inst, user), scheduled(session, inst, user, start=SLOT + timedelta(days=1))
+    mine = [_command(session, inst, f"plug-{n}", state="confirmed", booking=booking) for n in range(11)]
+    _command(session, inst, "plug-other", state="confirmed", booking=other)
+    session.flush()
+    assert interlock.latest_for_booking(session, booking.id) == mine[:0:-1]

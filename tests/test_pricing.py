@@ -163,3 +163,77 @@ def test_the_settlement_prices_a_use_by_its_beijing_start_day(session, uni):
     assert settlement.charge_uses(session, [uses[1].id], bj(2026, 4, 2, 9)) == 1
     batch = session.execute(sa.select(settlement.Charge.total).where(settlement.Charge.usage_id == uses[1].id)).scalar()
     assert batch == D("120.00")
+
+
+def test_half_a_cent_rounds_up_in_quantities_and_amounts():
+    [line] = pricing.price(schedule(hourly([(0, None, "0.05")]), rounding="exact"), "campus", use("2.5"))
+    assert (line.quantity, line.amount) == (D("2.50"), D("0.13"))  # 0.125: half up, not to the even cent
+    assert pricing.round_units(D("1.125"), "exact") == D("1.13")
+
+
+def test_a_use_still_running_counts_one_day():
+    table = {"campus": (Tier(D(0), None, D(50)),)}
+    running = UseQuantities(bj(2026, 3, 2, 20, 0))
+    [line] = pricing.price(schedule(Item(3, "场地", "天", "days", table)), "campus", running)
+    assert str(line.quantity) == "1.00" and line.amount == D("50.00")
+
+
+@pytest.mark.parametrize("tiers, hours, unit_price", [
+    ([(5, 10, 100), (10, None, 80)], "2", 100),              # below the first tier: the first tier's price
+    ([(0, 5, 100), (5, 10, 90), (10, 20, 60)], "35", 60),    # beyond the last bounded tier: the last one's
+    ([(0, 5, 100), (5, 10, 90), (20, 30, 60)], "15", 100),   # in a gap between tiers: below the last, the first's
+    ([(0, 10, 100), (20, 30, 60)], "15", 100),
+])
+def test_a_quantity_outside_every_tier_takes_the_nearest_end(tiers, hours, unit_price):
+    [line] = pricing.price(schedule(hourly(tiers)), "campus", use(hours))
+    assert line.unit_price == D(unit_price)
+
+
+def test_graduated_bands_are_labelled_and_a_quantity_on_a_boundary_opens_no_empty_band():
+    lines = pricing.price(schedule(hourly(VOLUME_TIERS), mode="graduated"), "campus", use(60))
+    assert [line.description for line in lines] == ["机时 (小时, 0–10)", "机时 (小时, 10–50)", "机时 (小时, 50–)"]
+    [line] = pricing.price(schedule(hourly(VOLUME_TIERS), mode="graduated"), "campus", use(10))
+    assert (line.description, line.quantity, line.amount) == ("机时 (小时)", D("10.00"), D("1000.00"))
+    assert pricing._band_label([Tier(D(0), D(10), D(100))], D(99)) == ""
+
+
+def test_a_long_item_name_is_cut_to_the_line_column():
+    item = Item(11, "很长的项目名称" * 40, "小时", "hours", {"campus": (Tier(D(0), None, D(100)),)})
+    [line] = pricing.price(schedule(item), "campus", use(1))
+    assert len(line.description) == 200
+
+
+def test_schedules_are_the_asked_instruments_only_and_one_query_when_none_is_priced(session, uni, count_queries):
+    lab = session.get(Unit, uni.l11)
+    priced, other, unpriced = (f.bookable_instrument(lab, name=f"范围仪器{n}") for n in range(3))
+    for inst in (priced, other):
+        f.fee_standard(inst, state="published", items=[f.standard_item("机时", "小时", "90", basis="hours")])
+    f.fee_standard(unpriced, state="draft", items=[f.standard_item("机时", "小时", "90", basis="hours")])
+    assert set(pricing.schedules_for(session, [priced.id, unpriced.id])) == {priced.id}
+    unpriced_id = unpriced.id
+    session.expire_all()
+    with count_queries() as statements:
+        assert pricing.schedules_for(session, [unpriced_id]) == {}
+    assert len(statements) == 1  # no version priced: neither items nor prices are asked for
+
+
+def test_a_schedule_is_read_back_whole(session, uni):
+    """Every field of every version, item and tier, tiers in quantity order whatever order they were entered in;
+    a version without items and an item without prices are read too (they price nothing)."""
+    inst = f.bookable_instrument(session.get(Unit, uni.l11), name="读回仪器")
+    old = f.fee_standard(inst, state="retired", version=1, effective_from=date(2025, 1, 1),
+                         effective_to=date(2025, 12, 31), items=[])
+    machine_time = f.standard_item("机时", "小时", "100", basis="hours", prices=[
+        ("campus", 10, None, "80", None), ("campus", 0, 10, "100", None), ("enterprise", 0, None, "150", "报告")])
+    report = f.standard_item("报告", "份", "50", prices=[])
+    new = f.fee_standard(inst, state="published", version=2, effective_from=date(2026, 1, 1),
+                         effective_to=date(2026, 12, 31), tier_mode="graduated", unit_rounding="exact",
+                         items=[machine_time, report])
+    first, second = new.items
+    assert pricing.schedules_for(session, [inst.id]) == {inst.id: [
+        Schedule(old.id, inst.id, 1, date(2025, 1, 1), date(2025, 12, 31), "volume", "started_unit", ()),
+        Schedule(new.id, inst.id, 2, date(2026, 1, 1), date(2026, 12, 31), "graduated", "exact", (
+            Item(first.id, "机时", "小时", "hours", {"campus": (Tier(D(0), D(10), D(100)), Tier(D(10), None, D(80))),
+                                                    "enterprise": (Tier(D(0), None, D(150)),)}),
+            Item(second.id, "报告", "份", "entered", {}))),
+    ]}

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import InnovationPlatform, Instrument, Person, TrainingSession, Unit, UnsuitableFiling
 
+from . import factories as f
 from .conftest import PASSWORD, csrf_token, session_csrf_token
 
 # screen endpoint prefix, API resource, model, attribute prefix in the University handle, a text field
@@ -232,3 +233,159 @@ def test_in_scope_edit_works(app, uni, login_as):
         p.unit_id, p.mobile = uni.l12, "13800138000"
         db.session.commit()
         db.session.remove()
+
+
+# The scope functions themselves, as each role's request sees them: the views that use them directly (the
+# calendar, the feeds, the evaluation screen) rely on exactly these answers.
+
+class TestScopeFunctions:
+    @pytest.fixture
+    def as_user(self, app):
+        from contextlib import contextmanager
+
+        from flask_login import login_user
+
+        @contextmanager
+        def signed_in(username):
+            # an application context of its own: a request's g (the cached scope, the signed-in user) and database
+            # session are its alone, as in a served request
+            with app.app_context(), app.test_request_context():
+                if username is not None:
+                    login_user(app.appbuilder.sm.find_user(username))
+                yield
+        return signed_in
+
+    def test_the_school_reaches_the_whole_tree(self, as_user, uni, session):
+        from app.security import scope
+
+        with as_user("school_admin"):
+            assert scope.scope_root() == scope.ALL and scope.scope_unit_ids() == scope.ALL
+            assert scope.root_parent_id() is None
+            assert scope.unit_in_scope(uni.l21) and not scope.unit_in_scope(None)
+            assert scope.own_service_user_id() is None  # an administrator is nobody's customer
+            every = set(session.scalars(sa.select(Instrument.id)))
+            assert {i.id for i in scope.apply_scope(session.query(Instrument), Instrument)} == every
+
+    @pytest.mark.parametrize("username,root,parent,units", [
+        ("college_admin", "c1", "school", ["c1", "l11", "l12"]),
+        ("lab_admin", "l11", "c1", ["l11"]),
+    ])
+    def test_a_college_or_lab_reaches_its_subtree(self, as_user, uni, session, username, root, parent, units):
+        from app.security import scope
+
+        ids = {getattr(uni, key) for key in units}
+        with as_user(username):
+            assert scope.scope_root() == getattr(uni, root)
+            assert scope.root_parent_id() == getattr(uni, parent)
+            assert set(scope.scope_unit_ids()) == ids
+            assert scope.unit_in_scope(getattr(uni, root)) and scope.unit_in_scope(str(getattr(uni, root)))
+            assert not scope.unit_in_scope(uni.l21) and not scope.unit_in_scope(None)
+            reached = {i.unit_id for i in scope.apply_scope(session.query(Instrument), Instrument)}
+            assert reached and reached <= ids and uni.l11 in reached
+
+    @pytest.mark.parametrize("username", ["service_user", None])
+    def test_a_customer_or_anonymous_reaches_no_unit(self, as_user, uni, session, username):
+        from app.security import scope
+
+        with as_user(username):
+            assert scope.scope_root() == scope.NOTHING and scope.scope_unit_ids() == scope.NOTHING
+            assert scope.root_parent_id() is None
+            assert not scope.unit_in_scope(uni.l11) and not scope.unit_in_scope(uni.school)
+            assert scope.apply_scope(session.query(Instrument), Instrument).all() == []
+            expected = uni.customer_service_user if username else None
+            assert scope.own_service_user_id() == expected
+
+    def test_the_customer_row_is_looked_up_once_per_request(self, as_user, app, uni):
+        from app.security import scope
+
+        statements = []
+
+        def record(_conn, _cursor, statement, *_rest):
+            statements.append(statement)
+
+        with as_user("service_user"):
+            assert scope.own_service_user_id() == uni.customer_service_user
+            sa.event.listen(db.engine, "before_cursor_execute", record)
+            try:
+                assert scope.own_service_user_id() == uni.customer_service_user
+            finally:
+                sa.event.remove(db.engine, "before_cursor_execute", record)
+        assert statements == []
+
+    def test_the_scope_is_worked_out_once_per_request(self, as_user, uni):
+        from app.security import scope
+
+        statements = []
+
+        def record(_conn, _cursor, statement, *_rest):
+            statements.append(statement)
+
+        with as_user("lab_admin"):
+            assert scope.scope_unit_ids() == (uni.l11,)
+            sa.event.listen(db.engine, "before_cursor_execute", record)
+            try:
+                assert scope.scope_unit_ids() == (uni.l11,) and scope.scope_root() == uni.l11
+            finally:
+                sa.event.remove(db.engine, "before_cursor_execute", record)
+        assert statements == []
+
+    def test_a_customer_may_name_only_itself_and_only_while_active(self, as_user, uni, session):
+        from app.models import ServiceUser
+        from app.security import scope
+
+        def named():
+            return set(session.scalars(sa.select(ServiceUser.id).where(scope.reference_clause_for(ServiceUser))))
+
+        with as_user("service_user"):
+            assert named() == {uni.customer_service_user}
+            own = session.get(ServiceUser, uni.customer_service_user)
+            own.status = "rejected"
+            session.flush()  # rolled back with the request's session
+            assert named() == set()
+        with as_user(None):
+            assert named() == set()
+        with as_user("lab_admin"):  # a lab serves any active customer, another lab's researcher included
+            waiting = f.service_user(name="待审核用户")
+            waiting.status = "pending"
+            session.flush()  # rolled back with the request's session
+            active = set(session.scalars(sa.select(ServiceUser.id).where(ServiceUser.status == "active")))
+            assert named() == active and uni.customer_campus_user in active and waiting.id not in active
+
+    @pytest.mark.parametrize("username,expected", [
+        ("college_admin", ["school", "c1", "l11", "l12"]),  # its subtree and, to keep, the school above it
+        ("lab_admin", ["c1", "l11"]),
+    ])
+    def test_a_unit_parent_dropdown_also_offers_the_roots_own_parent(self, as_user, uni, session, username, expected):
+        from flask_appbuilder.models.sqla.interface import SQLAInterface
+
+        from app.security.scope import ScopeFilter
+
+        with as_user(username):
+            units = ScopeFilter("id", SQLAInterface(Unit))
+            kept = {u.id for u in units.apply(session.query(Unit), "keep_root_parent")}
+            plain = {u.id for u in units.apply(session.query(Unit), None)}
+        assert kept == {getattr(uni, key) for key in expected}
+        assert plain == kept - {getattr(uni, expected[0])}
+
+    def test_the_school_dropdown_is_the_whole_tree(self, as_user, session):
+        from flask_appbuilder.models.sqla.interface import SQLAInterface
+
+        from app.security.scope import ScopeFilter
+
+        with as_user("school_admin"):
+            query = session.query(Unit)
+            assert ScopeFilter("id", SQLAInterface(Unit)).apply(query, "keep_root_parent") is query
+
+    @pytest.mark.parametrize("username", ["school_admin", "lab_admin", "service_user", None])
+    def test_a_message_is_its_recipients_alone_whatever_the_callers_unit(self, as_user, app, session, username):
+        from app.models import Message
+        from app.security import scope
+
+        with as_user(username):
+            accounts = {name: app.appbuilder.sm.find_user(name).id for name in ("school_admin", "lab_admin",
+                                                                                  "service_user")}
+            for name, account in accounts.items():
+                session.add(Message(recipient_id=account, kind="test", subject=f"给{name}", body="正文"))
+            session.flush()  # rolled back with the request's session
+            reached = {m.recipient_id for m in scope.apply_scope(session.query(Message), Message)}
+        assert reached == ({accounts[username]} if username else set())

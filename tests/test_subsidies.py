@@ -79,3 +79,22 @@ def test_cost_compensation_net_income_and_the_performance_pay_ceiling():
     assert s.performance_pay_ceiling(net) == D("52850.00")  # 70 %
     assert s.performance_pay_ceiling(D("-100")) == D("0.00")  # a loss funds no performance pay
     assert s.performance_pay_ceiling(D("0.01")) == D("0.01")
+
+
+def test_half_a_cent_rounds_up_as_the_finance_office_does():
+    assert s.user_subsidy("enterprise", D("0.25")) == D("0.13")  # 0.125: half up, not to the even cent
+    assert s.user_subsidy("enterprise", D("1")) == D("0.50")  # one yuan of fees is subsidised too
+    assert s.at_ratio(D("0.05"), D("0.10")) == D("0.01")
+
+
+def test_a_refused_ratio_is_reported_on_the_ratio(app):
+    with app.app_context(), pytest.raises(RuleViolation) as refused:
+        s.unit_ratio("excellent", {"excellent": "0.21"})
+    assert list(refused.value.errors) == ["ratio"]
+
+
+def test_a_pool_at_exactly_its_cap_is_not_scaled_down():
+    exactly = {i: ("school", D("250000")) for i in range(40)}
+    assert s.pools_over_cap(exactly, D("0.20")) == set()
+    one_cent_more = {**exactly, 40: ("school", D("0.05")), 41: ("facility:9", D("300000"))}
+    assert s.pools_over_cap(one_cent_more, D("0.20")) == {"school"}

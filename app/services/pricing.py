@@ -198,7 +198,8 @@ def price(schedule: Schedule, category: str, use: UseQuantities) -> list:
 def _band_label(tiers, unit_price):
     for tier in tiers:
         if tier.unit_price == unit_price:
-            return f"{tier.low.normalize()}–{'' if tier.high is None else tier.high.normalize()}"
+            # fixed-point: normalize() alone writes ten as "1E+1"
+            return f"{tier.low.normalize():f}–{'' if tier.high is None else format(tier.high.normalize(), 'f')}"
     return ""
 
 

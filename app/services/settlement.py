@@ -27,7 +27,7 @@ from app.models import Charge, ChargeLine, CustomerOrg, ServiceUser, UsageRecord
 from app.models.base import MONEY
 from app.models.choices import CHARGE_STATE, PAYMENT_METHOD
 
-from . import pi_approval, pricing
+from . import inputs, pi_approval, pricing
 from .actors import Actor, require_lab_side
 from .errors import PolicyDenied, RuleViolation
 
@@ -169,9 +169,11 @@ def invoice(session, actor: Actor, charge: Charge, now: datetime, number, day: d
     pi_approval.require_invoiceable(charge)
     number = (number or "").strip()
     errors = {}
+    # a number longer than its column is refused, never cut: two that share their head would collide in the index
     if not number:
         errors["invoice_number"] = MSG_NUMBER
-    elif session.execute(sa.select(Charge.id).where(Charge.invoice_number == number, Charge.id != charge.id)).first():
+    elif not inputs.too_long(errors, "invoice_number", number, Charge.__table__.c.invoice_number) and \
+            session.execute(sa.select(Charge.id).where(Charge.invoice_number == number, Charge.id != charge.id)).first():
         errors["invoice_number"] = MSG_NUMBER_TAKEN
     used_on = clock.local_date(charge.usage.started_at)
     if day is None:
@@ -182,7 +184,7 @@ def invoice(session, actor: Actor, charge: Charge, now: datetime, number, day: d
         errors["invoice_date"] = MSG_FUTURE
     if errors:
         raise RuleViolation(errors)
-    charge.state, charge.invoice_number, charge.invoice_date = "invoiced", number[:64], day
+    charge.state, charge.invoice_number, charge.invoice_date = "invoiced", number, day
     for note in charge.credit_notes:  # credited before it was invoiced: the same year's income
         if note.invoice_date is None:
             note.invoice_date = day
