@@ -357,6 +357,11 @@ def stored_lines(session, charge_id):
                   ChargeLine.amount).where(ChargeLine.charge_id == charge_id).order_by(ChargeLine.id))]
 
 
+def item_ids(standard):
+    """The rich standard's item ids in the order they were entered (a reloaded `items` has no order of its own)."""
+    return sorted(item.id for item in standard.items)
+
+
 def blank(**columns):
     """A charge row: every column empty but those given."""
     return {**dict.fromkeys(CHARGE_COLUMNS), **columns}
@@ -373,7 +378,7 @@ def confirmed_charge(session, lab_actor, inst, user, **kw):
 
 def test_a_charge_records_its_use_user_category_standard_author_and_every_priced_line(session, lab_actor, rich):
     inst, standard = rich
-    hours, samples, days, entered = (item.id for item in standard.items)
+    hours, samples, days, entered = item_ids(standard)
     user = f.service_user(name="企业计价用户", project_account="KY-不用")  # not on campus: no project account
     use = a_use(session, inst, user)
     charge = settlement.charge_use(session, use, LATER, lab_actor.user_id, {entered: D("1.2")})
@@ -415,7 +420,7 @@ def test_a_use_without_a_user_or_before_its_standard_on_the_beijing_day_is_not_c
 
 def test_a_new_charge_waits_until_the_last_cent_is_credited_and_is_written_in_full(session, lab_actor, rich, user):
     inst, standard = rich
-    entered = standard.items[3].id
+    entered = item_ids(standard)[3]
     charge = settlement.charge_use(session, a_use(session, inst, user), LATER, lab_actor.user_id)
     with pytest.raises(PolicyDenied) as denied:  # still pending
         settlement.new_charge(session, lab_actor, charge.usage, LATER)
@@ -732,7 +737,7 @@ def test_a_batch_writes_each_uses_charge_and_lines_column_by_column(session, lab
                                                    total=D("150.00"), **common)
     assert stored(session, of[nothing.id]) == blank(usage_id=nothing.id, user_id=user.id, customer_category="enterprise",
                                                     fee_standard_id=inst.fee_standards[0].id, total=D("0.00"), **common)
-    hours, samples, days, _entered = (item.id for item in rich[1].items)
+    hours, samples, days, _entered = item_ids(rich[1])
     assert stored_lines(session, of[outside.id]) == [
         (hours, "机时 (小时)", D("3.00"), D("150.00"), D("450.00")), (samples, "测试 (样品)", D("2.00"), D("20.00"), D("40.00")),
         (days, "占用 (天)", D("2.00"), D("50.00"), D("100.00"))]

@@ -32,8 +32,9 @@ MODULES = {
     "booking": ("app/services/booking.py", ["tests/test_booking.py", "tests/test_booking_api.py"]),
     "settlement": ("app/services/settlement.py", ["tests/test_settlement.py", "tests/test_pi_approval.py",
                                                   "tests/test_statements.py", "tests/test_settlement_api.py"]),
-    "usage": ("app/services/usage.py", ["tests/test_settlement.py", "tests/test_interlock.py",
-                                        "tests/test_evaluations.py", "tests/test_machine_time.py"]),
+    "usage": ("app/services/usage.py", ["tests/test_usage.py", "tests/test_settlement.py", "tests/test_interlock.py",
+                                        "tests/test_evaluations.py", "tests/test_machine_time.py",
+                                        "tests/test_batches.py"]),
 }
 SKIP = {".git", ".venv", ".venv-broker", "build", "mutants", "instance", "__pycache__", ".pytest_cache",
         "test-artifacts", "test-results"}
