@@ -240,7 +240,7 @@ def _registration_errors(now, start, end, hours, samples, samples_received, samp
                 given = Decimal(str(hours))
             except ArithmeticError:
                 given = None
-            if given is None or abs(given - span) > HOURS_TOLERANCE:
+            if given is None or not given.is_finite() or abs(given - span) > HOURS_TOLERANCE:  # "NaN" parses
                 errors["hours"] = gettext(str(MSG_HOURS), hours=f"{span:.2f}")
     return errors, counts, span
 
