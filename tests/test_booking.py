@@ -729,3 +729,206 @@ def test_only_a_pending_booking_past_its_respond_by_is_overdue(session, authoris
     assert not svc.is_overdue(answered, date(2026, 12, 15))
     pending.respond_by = None
     assert not svc.is_overdue(pending, date(2026, 12, 15))
+
+
+# -- what mutation testing of app/services/booking.py left unpinned (second round) --------------------------
+
+SLOT_NEEDED = "请填写预约时段的开始和结束时间。"
+TAKEN = "该时段已被预约，请选择其他时间。"
+
+
+@pytest.mark.parametrize("months,last_used,today,state", [
+    (1, date(2026, 4, 30), date(2026, 5, 31), "active"),    # back into a 30-day month: its 30th
+    (1, date(2026, 4, 29), date(2026, 5, 31), "lapsed"),
+    (1, date(2026, 6, 30), date(2026, 7, 31), "active"),
+    (1, date(2026, 9, 30), date(2026, 10, 31), "active"),
+    (1, date(2026, 11, 30), date(2026, 12, 31), "active"),
+    (13, date(2025, 12, 7), date(2027, 1, 7), "active"),    # over a year back: two year ends crossed
+    (13, date(2025, 12, 6), date(2027, 1, 7), "lapsed"),
+])
+def test_the_lapse_counts_whole_months_back_to_the_last_day_of_a_short_month(months, last_used, today, state):
+    authorisation = Authorisation(state="active", granted_on=date(1999, 1, 1), last_used_on=last_used)
+    assert svc.effective_state(authorisation, today, svc.Settings(authorisation_lapse_months=months)) == state
+
+
+@pytest.mark.parametrize("instrument", ["to_scrap", "none"])
+def test_an_instrument_to_be_scrapped_or_none_at_all_cannot_be_booked(session, authorised, inst, instrument):
+    if instrument == "to_scrap":
+        inst.run_status = "to_scrap"
+        session.flush()
+    with pytest.raises(RuleViolation) as refused:  # no instrument: refused beside the field, nothing looked up
+        svc.submit(session, authorised, inst.id if instrument == "to_scrap" else None, "self_operated", NOW, SETTINGS,
+                   start=bj(2026, 12, 8, 10), end=bj(2026, 12, 8, 12), accept_terms=True)
+    assert refused.value.errors == {"instrument_id": "该仪器无法预约：未开放预约、不对外共享或不在服役状态。"}
+
+
+def test_an_account_awaiting_approval_is_told_so(session, authorised, inst):
+    authorised.status = "pending"
+    with pytest.raises(PolicyDenied) as waiting:
+        submit(session, authorised, inst)
+    assert (waiting.value.code, waiting.value.message) == ("account_inactive", "您的账号尚未生效：正在等待管理员审核。")
+
+
+@pytest.mark.parametrize("mode,kw,errors", [
+    ("bogus", {}, {"mode": "取值必须是以下之一：self_operated, sample, service。"}),
+    ("sample", dict(sample_count=1, setup="no_samples"), {"mode": "该仪器不接受此类预约。"}),  # the instrument's rule
+    ("self_operated", dict(start=None), {"start": SLOT_NEEDED}),  # either end missing
+    ("self_operated", dict(end=None), {"start": SLOT_NEEDED}),
+    ("service", dict(purpose=None), {"purpose": "请说明所需的技术服务内容。"}),
+    ("service", dict(purpose="  "), {"purpose": "请说明所需的技术服务内容。"}),
+    ("sample", dict(sample_count=0), {"sample_count": "请填写样品数量（不少于 1 的整数）。"}),
+    ("sample", dict(sample_count=1, day=date(2026, 12, 4)), {"date": "该时间已过，请选择以后的时间。"}),
+    ("sample", dict(sample_count=1, day=date(2026, 12, 9), setup="closed_day"), {"date": "该仪器当天不接受服务。"}),
+])
+def test_a_refused_submission_names_its_field_with_its_message_and_stores_nothing(session, authorised, inst, mode, kw,
+                                                                                   errors):
+    kw = dict(kw)
+    setup = kw.pop("setup", None)
+    if setup == "no_samples":
+        _rule(session, inst, accepts_sample=False)
+    elif setup == "closed_day":  # the instrument's own closure, the whole day
+        session.add(Closure(instrument_id=inst.id, kind="calibration", reason="年度计量校准",
+                            starts_at=bj(2026, 12, 9, 0), ends_at=bj(2026, 12, 10, 0)))
+        session.flush()
+    with pytest.raises(RuleViolation) as refused:
+        submit(session, authorised, inst, mode, **kw)
+    assert refused.value.errors == errors
+    assert session.execute(sa.select(sa.func.count()).select_from(Booking).where(Booking.instrument_id == inst.id)).scalar() == 0
+
+
+def test_a_submission_stores_what_was_asked_and_tells_both_sides_at_its_time(session, reachable, inst):
+    at = NOW + timedelta(minutes=7)
+    booking = submit(session, reachable, inst, "sample", now=at, sample_count=3, day=date(2026, 12, 9), samples="粉末 3 份",
+                     hazards="无", disposal="退回用户")
+    assert (booking.state, booking.submitted_at, booking.sample_count, booking.requested_date, booking.purpose,
+            booking.samples, booking.sample_hazards, booking.sample_disposal) == (
+        "pending", at, 3, date(2026, 12, 9), None, "粉末 3 份", "无", "退回用户")  # no description given: none stored
+    told = session.execute(sa.select(Message.recipient_id, Message.created_at).where(
+        Message.booking_id == booking.id, Message.kind == "submitted")).all()
+    assert reachable.account_id in {r for r, _ in told} and {t for _, t in told} == {at}
+
+
+def test_the_contract_recorded_is_the_one_covering_the_day_of_the_slot(session, authorised, inst):
+    """Submitted on 7 December for 8 December: a contract in force from the 8th covers it, and is recorded."""
+    from_tomorrow = f.contract(authorised.org, inst.unit, number=f"预约合同-{authorised.id}", valid_from=date(2026, 12, 8))
+    session.add(from_tomorrow)
+    session.flush()
+    booking = submit(session, authorised, inst)
+    assert (booking.contract_id, booking.terms_accepted_at) == (from_tomorrow.id, None)
+
+
+@pytest.mark.parametrize("who,cover,state", [
+    ("outside", None, "pending"),          # neither a contract nor the terms: the lab arranges cover first
+    ("outside", "terms", "scheduled"),
+    ("outside", "contract", "scheduled"),
+    ("campus", None, "scheduled"),         # an inside user needs no cover
+])
+def test_auto_confirm_needs_an_outside_users_cover_and_none_of_a_campus_user(session, inst, who, cover, state):
+    _rule(session, inst, auto_confirm=True)
+    org = f.customer(category="campus", affiliated=True) if who == "campus" else f.customer()
+    customer = f.service_user(org, name="自动确认用户")
+    f.authorisation(customer, inst, granted_on=date(2026, 11, 1))
+    if cover == "contract":
+        session.add(f.contract(org, inst.unit, number=f"自动确认-{customer.id}"))
+        session.flush()
+    booking = submit(session, customer, inst, accept_terms=True if cover == "terms" else None)
+    assert (booking.state, booking.responded_at, booking.scheduled_start) == (
+        (state, NOW, bj(2026, 12, 8, 10)) if state == "scheduled" else (state, None, None))
+
+
+def test_only_an_overlapping_holding_slot_of_the_same_instrument_clashes(session, authorised, inst, lab):
+    submit(session, authorised, inst, start=bj(2026, 12, 8, 12), end=bj(2026, 12, 8, 13))
+    before = submit(session, authorised, inst, start=bj(2026, 12, 8, 10), end=bj(2026, 12, 8, 12))  # ends as it begins
+    other = f.bookable_instrument(lab, name="同型号另一台")
+    f.authorisation(authorised, other, granted_on=date(2026, 11, 1))
+    same_time = submit(session, authorised, other, start=bj(2026, 12, 8, 12), end=bj(2026, 12, 8, 13))
+    assert (before.state, same_time.state) == ("pending", "pending")
+    with pytest.raises(svc.SlotTaken) as taken:
+        submit(session, authorised, inst, start=bj(2026, 12, 8, 12, 30), end=bj(2026, 12, 8, 13, 30))
+    assert (taken.value.code, taken.value.message) == ("slot_taken", TAKEN)
+
+
+def test_an_overlap_only_the_database_caught_is_answered_as_a_taken_slot(session, authorised, inst, monkeypatch):
+    """Another process's booking, committed after this one's check: the database's own rule refuses (SQLite's trigger
+    names booking_slot_taken, PostgreSQL's exclusion constraint answers 23P01), and the user gets the same refusal."""
+    submit(session, authorised, inst)
+    monkeypatch.setattr(svc, "clashes", lambda *args, **kw: [])  # the check saw nothing
+    with pytest.raises(svc.SlotTaken) as taken:
+        submit(session, authorised, inst, start=bj(2026, 12, 8, 11), end=bj(2026, 12, 8, 13))
+    assert (taken.value.code, taken.value.message) == ("slot_taken", TAKEN)
+
+
+def test_another_refusal_of_the_database_is_not_taken_for_a_taken_slot(session, authorised, inst, monkeypatch):
+    monkeypatch.setattr(svc.booking_rules, "slot_problems", lambda *args, **kw: {})  # past every check of the service
+    with pytest.raises(sa.exc.IntegrityError) as refused:  # the slot's order (booking_request_ordered), no overlap
+        submit(session, authorised, inst, start=bj(2026, 12, 8, 12), end=bj(2026, 12, 8, 10))
+    assert not isinstance(refused.value, svc.SlotTaken)
+
+
+def test_a_move_into_a_held_slot_is_refused_before_anything_changes(session, authorised, inst, lab_actor):
+    """The service's own check refuses it (not only the database at the flush): the booking is untouched and the
+    transaction carries on."""
+    held = submit(session, authorised, inst)  # 8 December 10–12
+    moving = submit(session, authorised, inst, start=bj(2026, 12, 9, 10), end=bj(2026, 12, 9, 11))
+    with pytest.raises(svc.SlotTaken):
+        svc.delay(session, lab_actor, moving, NOW, "设备维护", start=bj(2026, 12, 8, 11), end=bj(2026, 12, 8, 12))
+    assert (moving.state, moving.scheduled_start, moving.delayed, moving.response_reason) == ("pending", None, False, None)
+    svc.delay(session, lab_actor, moving, NOW, "设备维护", start=bj(2026, 12, 8, 13), end=bj(2026, 12, 8, 14))
+    assert (moving.state, moving.scheduled_start, held.state) == ("scheduled", bj(2026, 12, 8, 13), "pending")
+
+
+def test_the_lab_places_a_slot_by_the_instruments_own_rules_not_the_users_horizons(session, authorised, inst, lab_actor):
+    _rule(session, inst, min_slot_minutes=60)
+    session.add(Closure(instrument_id=inst.id, kind="calibration", reason="年度计量校准",
+                        starts_at=bj(2026, 12, 9, 0), ends_at=bj(2026, 12, 10, 0)))
+    session.flush()
+    booking = submit(session, authorised, inst)  # 8 December 10–12
+    cases = [
+        (None, dict(start=bj(2026, 12, 8, 14), end=bj(2026, 12, 8, 15)), {"reason": "请填写原因。"}),
+        ("设备维护", dict(start=bj(2026, 12, 8, 14), end=bj(2026, 12, 8, 14, 45)), {"end": "每次至少 60 分钟。"}),
+        ("设备维护", dict(start=bj(2026, 12, 9, 10), end=bj(2026, 12, 9, 11)), {"start": "该时间仪器停用（计量校准：年度计量校准）。"}),
+        ("设备维护", dict(start=bj(2026, 12, 12, 10), end=bj(2026, 12, 12, 11)),  # a Saturday
+         {"start": "所选时间不在开放时间内，请在仪器开放时间内选择。"}),
+    ]
+    for reason, times, errors in cases:
+        with pytest.raises(RuleViolation) as refused:
+            svc.delay(session, lab_actor, booking, NOW, reason, **times)
+        assert refused.value.errors == errors, times
+    assert (booking.state, booking.scheduled_start) == ("pending", None)
+    # an hour from now: too soon for the user (2 hours ahead), not for the lab
+    svc.delay(session, lab_actor, booking, NOW, "设备维护", start=bj(2026, 12, 7, 10), end=bj(2026, 12, 7, 11))
+    assert (booking.state, booking.scheduled_start, booking.scheduled_end) == (
+        "scheduled", bj(2026, 12, 7, 10), bj(2026, 12, 7, 11))
+
+
+def test_the_lab_schedules_the_slot_it_gives_under_the_settings_given_and_tells_the_user_then(
+        session, reachable, inst, lab_actor):
+    f.authorisation(reachable, inst, granted_on=date(2026, 11, 1))
+    booking = submit(session, reachable, inst)  # asks 8 December 10–12, under the standard terms
+    given = dict(start=bj(2026, 12, 9, 14), end=bj(2026, 12, 9, 16))
+    with pytest.raises(PolicyDenied) as uncovered:  # where the school turned the terms off
+        svc.schedule(session, lab_actor, booking, NOW, settings=svc.Settings(standard_terms=0), **given)
+    assert uncovered.value.code == "no_contract" and booking.state == "pending"
+    at = NOW + timedelta(minutes=11)
+    svc.schedule(session, lab_actor, booking, at, settings=svc.Settings(standard_terms=1), **given)
+    assert (booking.state, booking.scheduled_start, booking.scheduled_end, booking.responded_at) == (
+        "scheduled", given["start"], given["end"], at)
+    assert _message(session, booking, "scheduled").created_at == at
+    with pytest.raises(PolicyDenied) as again:
+        svc.schedule(session, lab_actor, booking, NOW)
+    assert (again.value.code, again.value.message) == ("wrong_state", "该预约在当前状态下无法变更。")
+
+
+def test_the_lab_schedules_a_day_beyond_the_users_horizon_but_a_holiday_only_where_the_instrument_opens(
+        session, user, inst, lab_actor):
+    far = submit(session, user, inst, "sample", sample_count=1)
+    svc.schedule(session, lab_actor, far, NOW, day=date(2027, 1, 18))  # a Monday 42 days ahead; the user may ask 30
+    assert (far.state, far.scheduled_date) == ("scheduled", date(2027, 1, 18))
+    autumn = bj(2026, 9, 28, 9)
+    holiday = submit(session, user, inst, "sample", sample_count=1, now=autumn)
+    with pytest.raises(RuleViolation) as closed:  # 国庆, a Friday
+        svc.schedule(session, lab_actor, holiday, autumn, day=date(2026, 10, 2))
+    assert closed.value.errors == {"date": "该仪器当天不接受服务。"} and holiday.state == "pending"
+    _rule(session, inst, open_on_holidays=True)
+    svc.schedule(session, lab_actor, holiday, autumn, day=date(2026, 10, 2))
+    assert (holiday.state, holiday.scheduled_date) == ("scheduled", date(2026, 10, 2))
