@@ -72,8 +72,11 @@ def main():
         for variable in ("DATABASE_URL", "MQTT_URL", "REDIS_URL"):  # SQLite and the embedded services
             env.pop(variable, None)
         print(f"== {module} against {' '.join(tests)}", flush=True)
-        subprocess.run([str(mutmut), "run", "--max-children", str(args.jobs)], cwd=copy, env=env,
-                       stdout=subprocess.DEVNULL, check=False)
+        with open(copy / "mutmut.log", "w") as log:  # mutmut's own progress and, if it stops, why
+            finished = subprocess.run([str(mutmut), "run", "--max-children", str(args.jobs)], cwd=copy, env=env,
+                                      stdout=log, stderr=subprocess.STDOUT, check=False)
+        if finished.returncode:
+            print(f"   mutmut stopped ({finished.returncode}): see {copy / 'mutmut.log'}", flush=True)
     return mutation_table.main(*[build / name / "mutants" for name in args.modules])
 
 
