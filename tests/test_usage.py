@@ -568,3 +568,69 @@ def test_hours_that_are_not_a_number_are_a_field_error(session, lab_actor, inst,
     with pytest.raises(RuleViolation) as refused:
         usage.register(session, lab_actor, NOW, SETTINGS, booking=booking, start=SPAN[0], end=SPAN[1], hours=hours)
     assert refused.value.errors == {"hours": hours_message("2.50")}
+
+
+def test_a_batch_registers_each_row_as_register_would_and_answers_each_refusal_by_index(session, lab_actor, inst,
+                                                                                        user, uni):
+    """register_batch (the ledger import, the demo's history): each row checked on its own — the booking, the lab
+    side, its state, the times and samples, overlaps with the database and with the batch's own rows (touching
+    is fine) — and the accepted rows written column by column, their bookings completed and their uses priced."""
+    from app.models import Charge
+    from app.services.actors import DENIED_LAB
+
+    campus = f.service_user(org=f.customer("批量校内", category="campus"), name="批量校内用户", project_account="KY-9")
+    in_db = scheduled(session, inst, user, start=bj(2026, 12, 7, 14, 0), hours=1)
+    usage.register(session, lab_actor, NOW, SETTINGS, booking=in_db, start=bj(2026, 12, 7, 14, 0),
+                   end=bj(2026, 12, 7, 15, 0))
+    first, touching_after, touching_before, overlapping_db, bad_counts, too_many_back = (
+        scheduled(session, inst, user if n != 1 else campus, start=bj(2026, 12, 7, 8 + n, 0), hours=1) for n in range(6))
+    cancelled = scheduled(session, inst, user, start=bj(2026, 12, 6, 9, 0), state="cancelled")
+    elsewhere_lab = scheduled(session, f.bookable_instrument(session.get(Unit, uni.l21), name="别的学院仪器"), user)
+    missing = session.execute(sa.select(sa.func.max(Booking.id))).scalar() + 1000
+    R = usage.Registration
+    entries = [
+        R(first.id, bj(2026, 12, 7, 9, 0), bj(2026, 12, 7, 10, 30), 2, 3, 1, "research", lab_actor.user_id),  # 0
+        R(touching_after.id, bj(2026, 12, 7, 10, 30), bj(2026, 12, 7, 11, 0), direction="teaching"),        # 1
+        R(touching_before.id, bj(2026, 12, 7, 8, 0), bj(2026, 12, 7, 9, 0)),                                # 2
+        R(first.id, bj(2026, 12, 7, 16, 0), bj(2026, 12, 7, 17, 0)),                                        # 3: twice
+        R(missing, bj(2026, 12, 7, 16, 0), bj(2026, 12, 7, 17, 0)),                                         # 4
+        R(cancelled.id, bj(2026, 12, 6, 9, 0), bj(2026, 12, 6, 10, 0)),                                     # 5
+        R(overlapping_db.id, bj(2026, 12, 7, 14, 59), bj(2026, 12, 7, 15, 30)),                             # 6
+        R(bad_counts.id, bj(2026, 12, 7, 16, 0), bj(2026, 12, 7, 16, 0), samples=-1),                       # 7
+        R(elsewhere_lab.id, bj(2026, 12, 7, 16, 0), bj(2026, 12, 7, 17, 0)),                                # 8
+        R(too_many_back.id, bj(2026, 12, 7, 16, 0), bj(2026, 12, 7, 17, 0), 1, 1, 2),                       # 9
+    ]
+    result = usage.register_batch(session, lab_actor, NOW, entries)
+    assert result.refused == {
+        3: "没有该预约，或同一预约在本批中出现了两次。", 4: "没有该预约，或同一预约在本批中出现了两次。",
+        5: "预约状态为“已取消”，不能登记使用。", 6: OVERLAP, 7: f"{COUNT}；{ORDER}", 8: str(DENIED_LAB), 9: RETURNED}
+    assert sorted(result.done) == [0, 1, 2]
+    columns = ("instrument_id", "booking_id", "user_id", "started_at", "ended_at", "hours", "samples",
+               "samples_received", "samples_returned", "source", "service_type", "direction", "operator_id",
+               "registered_by_id", "registered_at")
+
+    def written(index):
+        row = session.execute(sa.select(*(getattr(UsageRecord, c) for c in columns))
+                              .where(UsageRecord.id == result.done[index])).one()
+        return dict(zip(columns, row))
+
+    common = dict(instrument_id=inst.id, source="manual", registered_by_id=lab_actor.user_id)
+    assert written(0) == dict(common, booking_id=first.id, user_id=user.id, started_at=bj(2026, 12, 7, 9, 0),
+                              ended_at=bj(2026, 12, 7, 10, 30), hours=D("1.50"), samples=2, samples_received=3,
+                              samples_returned=1, service_type="external", direction="research",
+                              operator_id=lab_actor.user_id, registered_at=NOW)
+    assert written(1) == dict(common, booking_id=touching_after.id, user_id=campus.id, started_at=bj(2026, 12, 7, 10, 30),
+                              ended_at=bj(2026, 12, 7, 11, 0), hours=D("0.50"), samples=None, samples_received=None,
+                              samples_returned=None, service_type="internal", direction="teaching", operator_id=None,
+                              registered_at=NOW)
+    states = dict(session.execute(sa.select(Booking.id, Booking.state).where(Booking.id.in_(
+        [first.id, touching_after.id, touching_before.id, overlapping_db.id, cancelled.id]))).all())
+    assert states == {first.id: "completed", touching_after.id: "completed", touching_before.id: "completed",
+                      overlapping_db.id: "scheduled", cancelled.id: "cancelled"}
+    charged = session.execute(sa.select(Charge.usage_id, Charge.created_at, Charge.created_by_id)
+                              .where(Charge.usage_id.in_(result.done.values()))).all()
+    assert sorted(charged) == sorted((use_id, NOW, lab_actor.user_id) for use_id in result.done.values())
+
+
+def test_an_empty_batch_writes_nothing(session, lab_actor):
+    assert usage.register_batch(session, lab_actor, NOW, []) == usage.Batch()
