@@ -634,3 +634,25 @@ def test_a_batch_registers_each_row_as_register_would_and_answers_each_refusal_b
 
 def test_an_empty_batch_writes_nothing(session, lab_actor):
     assert usage.register_batch(session, lab_actor, NOW, []) == usage.Batch()
+
+
+def test_a_batch_row_is_weighed_against_manual_uses_ended_or_still_open_not_the_terminals_records(session, lab_actor,
+                                                                                                 inst, user):
+    """Machine time a terminal measured is not a registered use; a manual use still open holds the instrument from
+    its start on; an ended one holds it until its end, not to the batch's last hour."""
+    ended = scheduled(session, inst, user, start=bj(2026, 12, 7, 14, 0), hours=1)
+    usage.register(session, lab_actor, NOW, SETTINGS, booking=ended, start=bj(2026, 12, 7, 14, 0),
+                   end=bj(2026, 12, 7, 15, 0))
+    session.add_all([UsageRecord(instrument_id=inst.id, started_at=bj(2026, 12, 7, 11, 0), ended_at=bj(2026, 12, 7, 12, 0),
+                                 hours=D(1), source="iot"),
+                     UsageRecord(instrument_id=inst.id, user_id=user.id, started_at=bj(2026, 12, 7, 16, 0),
+                                 source="manual")])
+    session.flush()
+    after_ended, over_terminal, in_open = (
+        scheduled(session, inst, user, start=bj(2026, 12, 7, 8 + n, 0), hours=1) for n in range(3))
+    R = usage.Registration
+    result = usage.register_batch(session, lab_actor, NOW, [
+        R(after_ended.id, bj(2026, 12, 7, 15, 0), bj(2026, 12, 7, 15, 30)),
+        R(over_terminal.id, bj(2026, 12, 7, 11, 0), bj(2026, 12, 7, 12, 0)),
+        R(in_open.id, bj(2026, 12, 7, 16, 30), bj(2026, 12, 7, 17, 0))])
+    assert (sorted(result.done), result.refused) == ([0, 1], {2: OVERLAP})
