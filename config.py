@@ -36,14 +36,13 @@ class Config:
     APP_NAME = "高校科研设施和仪器开放共享在线服务平台"
     APP_THEME = ""
     AUTH_TYPE = AUTH_DB
-    # The school administrator is the platform's superuser (SPEC §1).
-    AUTH_ROLE_ADMIN = "SchoolAdmin"
-    AUTH_ROLE_PUBLIC = "Public"
+    # AUTH_ROLE_ADMIN (the school administrator, the platform's superuser, SPEC §1) and AUTH_ROLE_PUBLIC are
+    # the role names of app/models/user.py, set by create_app
     AUTH_USER_REGISTRATION = False
     FAB_CREATE_DB = False  # schema comes from Alembic migrations only
     # permissions are written by `flask --app app sync-roles`, never as a side effect of start-up
     FAB_UPDATE_PERMS = False
-    FAB_SECURITY_MANAGER_CLASS = "app.views.accounts.PlatformSecurityManager"
+    FAB_SECURITY_MANAGER_CLASS = "app.security.manager.PlatformSecurityManager"
     FAB_INDEX_VIEW = "app.views.home.HomeView"
     FAB_API_SWAGGER_UI = False
     FAB_PASSWORD_HASH_METHOD = "scrypt"

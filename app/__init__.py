@@ -8,7 +8,8 @@ from flask_appbuilder import AppBuilder
 
 from . import http, models  # noqa: F401  (models: register tables)
 from .extensions import db, migrate, tune_sqlite
-from .services import catalogue_entry, changelog, fees, records, settlement
+from .models import user as user_roles
+from .services import flush_guards
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -17,6 +18,8 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
     instance = os.environ.get("INSTANCE_PATH", str(ROOT / "instance"))
     app = Flask(__name__, instance_path=instance, template_folder="templates")
     app.config.from_object(config_object)
+    # the role names are the code's (app/models/user.py), not a setting
+    app.config.update(AUTH_ROLE_ADMIN=user_roles.SCHOOL_ADMIN, AUTH_ROLE_PUBLIC=user_roles.PUBLIC)
     app.config.update(overrides)
     # CSRF is checked in our own before_request (registered before AppBuilder's) so that
     # JWT-authenticated API calls are exempt while browser-session API calls are not; every
@@ -28,11 +31,7 @@ def create_app(config_object="config.Config", **overrides) -> Flask:
         tune_sqlite(db.engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
 
-    changelog.install()
-    records.install()
-    fees.install()
-    catalogue_entry.install()
-    settlement.install()
+    flush_guards.install()
 
     # The web layer is imported here, not at the top: `import app.models` (the IoT bridge's storer,
     # the task consumer, scripts) then stays free of FAB's views, forms and templates.

@@ -20,6 +20,7 @@ services take `now` as a parameter, and their callers get it from `now()` here.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -77,6 +78,15 @@ def year_bounds(year: int) -> tuple[datetime, datetime]:
 def parse_local(text: str) -> datetime:
     """An ISO date-time as people and clients send it: without an offset it is Beijing time."""
     return aware(datetime.fromisoformat(text.strip().replace("Z", "+00:00")))
+
+
+def hours(span: timedelta) -> Decimal:
+    """A span of time in hours, to the hundredth (half up): the hours of a use, registered or measured."""
+    return (Decimal(span.total_seconds()) / Decimal(3600)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
+def hours_between(start: datetime, end: datetime) -> Decimal:
+    return hours(end - start)
 
 
 def display(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

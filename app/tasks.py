@@ -4,12 +4,13 @@ One queue for the site. With REDIS_URL unset it lives in SQLite (`instance/tasks
 needs nothing more and starts its consumer; with REDIS_URL set it lives in Redis, so several
 machines share one queue and one schedule. The consumer is
 
-    huey_consumer app.tasks.huey --workers 2 --worker-type thread
+    huey_consumer app.worker.huey --workers 2 --worker-type thread
 
 (on several machines, periodic tasks on one of them only: the others add `--no-periodic`).
 
-A task runs in an application context of its own (the consumer builds one app per process), so it
-has its own database session, whatever called it. A failed task is retried; every failed run is
+A task runs in an application context of its own (the consumer's entry point, app/worker.py, gives this
+module the factory that builds its one app per process), so it has its own database session, whatever
+called it. A failed task is retried; every failed run is
 recorded in `task_failure`, which the school sees in the console (后台任务故障).
 """
 from __future__ import annotations
@@ -24,7 +25,7 @@ from huey import RedisHuey, SqliteHuey, crontab
 from huey.signals import SIGNAL_ERROR
 
 import config
-from app import clock, create_app
+from app import clock
 from app.extensions import db
 from app.models import TaskFailure
 from app.reports import exports
@@ -45,6 +46,12 @@ huey = make_queue()
 
 _consumer_app = None
 _consumer_app_lock = threading.Lock()  # the consumer's worker threads build its one app once
+_app_factory = None  # set by the consumer's entry point (app/worker.py): this module never imports the app
+
+
+def use_app_factory(factory):
+    global _app_factory
+    _app_factory = factory
 
 
 def _app():
@@ -53,7 +60,10 @@ def _app():
         return current_app._get_current_object()
     with _consumer_app_lock:
         if _consumer_app is None:
-            _consumer_app = create_app()
+            if _app_factory is None:
+                raise RuntimeError("no application to run the task in: start the consumer as "
+                                   "`huey_consumer app.worker.huey`")
+            _consumer_app = _app_factory()
     return _consumer_app
 
 

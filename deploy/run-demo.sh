@@ -42,8 +42,8 @@ YAML
   echo "Embedded MQTT broker on ${MQTT_URL} (log: $INSTANCE/amqtt.log)"
 fi
 
-# the task queue: SQLite under $INSTANCE unless REDIS_URL is set (app/tasks.py)
-"$BIN/huey_consumer" app.tasks.huey --workers 2 --worker-type thread --delay 0.1 --max-delay 2 \
+# the task queue: SQLite under $INSTANCE unless REDIS_URL is set (app/tasks.py; its consumer starts from app/worker.py)
+"$BIN/huey_consumer" app.worker.huey --workers 2 --worker-type thread --delay 0.1 --max-delay 2 \
   > "$INSTANCE/tasks.log" 2>&1 &
 children+=($!)
 echo "Task consumer running (log: $INSTANCE/tasks.log)"

@@ -47,7 +47,9 @@ def make_engine(url):
 class Storer:
     def __init__(self, database_url, threshold_w, max_backoff, interlock=None, rpc_source=decoders.RPC_SOURCE):
         import app.models  # noqa: F401  (every table registered with the metadata)
-        from app.services import interlock as interlock_service
+        from app.services import flush_guards, interlock as interlock_service
+
+        flush_guards.install()  # the rules every flush runs, as in the web app (this process never builds it)
 
         self.engine = make_engine(database_url)
         self.threshold_w = threshold_w

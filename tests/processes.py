@@ -53,8 +53,8 @@ def environment(database_url, **extra):
 
 
 def task_consumer(database_url, log_path, workers=2, **extra):
-    """`huey_consumer app.tasks.huey`, as `make run` and a deployment start it."""
-    args = [sys.executable, "-m", "huey.bin.huey_consumer", "app.tasks.huey", "--workers", str(workers),
+    """`huey_consumer app.worker.huey`, as `make run` and a deployment start it."""
+    args = [sys.executable, "-m", "huey.bin.huey_consumer", "app.worker.huey", "--workers", str(workers),
             "--worker-type", "thread", "--delay", "0.05", "--max-delay", "0.5"]
     return Process(args, environment(database_url, **extra), log_path)
 

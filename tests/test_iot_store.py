@@ -1,6 +1,9 @@
 """Storing decoded readings (issue 4): status upsert, transitions, machine time, idempotence,
 unknown terminals, refused messages. The service the bridge calls, on the real database."""
 import itertools
+import pathlib
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -145,3 +148,23 @@ def test_refused_messages_are_counted_per_reason_and_terminal(session):
     row = session.get(IotRejection, ("not_json", tid))
     assert (row.count, row.first_at, row.last_at, row.last_detail) == (3, NOW, NOW + timedelta(minutes=1), "z")
     assert session.get(IotRejection, ("wrong_topic", "")).count >= 1
+
+
+def test_the_storer_process_runs_the_flush_guards_without_the_app(tmp_path):
+    """The bridge's storer never builds the app: it installs the rules every flush runs itself."""
+    script = (
+        "from sqlalchemy import event\n"
+        "from sqlalchemy.orm import Session\n"
+        "from iot_bridge.storer import Storer\n"
+        "from app.models import Unit\n"
+        "from app.services import catalogue_entry, changelog, fees, settlement, records\n"
+        "before = [event.contains(Session, 'before_flush', f) for f in (changelog._collect, fees._guard_published,"
+        " catalogue_entry._collect, settlement._guard)] + [event.contains(Unit, 'after_insert', records._unit_inserted)]\n"
+        f"Storer('sqlite:///{tmp_path / 'x.db'}', 40.0, 1.0)\n"
+        "after = [event.contains(Session, 'before_flush', f) for f in (changelog._collect, fees._guard_published,"
+        " catalogue_entry._collect, settlement._guard)] + [event.contains(Unit, 'after_insert', records._unit_inserted)]\n"
+        "print(any(before), all(after))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          cwd=pathlib.Path(__file__).resolve().parent.parent)
+    assert done.stdout.split() == ["False", "True"], done.stderr

@@ -43,7 +43,7 @@ def slot(session, inst, user, start, end, state="scheduled"):
 def run(session, inst, start, end):
     """A running period as the bridge stores it."""
     session.add(UsageRecord(instrument_id=inst.id, started_at=start, ended_at=end, source="iot", service_type="internal",
-                            direction="research", hours=usage.span_hours(start, end)))
+                            direction="research", hours=clock.hours_between(start, end)))
     session.flush()
 
 

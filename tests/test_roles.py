@@ -8,10 +8,10 @@ from app.security.roles import ROLE_CONFIGS, sync_roles
 
 ACCOUNTS = {"CollegeAdmin": "college_admin", "LabAdmin": "lab_admin", "ServiceUser": "service_user"}
 SCREENS = {
-    P.UNIT_VIEW: "/unitview", P.PLATFORM_VIEW: "/innovationplatformview", P.INSTRUMENT_VIEW: "/instrumentview",
-    P.PERSON_VIEW: "/personview", P.TRAINING_VIEW: "/trainingsessionview", P.FILING_VIEW: "/unsuitablefilingview",
-    P.YEAR_COST_VIEW: "/instrumentyearcostview", P.ASSESSMENT_VIEW: "/assessmentview",
-    P.TYPICAL_CASE_VIEW: "/typicalcaseview",
+    "UnitView": "/unitview", "InnovationPlatformView": "/innovationplatformview", "InstrumentView": "/instrumentview",
+    "PersonView": "/personview", "TrainingSessionView": "/trainingsessionview",
+    "UnsuitableFilingView": "/unsuitablefilingview", "InstrumentYearCostView": "/instrumentyearcostview",
+    "AssessmentView": "/assessmentview", "TypicalCaseView": "/typicalcaseview",
     "PlatformUserView": "/users", "PlatformRoleView": "/roles",
 }
 PAGES = {P.CAN_LIST: "{base}/list/", P.CAN_ADD: "{base}/add"}

@@ -120,8 +120,8 @@ def item_id(session, inst, name):
     (4 * 3600 + 18, "4.01"),  # 4.005 h
 ])
 def test_the_hours_are_the_span_rounded_half_up_to_the_cent(seconds, hours):
-    assert usage.span_hours(SLOT, SLOT + timedelta(seconds=seconds)) == D(hours)
-    assert str(usage.span_hours(SLOT, SLOT + timedelta(seconds=seconds))) == hours
+    assert clock.hours_between(SLOT, SLOT + timedelta(seconds=seconds)) == D(hours)
+    assert str(clock.hours_between(SLOT, SLOT + timedelta(seconds=seconds))) == hours
 
 
 # -- start ----------------------------------------------------------------------------------------------

@@ -3,19 +3,13 @@ from .org import InnovationPlatform, Unit  # noqa: F401
 from .people import Person, TrainingSession, training_attendee  # noqa: F401
 from .instrument import Instrument, InstrumentClass, UnsuitableFiling  # noqa: F401
 from .fees import FeeItem, FeeItemComponent, FeePrice, FeeStandard, FeeStandardEvent  # noqa: F401
-from .service import (  # noqa: F401
-    Booking,
-    Charge,
-    ChargeLine,
-    CustomerOrg,
-    Evaluation,
-    InstrumentYearCost,
-    ServiceContract,
-    ServiceUser,
-    TypicalCase,
-    UsageRecord,
-)
-from .booking import Authorisation, BookingRule, Closure, InstrumentFeed, OpeningHours  # noqa: F401
+from .customer import CustomerOrg, ServiceContract, ServiceUser  # noqa: F401
+from .booking import Booking  # noqa: F401
+from .usage import UsageRecord  # noqa: F401
+from .charge import Charge, ChargeLine  # noqa: F401
+from .evaluation import Evaluation  # noqa: F401
+from .annual_records import InstrumentYearCost, TypicalCase  # noqa: F401
+from .booking_setup import Authorisation, BookingRule, Closure, InstrumentFeed, OpeningHours  # noqa: F401
 from .iot import DeviceEvent, DeviceStatus, IotRejection, IotTerminal  # noqa: F401
 from .compliance import Assessment, ChangeLog, CheckRecord, PurchaseReview, WorkdayOverride  # noqa: F401
 from .user import PlatformUser  # noqa: F401

@@ -1,5 +1,8 @@
-"""What booking rests on, per instrument: who may operate it (上机资格), its booking rules and
-opening hours, and the times it is closed."""
+"""Bookings (预约): a service user asks for an instrument — a slot to operate it, or a day for samples
+or a technical service — and the lab answers within five working days (app/services/booking.py)."""
+from datetime import date, datetime
+from typing import NamedTuple
+
 import sqlalchemy as sa
 from flask_appbuilder import Model
 from sqlalchemy.orm import relationship
@@ -7,114 +10,118 @@ from sqlalchemy.orm import relationship
 from app import clock
 
 from .base import UtcDateTime
-from .choices import AUTHORISATION_STATE, CLOSURE_KIND
-from .instrument import OwnedByInstrument
+from .choices import BOOKING_MODE, BOOKING_STATE
+from .instrument import Instrument
 
 
-class Authorisation(OwnedByInstrument, Model):
-    """A user's qualification to operate one instrument, granted by its lab after training; suspended
-    or revoked with a reason; it lapses after a configured number of months without use."""
+class Slot(NamedTuple):
+    """When a booking takes place: a self-operated booking's slot (start, end), else its day."""
 
-    __tablename__ = "authorisation"
+    start: datetime | None
+    end: datetime | None
+    day: date | None  # the scheduled day, else the one asked for; None until the lab sets one
+
+
+class RespondBy(NamedTuple):
+    """A booking's respond-by as it stands: the day, whether every day on the way had official calendar
+    data, and the booking's state — named as on the booking, so that the overdue rule reads it alike
+    (app/services/booking.py, is_overdue)."""
+
+    respond_by: date
+    respond_by_official: bool
+    state: str
+
+
+class Booking(Model):
+    __tablename__ = "booking"
     id = sa.Column(sa.Integer, primary_key=True)
-    user_id = sa.Column(sa.Integer, sa.ForeignKey("service_user.id", ondelete="CASCADE"), nullable=False, index=True)
-    user = relationship("ServiceUser", backref="authorisations")
-    instrument_id = sa.Column(sa.Integer, sa.ForeignKey("instrument.id", ondelete="CASCADE"), nullable=False, index=True)
-    instrument = relationship("Instrument")
-    state = sa.Column(AUTHORISATION_STATE.column_type(), nullable=False, default="active")
-    granted_on = sa.Column(sa.Date, nullable=False)
-    trainer = sa.Column(sa.String(64))
-    training_id = sa.Column(sa.Integer, sa.ForeignKey("training_session.id", ondelete="SET NULL"))
-    training = relationship("TrainingSession")
-    granted_by_id = sa.Column(sa.Integer, sa.ForeignKey("ab_user.id"))
-    reason = sa.Column(sa.Text)  # why it was suspended or revoked
-    last_used_on = sa.Column(sa.Date)
-    changed_at = sa.Column(UtcDateTime, default=clock.now, onupdate=clock.now)
-    __table_args__ = (sa.UniqueConstraint("user_id", "instrument_id", name="uq_authorisation_user_instrument"),)
+    instrument_id = sa.Column(sa.Integer, sa.ForeignKey("instrument.id"), nullable=False, index=True)
+    instrument = relationship("Instrument", foreign_keys=[instrument_id])
+    user_id = sa.Column(sa.Integer, sa.ForeignKey("service_user.id"), nullable=False, index=True)
+    user = relationship("ServiceUser")
+    mode = sa.Column(BOOKING_MODE.column_type(), nullable=False)
+    # a self-operated booking's slot: as asked, then as the lab scheduled it
+    requested_start = sa.Column(UtcDateTime)
+    requested_end = sa.Column(UtcDateTime)
+    scheduled_start = sa.Column(UtcDateTime)
+    scheduled_end = sa.Column(UtcDateTime)
+    # sample testing and technical service: the day wished for, the day the lab scheduled
+    requested_date = sa.Column(sa.Date)
+    scheduled_date = sa.Column(sa.Date)
+    sample_count = sa.Column(sa.Integer)
+    purpose = sa.Column(sa.Text)
+    samples = sa.Column(sa.Text)  # the samples' description: name, state, quantity
+    sample_hazards = sa.Column(sa.Text)
+    sample_disposal = sa.Column(sa.Text)
+    state = sa.Column(BOOKING_STATE.column_type(), nullable=False, default="pending")
+    submitted_at = sa.Column(UtcDateTime, nullable=False, default=clock.now)
+    # notice §(四)2: answered within 5 Chinese working days of the submission's Beijing date
+    respond_by = sa.Column(sa.Date)
+    respond_by_official = sa.Column(sa.Boolean, nullable=False, default=True)  # False: a day on the way lacked official data
+    responded_at = sa.Column(UtcDateTime)
+    delayed = sa.Column(sa.Boolean, nullable=False, default=False)  # scheduled later than asked, with a reason
+    response_reason = sa.Column(sa.Text)
+    alternative = sa.Column(sa.Text)
+    alternative_instrument_id = sa.Column(sa.Integer, sa.ForeignKey("instrument.id"))
+    alternative_instrument = relationship("Instrument", foreign_keys=[alternative_instrument_id])
+    cancelled_at = sa.Column(UtcDateTime)
+    late_cancellation = sa.Column(sa.Boolean, nullable=False, default=False)
+    no_show_at = sa.Column(UtcDateTime)
+    reminded_at = sa.Column(UtcDateTime)  # the day-before reminder went out
+    warned_at = sa.Column(UtcDateTime)  # the lab was warned of the respond-by
+    contract_id = sa.Column(sa.Integer, sa.ForeignKey("service_contract.id"))
+    contract = relationship("ServiceContract")
+    # an outside user without a contract accepted the school's standard terms, when they apply
+    terms_accepted_at = sa.Column(UtcDateTime)
+    __table_args__ = (
+        sa.CheckConstraint("sample_count IS NULL OR sample_count >= 0", name="sample_count_non_negative"),
+        sa.CheckConstraint(
+            "scheduled_end IS NULL OR scheduled_start IS NULL OR scheduled_end > scheduled_start",
+            name="booking_schedule_ordered",
+        ),
+        sa.CheckConstraint(
+            "requested_end IS NULL OR requested_start IS NULL OR requested_end > requested_start",
+            name="booking_request_ordered",
+        ),
+        # the lab's queue (by respond-by) and an instrument's calendar (by the slot's start, the
+        # scheduled one or else the requested one: a week of it is one index range)
+        sa.Index("ix_booking_state_respond_by", "state", "respond_by"),
+        sa.Index("ix_booking_instrument_slot", "instrument_id", sa.text("coalesce(scheduled_start, requested_start)")),
+    )
+
+    # a self-operated booking holds its slot in these states (a refusal or cancellation frees it);
+    # the database keeps two holding slots of one instrument from overlapping (migration 0013)
+    HOLDING = ("pending", "scheduled", "completed", "no_show")
+
+    @property
+    def slot_start(self):
+        return self.scheduled_start or self.requested_start
+
+    @property
+    def slot_end(self):
+        return self.scheduled_end or self.requested_end
+
+    @property
+    def slot(self) -> Slot:
+        """When it takes place: a self-operated booking's slot, else the day (scheduled, else wished for)."""
+        if self.mode == "self_operated" and self.slot_start is not None:
+            return Slot(self.slot_start, self.slot_end, None)
+        return Slot(None, None, self.scheduled_date or self.requested_date)
+
+    @property
+    def respond_by_status(self) -> RespondBy | None:
+        """The respond-by with what decides how it reads (official data, still pending); None without one."""
+        if self.respond_by is None:
+            return None
+        return RespondBy(self.respond_by, self.respond_by_official, self.state)
+
+    @classmethod
+    def scope_clause(cls, unit_ids):
+        return cls.instrument_id.in_(sa.select(Instrument.id).where(Instrument.unit_id.in_(unit_ids)))
 
     @classmethod
     def own_clause(cls, service_user_id):
         return cls.user_id == service_user_id
 
-    def __repr__(self):
-        return f"{self.user} · {self.instrument}"
-
-
-class BookingRule(OwnedByInstrument, Model):
-    """How one instrument may be booked; kept by its lab. An instrument without a row books by the
-    defaults (app/services/booking_rules.py)."""
-
-    __tablename__ = "booking_rule"
-    id = sa.Column(sa.Integer, primary_key=True)
-    instrument_id = sa.Column(sa.Integer, sa.ForeignKey("instrument.id", ondelete="CASCADE"), nullable=False, unique=True)
-    instrument = relationship("Instrument", backref=sa.orm.backref("booking_rule", uselist=False))
-    accepts_self_operated = sa.Column(sa.Boolean, nullable=False, default=True)
-    accepts_sample = sa.Column(sa.Boolean, nullable=False, default=True)
-    accepts_service = sa.Column(sa.Boolean, nullable=False, default=True)
-    min_slot_minutes = sa.Column(sa.Integer, nullable=False, default=30)
-    max_slot_minutes = sa.Column(sa.Integer, nullable=False, default=480)
-    max_days_ahead = sa.Column(sa.Integer, nullable=False, default=30)  # how far ahead one may book
-    min_hours_ahead = sa.Column(sa.Integer, nullable=False, default=2)  # how late one may still book
-    auto_confirm = sa.Column(sa.Boolean, nullable=False, default=False)  # an authorised user's free slot is confirmed at once
-    cancel_hours_before = sa.Column(sa.Integer, nullable=False, default=24)  # later counts as a late cancellation
-    open_on_holidays = sa.Column(sa.Boolean, nullable=False, default=False)
-    # the power interlock (issue 14, item 3): the instrument's plug is on only during an authorised use
-    interlock = sa.Column(sa.Boolean, nullable=False, default=False, server_default=sa.false())
-    interlock_grace_minutes = sa.Column(sa.Integer, nullable=False, default=10, server_default="10")
-    interlock_cuts_running = sa.Column(sa.Boolean, nullable=False, default=False, server_default=sa.false())
-    __table_args__ = (
-        sa.CheckConstraint("interlock_grace_minutes BETWEEN 0 AND 240", name="interlock_grace_range"),
-        sa.CheckConstraint("min_slot_minutes > 0 AND max_slot_minutes >= min_slot_minutes", name="booking_slot_range"),
-        sa.CheckConstraint("max_days_ahead >= 0 AND min_hours_ahead >= 0 AND cancel_hours_before >= 0",
-                           name="booking_horizons_non_negative"),
-    )
-
-    def __repr__(self):
-        return str(self.instrument)
-
-
-class OpeningHours(OwnedByInstrument, Model):
-    """One opening interval of an instrument on a weekday (0 = Monday), Beijing time."""
-
-    __tablename__ = "opening_hours"
-    id = sa.Column(sa.Integer, primary_key=True)
-    instrument_id = sa.Column(sa.Integer, sa.ForeignKey("instrument.id", ondelete="CASCADE"), nullable=False, index=True)
-    instrument = relationship("Instrument", backref="opening_hours")
-    weekday = sa.Column(sa.SmallInteger, nullable=False)
-    opens = sa.Column(sa.Time, nullable=False)
-    closes = sa.Column(sa.Time, nullable=False)
-    __table_args__ = (
-        sa.CheckConstraint("weekday BETWEEN 0 AND 6", name="opening_weekday"),
-        sa.CheckConstraint("closes > opens", name="opening_ordered"),
-    )
-
-
-class Closure(OwnedByInstrument, Model):
-    """A time an instrument cannot be booked: maintenance, calibration… (holidays come from the
-    Chinese calendar)."""
-
-    __tablename__ = "closure"
-    id = sa.Column(sa.Integer, primary_key=True)
-    instrument_id = sa.Column(sa.Integer, sa.ForeignKey("instrument.id", ondelete="CASCADE"), nullable=False, index=True)
-    instrument = relationship("Instrument")
-    kind = sa.Column(CLOSURE_KIND.column_type(), nullable=False, default="maintenance")
-    starts_at = sa.Column(UtcDateTime, nullable=False)
-    ends_at = sa.Column(UtcDateTime, nullable=False)
-    reason = sa.Column(sa.Text)
-    __table_args__ = (
-        sa.CheckConstraint("ends_at > starts_at", name="closure_ordered"),
-        sa.Index("ix_closure_instrument_start", "instrument_id", "starts_at"),
-    )
-
-
-class InstrumentFeed(OwnedByInstrument, Model):
-    """The secret of an instrument's iCalendar feed, for its lab's phones and Outlook (which cannot
-    sign in): whoever holds the URL reads the instrument's bookings with the users' names, so the lab
-    can replace the secret at any time. Kept apart from the instrument, out of its API and reports."""
-
-    __tablename__ = "instrument_feed"
-    instrument_id = sa.Column(sa.Integer, sa.ForeignKey("instrument.id", ondelete="CASCADE"), primary_key=True)
-    instrument = relationship("Instrument")
-    token = sa.Column(sa.String(64), nullable=False, unique=True)
-    created_at = sa.Column(UtcDateTime, nullable=False, default=clock.now)
-    created_by_id = sa.Column(sa.Integer, sa.ForeignKey("ab_user.id"))
+    def scope_owner_unit_id(self):
+        return self.instrument.unit_id if self.instrument is not None else None

@@ -7,7 +7,7 @@ from app import clock
 
 from .base import MONEY, UtcDateTime
 from .choices import CUSTOMER_CATEGORY, FEE_ACTION, FEE_COMPONENT, FEE_STATE, QUANTITY_BASIS, TIER_MODE, UNIT_ROUNDING
-from .instrument import Instrument, OwnedByInstrument
+from .instrument import OwnedByInstrument
 
 
 class FeeStandard(OwnedByInstrument, Model):
@@ -131,27 +131,3 @@ class FeeStandardEvent(Model):
     actor = relationship("PlatformUser")
     at = sa.Column(UtcDateTime, nullable=False)
     comment = sa.Column(sa.Text)
-
-
-# The instrument list shows each instrument's fee status inline: computed in the list's own
-# query (a correlated subquery per row), so it costs no extra statement. Deferred, so that
-# every other query of instruments does not pay for it; the list view undefers it.
-FEE_RANK = {"draft": 1, "college_review": 2, "school_review": 3, "published": 4}
-
-
-def _attach_fee_status():
-    rank = sa.case(*((FeeStandard.state == state, n) for state, n in FEE_RANK.items()), else_=0)
-    Instrument.fee_rank = sa.orm.column_property(
-        sa.select(sa.func.coalesce(sa.func.max(rank), 0)).where(FeeStandard.instrument_id == Instrument.id)
-        .correlate_except(FeeStandard).scalar_subquery(),
-        deferred=True,
-    )
-    Instrument.fee_published_from = sa.orm.column_property(
-        sa.select(sa.func.max(FeeStandard.effective_from))
-        .where(FeeStandard.instrument_id == Instrument.id, FeeStandard.state == "published")
-        .correlate_except(FeeStandard).scalar_subquery(),
-        deferred=True,
-    )
-
-
-_attach_fee_status()

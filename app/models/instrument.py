@@ -1,7 +1,11 @@
 """Instruments and facilities, their classification and the not-for-sharing filings."""
+from datetime import date
+from typing import NamedTuple
+
 import sqlalchemy as sa
 from flask_appbuilder import Model
-from flask_babel import gettext
+from flask_babel import lazy_gettext
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import relationship
 
 from app import clock
@@ -31,6 +35,43 @@ class InstrumentClass(Model):
 
 
 PUBLISHED = sa.text("public_standard_id IS NOT NULL")
+
+# The instrument lists show each instrument's fee status and terminal status, read from two tables
+# whose modules import this one (fees.py, iot.py); named here by the columns read
+# (tests/test_models_whole.py holds them to the tables).
+FEE_STANDARD = sa.table("fee_standard", sa.column("instrument_id", sa.Integer), sa.column("state", sa.String),
+                        sa.column("effective_from", sa.Date))
+DEVICE_STATUS = sa.table("device_status", sa.column("terminal_id", sa.String), sa.column("state", sa.String),
+                         sa.column("received_at", UtcDateTime))
+# how far a fee standard got; an instrument's fee status is the furthest of its versions
+FEE_RANK = {"draft": 1, "college_review": 2, "school_review": 3, "published": 4}
+FEE_STATE_OF_RANK = {0: None, **{rank: state for state, rank in FEE_RANK.items()}}
+
+
+class FeeStatus(NamedTuple):
+    """An instrument's fee standard: the furthest state of its versions (None: none yet) and, once one is
+    published, the day the latest published version took effect."""
+
+    state: str | None
+    published_from: date | None
+
+
+# (column, value) under which an instrument takes no booking whatever its switch, in the order the
+# reason is told; the value is the reason's code. The one definition of "bookable" (Instrument.can_be_booked).
+NOT_BOOKABLE_STATUSES = (
+    ("run_status", "under_repair"),
+    ("run_status", "to_scrap"),
+    ("run_status", "scrapped"),
+    ("sharing_status", "unsuitable"),
+)
+NOT_OPEN = "not_open"  # the lab's switch (Instrument.bookable) is off
+NOT_BOOKABLE_MESSAGES = {
+    "under_repair": lazy_gettext("This instrument is under repair and takes no bookings for now."),
+    "to_scrap": lazy_gettext("This instrument is to be scrapped and takes no bookings."),
+    "scrapped": lazy_gettext("This instrument has been scrapped and takes no bookings."),
+    "unsuitable": lazy_gettext("This instrument is not suitable for sharing and takes no bookings."),
+    NOT_OPEN: lazy_gettext("This instrument is not open for booking yet."),
+}
 
 
 class Instrument(Model):
@@ -81,6 +122,31 @@ class Instrument(Model):
     # fee_standard would be a cycle, and the refresh (not the user) writes these two columns.
     public_standard_id = sa.Column(sa.Integer, index=True)
     public_min_price = sa.Column(MONEY)
+    # The lists' fee status and terminal status, computed in the list's own query (a correlated subquery
+    # per row: no extra statement). Deferred, so that no other query of instruments pays for them; the
+    # list views undefer them.
+    fee_rank = sa.orm.column_property(
+        sa.select(sa.func.coalesce(sa.func.max(sa.case(
+            *((FEE_STANDARD.c.state == state, rank) for state, rank in FEE_RANK.items()), else_=0)), 0))
+        .where(FEE_STANDARD.c.instrument_id == id).correlate_except(FEE_STANDARD).scalar_subquery(),
+        deferred=True,
+    )
+    fee_published_from = sa.orm.column_property(
+        sa.select(sa.func.max(FEE_STANDARD.c.effective_from))
+        .where(FEE_STANDARD.c.instrument_id == id, FEE_STANDARD.c.state == "published")
+        .correlate_except(FEE_STANDARD).scalar_subquery(),
+        deferred=True,
+    )
+    device_state = sa.orm.column_property(
+        sa.select(DEVICE_STATUS.c.state).where(DEVICE_STATUS.c.terminal_id == iot_terminal_id)
+        .correlate_except(DEVICE_STATUS).scalar_subquery(),
+        deferred=True,
+    )
+    device_seen_at = sa.orm.column_property(
+        sa.select(DEVICE_STATUS.c.received_at).where(DEVICE_STATUS.c.terminal_id == iot_terminal_id)
+        .correlate_except(DEVICE_STATUS).scalar_subquery(),
+        deferred=True,
+    )
 
     __table_args__ = (
         sa.CheckConstraint("original_value >= 0", name="original_value_non_negative"),
@@ -101,12 +167,37 @@ class Instrument(Model):
     def __repr__(self):
         return f"{self.name}（{self.asset_number}）"
 
-    def fee_status(self):
-        """none / draft / in review / published with its effective date (models/fees.py adds the columns)."""
-        rank = getattr(self, "fee_rank", 0) or 0
-        if rank == 4:
-            return gettext("Published (from %(date)s)", date=self.fee_published_from.isoformat())
-        return [gettext("No fee standard"), gettext("Draft"), gettext("In college review"), gettext("In school review")][rank]
+    @hybrid_property
+    def can_be_booked(self) -> bool:
+        """Open for booking (the lab's switch), shared, and in service: every booking path asks this."""
+        return self.not_bookable_reason is None
+
+    @can_be_booked.inplace.expression
+    @classmethod
+    def _can_be_booked_expression(cls):
+        return sa.and_(cls.bookable.is_(True), *(getattr(cls, column) != value for column, value in NOT_BOOKABLE_STATUSES))
+
+    @property
+    def not_bookable_reason(self) -> str | None:
+        """Why it cannot be booked: a status value of NOT_BOOKABLE_STATUSES, or NOT_OPEN; None when it can."""
+        for column, value in NOT_BOOKABLE_STATUSES:
+            if getattr(self, column) == value:
+                return value
+        return None if self.bookable else NOT_OPEN
+
+    @property
+    def not_bookable_message(self):
+        reason = self.not_bookable_reason
+        return None if reason is None else NOT_BOOKABLE_MESSAGES[reason]
+
+    def fee_status(self) -> FeeStatus:
+        """How far its fee standard got (from fee_rank and fee_published_from: the list undefers them)."""
+        state = FEE_STATE_OF_RANK[self.fee_rank or 0]
+        return FeeStatus(state, self.fee_published_from if state == "published" else None)
+
+    def device_status(self):
+        """(last state reported, last heard); the lists apply the offline window (views/formatting.py)."""
+        return self.device_state, self.device_seen_at
 
     @classmethod
     def scope_clause(cls, unit_ids):

@@ -98,24 +98,3 @@ class IotRejection(Model):
             name="ck_iot_rejection_reason",
         ),
     )
-
-
-# Instrument lists show each instrument's terminal status inline: computed in the list's own
-# query (a correlated primary-key lookup per row), so it costs no extra statement. Deferred,
-# so that other queries of instruments do not pay for it; the list views undefer it.
-def _attach_device_status():
-    for name, column in (("device_state", DeviceStatus.state), ("device_seen_at", DeviceStatus.received_at)):
-        setattr(Instrument, name, sa.orm.column_property(
-            sa.select(column).where(DeviceStatus.terminal_id == Instrument.iot_terminal_id)
-            .correlate_except(DeviceStatus).scalar_subquery(),
-            deferred=True,
-        ))
-
-    def device_status(self):
-        """(last state reported, last heard); the lists apply the offline window (views/formatting.py)."""
-        return self.device_state, self.device_seen_at
-
-    Instrument.device_status = device_status
-
-
-_attach_device_status()

@@ -34,6 +34,10 @@ class Message(Model):
     email_error = sa.Column(sa.Text)
     __table_args__ = (sa.Index("ix_message_recipient_unread", "recipient_id", "read_at", "created_at"),)
 
+    @property
+    def unread(self) -> bool:
+        return self.read_at is None
+
     @classmethod
     def account_clause(cls, account_id):
         return cls.recipient_id == account_id

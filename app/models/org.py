@@ -1,9 +1,16 @@
 """The unit tree and innovation platforms."""
 import sqlalchemy as sa
 from flask_appbuilder import Model
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import relationship
 
 from .choices import PLATFORM_KIND, PLATFORM_LEVEL, UNIT_LEVEL
+
+
+def path_covers(ancestor_path: str | None, path: str | None) -> bool:
+    """Whether the unit at materialised path `ancestor_path` is the unit at `path` or one above it: the one
+    test of "whose units are whose". A unit not yet placed (no path) covers nothing and is under nothing."""
+    return bool(ancestor_path) and bool(path) and path.startswith(ancestor_path)
 
 
 class Unit(Model):
@@ -26,6 +33,29 @@ class Unit(Model):
 
     def __repr__(self):
         return self.name
+
+    @hybrid_method
+    def is_under(self, ancestor_path) -> bool:
+        """This unit is the one at `ancestor_path` or below it; in SQL, `ancestor_path` may be a column."""
+        return path_covers(ancestor_path, self.path)
+
+    @is_under.expression
+    def is_under(cls, ancestor_path):
+        return cls.path.startswith(ancestor_path)  # paths hold only digits and "/": no LIKE wildcard to escape
+
+    @hybrid_method
+    def covers(self, path) -> bool:
+        """The unit at `path` is this one or below it."""
+        return path_covers(self.path, path)
+
+    @covers.expression
+    def covers(cls, path):
+        return sa.literal(path, sa.String).startswith(cls.path)
+
+    @classmethod
+    def ids_under(cls, ancestor_path):
+        """The ids of the unit at `ancestor_path` and of every unit below it, as a subquery."""
+        return sa.select(cls.id).where(cls.is_under(ancestor_path))
 
     def tree_name(self):
         """The name indented by depth, so the list (ordered by path) reads as a tree."""

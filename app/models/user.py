@@ -3,6 +3,14 @@ import sqlalchemy as sa
 from flask_appbuilder.security.sqla.models import User
 from sqlalchemy.orm import relationship
 
+# The roles' names (SPEC §1), the rows of FAB's role table; what each may do is app/security/screens.py's.
+SCHOOL_ADMIN = "SchoolAdmin"  # FAB's AUTH_ROLE_ADMIN: holds every permission
+COLLEGE_ADMIN = "CollegeAdmin"
+LAB_ADMIN = "LabAdmin"
+SERVICE_USER = "ServiceUser"
+PUBLIC = "Public"  # FAB's AUTH_ROLE_PUBLIC: anonymous visitors
+ADMIN_ROLES = frozenset({LAB_ADMIN, COLLEGE_ADMIN, SCHOOL_ADMIN})
+
 
 class PlatformUser(User):
     """FAB signs in by `lower(username)` and expects one row: names and addresses are unique whatever

@@ -43,7 +43,7 @@ def _assessed_units(ctx):
         sa.select(Unit.id, Unit.name, Unit.path).where(Unit.parent_id == ctx.unit.id).order_by(Unit.code)).all()
     owner = {}
     for college in colleges:
-        for uid in ctx.session.execute(sa.select(Unit.id).where(Unit.path.startswith(college.path))).scalars():
+        for uid in ctx.session.execute(Unit.ids_under(college.path)).scalars():
             owner[uid] = college.id
     return [(c.id, c.name) for c in colleges], owner
 

@@ -98,7 +98,7 @@ def unit_subtree(session, unit: Unit) -> tuple | None:
     """The ids of `unit` and every unit below it; None for the root (the whole school)."""
     if unit.parent_id is None:
         return None
-    return tuple(session.execute(sa.select(Unit.id).where(Unit.path.startswith(unit.path))).scalars())
+    return tuple(session.execute(Unit.ids_under(unit.path)).scalars())
 
 
 def school_root(session) -> Unit:

@@ -47,7 +47,7 @@ def _load_scope():
         root = sa.orm.aliased(Unit)
         rows = db.session.execute(
             sa.select(Unit.id, root.parent_id)
-            .join(root, Unit.path.startswith(root.path))  # paths hold only digits and "/"
+            .join(root, Unit.is_under(root.path))
             .where(root.id == user.unit_id)
         ).all()
         if rows:

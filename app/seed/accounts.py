@@ -8,6 +8,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from app.models import CustomerOrg, Person, ServiceUser, Unit
+from app.models.user import COLLEGE_ADMIN, LAB_ADMIN, SCHOOL_ADMIN, SERVICE_USER
 
 from .catalog import CUSTOMERS, DEMO_CAMPUS_LAB_CODE, DEMO_COLLEGE_CODE, DEMO_ENTERPRISE, DEMO_LAB_CODE, MAIL_DOMAIN
 
@@ -15,12 +16,12 @@ DEMO_PASSWORD = "demo-1234"  # demo data only (README)
 
 # the demo accounts: username, role, bound unit ("school" / "college" / "lab" / None), names, e-mail
 ACCOUNTS = (
-    ("school_admin", "SchoolAdmin", "school", "建国", "周", f"school_admin@{MAIL_DOMAIN}"),
-    ("college_admin", "CollegeAdmin", "college", "海燕", "谭", f"college_admin@{MAIL_DOMAIN}"),
-    ("lab_admin", "LabAdmin", "lab", "志强", "彭", f"lab_admin@{MAIL_DOMAIN}"),
-    ("service_user", "ServiceUser", None, "洋", "刘", "liuyang@xingchen-materials.com"),
-    ("student_user", "ServiceUser", None, "子涵", "吴", "wuzihan@stu.hnu-demo.edu.cn"),
-    ("campus_user", "ServiceUser", None, "明远", "孙", f"sunmingyuan@{MAIL_DOMAIN}"),
+    ("school_admin", SCHOOL_ADMIN, "school", "建国", "周", f"school_admin@{MAIL_DOMAIN}"),
+    ("college_admin", COLLEGE_ADMIN, "college", "海燕", "谭", f"college_admin@{MAIL_DOMAIN}"),
+    ("lab_admin", LAB_ADMIN, "lab", "志强", "彭", f"lab_admin@{MAIL_DOMAIN}"),
+    ("service_user", SERVICE_USER, None, "洋", "刘", "liuyang@xingchen-materials.com"),
+    ("student_user", SERVICE_USER, None, "子涵", "吴", "wuzihan@stu.hnu-demo.edu.cn"),
+    ("campus_user", SERVICE_USER, None, "明远", "孙", f"sunmingyuan@{MAIL_DOMAIN}"),
 )
 STUDENT_TEAM = next(name for name, category, _a, _c in CUSTOMERS if category == "student_startup")
 CAMPUS_GROUP = next(name for name, category, _a, _c in CUSTOMERS if category == "campus")

@@ -107,7 +107,7 @@ def ensure_booking_demo(session, now: datetime) -> dict:
     if lab is None:
         return {}
     showcase = {name: session.scalar(sa.select(Instrument).where(Instrument.unit_id == lab.id, Instrument.name == name,
-                                                                 Instrument.bookable.is_(True)).order_by(Instrument.id))
+                                                                 Instrument.can_be_booked).order_by(Instrument.id))
                 for name in SHOWCASE}
     if any(i is None for i in showcase.values()):
         return {}

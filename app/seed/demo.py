@@ -63,7 +63,7 @@ def seed_demo(instruments: int = 420) -> str:
     session = db.session
     # roles first (FAB grants every new permission to the admin role, which must exist), then the
     # permissions of every registered view, then the roles again so each holds exactly its grants
-    if sm.find_role(current_app.config.get("AUTH_ROLE_ADMIN", "SchoolAdmin")) is None:
+    if sm.find_role(current_app.config["AUTH_ROLE_ADMIN"]) is None:
         sync_roles()
     appbuilder.add_permissions(update_perms=True)
     sync_roles()

@@ -37,9 +37,7 @@ class ServiceYearMixin(BuilderBase):
         gave (evaluations.evaluate_batch). Only the terminals' machine time is written as rows: the bridge's."""
         rng, session = self.rng, self.session
         instruments = session.execute(
-            sa.select(Instrument.id, Instrument.iot_terminal_id).where(
-                Instrument.bookable.is_(True), Instrument.sharing_status != "unsuitable",
-                Instrument.run_status.not_in(("under_repair", "to_scrap", "scrapped"))).order_by(Instrument.id)).all()
+            sa.select(Instrument.id, Instrument.iot_terminal_id).where(Instrument.can_be_booked).order_by(Instrument.id)).all()
         users = session.execute(sa.select(ServiceUser.id, CustomerOrg.category).join(CustomerOrg)
                                 .where(ServiceUser.status == "active").order_by(ServiceUser.id)).all()
         if not instruments or not users:

@@ -6,10 +6,11 @@ from flask_babel import lazy_gettext as _
 import sqlalchemy as sa
 
 from app.models import Instrument, Unit
+from app.models.org import path_covers
+from app.models.user import ADMIN_ROLES
 
 from .errors import PolicyDenied
 
-ADMIN_ROLES = frozenset({"LabAdmin", "CollegeAdmin", "SchoolAdmin"})
 DENIED_LAB = _("Only the instrument's own laboratory, college or school administrators can do this.")
 
 
@@ -34,7 +35,7 @@ class Actor:
         return cls(None, frozenset(), scheduled=True)
 
     def covers(self, unit_path: str) -> bool:
-        return bool(self.unit_path) and bool(unit_path) and unit_path.startswith(self.unit_path)
+        return path_covers(self.unit_path, unit_path)
 
     @property
     def is_admin(self) -> bool:

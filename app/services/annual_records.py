@@ -71,7 +71,7 @@ def validate_typical_case(session, item):
     instrument = item.instrument
     if instrument is not None and unit is not None:
         holder = instrument.unit if instrument.unit is not None else session.get(Unit, instrument.unit_id)
-        if holder is None or not (holder.path or "").startswith(unit.path or "/"):
+        if holder is None or not unit.covers(holder.path):
             errors["instrument"] = MSG_CASE_INSTRUMENT
     if errors:
         raise RuleViolation(errors)

@@ -128,11 +128,6 @@ def valid_authorisation(session, user_id, instrument_id, today: date, settings: 
     return found if found is not None and effective_state(found, today, settings) == "active" else None
 
 
-def _bookable(instrument: Instrument) -> bool:
-    return (instrument is not None and instrument.bookable and instrument.sharing_status != "unsuitable"
-            and instrument.run_status not in ("under_repair", "to_scrap", "scrapped"))
-
-
 def _require_active(user: ServiceUser):
     if user.status != "active":
         raise PolicyDenied("account_inactive", DENIED_ACCOUNT)
@@ -175,7 +170,7 @@ def submit(session, user: ServiceUser, instrument_id, mode, now: datetime, setti
     calendar = calendar or load_calendar(session)
     _require_active(user)
     instrument = session.get(Instrument, instrument_id) if instrument_id is not None else None
-    if not _bookable(instrument):
+    if instrument is None or not instrument.can_be_booked:
         raise RuleViolation({"instrument_id": MSG_NOT_BOOKABLE})
     if mode not in MODES:
         raise RuleViolation({"mode": _("Must be one of: %(choices)s.", choices=", ".join(MODES))})
@@ -305,8 +300,10 @@ def refuse(session, actor: Actor, booking: Booking, now: datetime, reason, alter
         errors["reason"] = MSG_REASON
     if not (alternative or "").strip() and alternative_instrument_id is None:
         errors["alternative"] = MSG_ALTERNATIVE
-    if alternative_instrument_id is not None and not _bookable(session.get(Instrument, alternative_instrument_id)):
-        errors["alternative_instrument_id"] = MSG_NOT_BOOKABLE
+    if alternative_instrument_id is not None:
+        other = session.get(Instrument, alternative_instrument_id)
+        if other is None or not other.can_be_booked:
+            errors["alternative_instrument_id"] = MSG_NOT_BOOKABLE
     if errors:
         raise RuleViolation(errors)
     booking.state, booking.response_reason = "refused", reason.strip()

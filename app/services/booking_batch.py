@@ -60,7 +60,7 @@ def record_served(session, actor: Actor, entries: list[Served], calendar: WorkCa
         if denied is not None:
             result.refuse(index, denied)
             continue
-        if not booking_service._bookable(instrument):
+        if instrument is None or not instrument.can_be_booked:
             result.refuse(index, booking_service.MSG_NOT_BOOKABLE)
             continue
         if user is None or user.status != "active":

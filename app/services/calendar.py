@@ -145,9 +145,7 @@ def available(session, class_prefix: str, start: datetime, end: datetime, now: d
     """The bookable instruments of a class (by code prefix) a user could book for itself over [start, end):
     open then, clear of bookings and closures, within its booking rules. At most `limit`, by name."""
     query = (sa.select(Instrument).where(
-        Instrument.bookable.is_(True), Instrument.sharing_status != "unsuitable",
-        Instrument.run_status.notin_(("scrapped", "to_scrap", "under_repair")),
-        Instrument.class_code.startswith(class_prefix)).order_by(Instrument.name, Instrument.id))
+        Instrument.can_be_booked, Instrument.class_code.startswith(class_prefix)).order_by(Instrument.name, Instrument.id))
     candidates = session.execute(query).scalars().all()
     free = free_at(session, [i.id for i in candidates], start, end)
     found = []

@@ -96,7 +96,7 @@ def valid_contract(session, org_id, instrument_id, day: date) -> ServiceContract
     signer = sa.orm.aliased(Unit)
     query = (sa.select(ServiceContract).join(signer, signer.id == ServiceContract.unit_id)
              .where(ServiceContract.org_id == org_id, ServiceContract.signed_on.isnot(None),
-                    sa.literal(lab_path).startswith(signer.path),
+                    signer.covers(lab_path),
                     sa.or_(ServiceContract.valid_from.is_(None), ServiceContract.valid_from <= day),
                     sa.or_(ServiceContract.valid_until.is_(None), ServiceContract.valid_until >= day))
              .order_by(ServiceContract.signed_on.desc(), ServiceContract.id.desc()).limit(1))

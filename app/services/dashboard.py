@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from app import clock
 from app.models import Booking, FeeStandard, Instrument, ServiceUser, Unit
+from app.models.user import COLLEGE_ADMIN, LAB_ADMIN, SCHOOL_ADMIN
 
 from .booking import SLOT_START, overdue_clause
 
@@ -41,7 +42,7 @@ class Customer:
     suspension_reason: str | None = None
 
 
-FEE_STEP = {"LabAdmin": "draft", "CollegeAdmin": "college_review", "SchoolAdmin": "school_review"}
+FEE_STEP = {LAB_ADMIN: "draft", COLLEGE_ADMIN: "college_review", SCHOOL_ADMIN: "school_review"}
 
 
 def lab_side(session, today: date, now: datetime, roles, booking_scope, fee_scope, registration_scope) -> LabSide:
@@ -57,15 +58,15 @@ def lab_side(session, today: date, now: datetime, roles, booking_scope, fee_scop
             sa.and_(Booking.scheduled_start >= start, Booking.scheduled_start < end), Booking.scheduled_date == today))),
     ).select_from(Booking), booking_scope)).one()
     result.pending, result.overdue, result.due_today, result.today = (int(v or 0) for v in row)
-    step = next((FEE_STEP[r] for r in ("SchoolAdmin", "CollegeAdmin", "LabAdmin") if r in roles), None)
+    step = next((FEE_STEP[r] for r in (SCHOOL_ADMIN, COLLEGE_ADMIN, LAB_ADMIN) if r in roles), None)
     if step:
         result.fee_state = step
         result.fee_standards = session.execute(_where(sa.select(sa.func.count()).select_from(FeeStandard)
                                                       .where(FeeStandard.state == step), fee_scope)).scalar()
-    if roles & {"SchoolAdmin", "CollegeAdmin"}:
+    if roles & {SCHOOL_ADMIN, COLLEGE_ADMIN}:
         result.registrations = session.execute(_where(sa.select(sa.func.count()).select_from(ServiceUser)
                                                       .where(ServiceUser.status == "pending"), registration_scope)).scalar()
-        result.per_unit_level = "college" if "SchoolAdmin" in roles else "lab"
+        result.per_unit_level = "college" if SCHOOL_ADMIN in roles else "lab"
         result.per_unit = _per_unit(session, today, booking_scope, result.per_unit_level)
     return result
 
@@ -78,7 +79,7 @@ def _per_unit(session, today, booking_scope, level):
              .select_from(Booking).join(Instrument, Instrument.id == Booking.instrument_id)
              .join(lab, lab.id == Instrument.unit_id).where(Booking.state == "pending"))
     if level != "lab":  # the college is the ancestor at college level on the lab's path
-        query = query.join(group, sa.and_(group.level == "college", lab.path.startswith(group.path)))
+        query = query.join(group, sa.and_(group.level == "college", lab.is_under(group.path)))
     query = _where(query, booking_scope).group_by(group.id, group.name)
     rows = session.execute(query).all()
     return sorted(((name, int(p), int(o)) for name, p, o in rows), key=lambda r: (-r[2], -r[1], r[0]))

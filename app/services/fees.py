@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.models import FeeItem, FeeItemComponent, FeePrice, FeeStandard, FeeStandardEvent
+from app.models.user import COLLEGE_ADMIN, SCHOOL_ADMIN
 
 from . import fee_rules
 from .actors import Actor, instrument_unit_path, require_lab_side  # noqa: F401  (Actor: fees.Actor for callers)
@@ -42,12 +43,12 @@ def _require_lab_side(session, actor, instrument_id):
 
 def _require_college(session, actor, standard):
     # the reviewer is the administrator bound to the college above the lab
-    if "CollegeAdmin" not in actor.roles or actor.unit_level != "college" or not actor.covers(instrument_unit_path(session, _instrument_id(standard))):
+    if COLLEGE_ADMIN not in actor.roles or actor.unit_level != "college" or not actor.covers(instrument_unit_path(session, _instrument_id(standard))):
         raise PolicyDenied("out_of_chain", DENIED_COLLEGE)
 
 
 def _require_school(actor):
-    if "SchoolAdmin" not in actor.roles:
+    if SCHOOL_ADMIN not in actor.roles:
         raise PolicyDenied("out_of_chain", DENIED_SCHOOL)
 
 

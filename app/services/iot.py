@@ -2,7 +2,8 @@
 
 `store_batch` is what the bridge calls between receiving a batch and acknowledging it: it
 writes the latest status per terminal (upsert), every state transition (DeviceEvent), and a
-UsageRecord (source iot) for every running period that ended, linked to the booking in force.
+period of machine time for every running period that ended (written by the usage service's
+`record_machine_time`, which links it to the booking in force).
 The caller commits; only then are the messages acknowledged to the broker.
 
 Idempotent: a reading not newer than the stored status (by terminal timestamp, then seq)
@@ -15,13 +16,14 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from app.models import Booking, DeviceEvent, DeviceStatus, Instrument, IotRejection, IotTerminal, UsageRecord
+from app.models import DeviceEvent, DeviceStatus, Instrument, IotRejection, IotTerminal
+
+from . import usage
+from .bulk import dialect_insert, insert_ignoring_duplicates
 
 DEFAULT_THRESHOLD_W = 40.0
 RUNNING = "running"
@@ -43,26 +45,6 @@ def state_of(reading, threshold_w: float) -> str | None:
     if reading.power_w is None:
         return None
     return RUNNING if reading.power_w >= threshold_w else "idle"
-
-
-def _insert(session):
-    """The dialect's INSERT, which knows ON CONFLICT (PostgreSQL and SQLite alike)."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql_insert
-    if dialect == "sqlite":
-        return sqlite_insert
-    raise RuntimeError(f"unsupported database {dialect}")  # pragma: no cover - the two supported databases
-
-
-def _insert_ignoring_duplicates(session, model, rows, returning="id"):
-    """INSERT … ON CONFLICT DO NOTHING, one executemany; returns the values of `returning` of
-    the rows really inserted (a conflicting row returns nothing)."""
-    if not rows:
-        return []
-    table = model.__table__
-    statement = _insert(session)(table).on_conflict_do_nothing().returning(table.c[returning])
-    return session.connection().execute(statement, rows).scalars().all()
 
 
 # PostgreSQL takes a batch as arrays, one statement for all its rows (unnest): a constant
@@ -111,7 +93,7 @@ def _upsert_statuses(session, rows):
             f"ON CONFLICT (terminal_id) DO UPDATE SET {updates} WHERE {_NOT_OLDER}"), _pg_arrays(columns, rows))
         return
     table = DeviceStatus.__table__
-    insert = _insert(session)(table)
+    insert = dialect_insert(session)(table)
     new, old = insert.excluded, table.c
     not_older = sa.tuple_(new.reported_at, sa.func.coalesce(new.seq, -1)) >= sa.tuple_(old.reported_at, sa.func.coalesce(old.seq, -1))
     session.connection().execute(
@@ -130,31 +112,7 @@ def _insert_events(session, rows):
         return len(session.connection().execute(sa.text(
             f"INSERT INTO device_event ({', '.join(_EVENT_COLUMNS)}) {_pg_unnest(_EVENT_COLUMNS)} "
             "ON CONFLICT DO NOTHING RETURNING id"), _pg_arrays(_EVENT_COLUMNS, rows)).all())
-    return len(_insert_ignoring_duplicates(session, DeviceEvent, rows))
-
-
-def _hours(start, end):
-    return (Decimal((end - start).total_seconds()) / Decimal(3600)).quantize(Decimal("0.01"), ROUND_HALF_UP)
-
-
-def _bookings_in_force(session, periods):
-    """For each (instrument, start, end) period: the scheduled (or completed) booking whose slot
-    contains the start (the latest starting one), as (id, user id), or None. One query."""
-    if not periods:
-        return []
-    instruments = {p[0] for p in periods}
-    starts = [p[1] for p in periods]
-    candidates = {}
-    for row in session.connection().execute(
-        sa.select(Booking.instrument_id, Booking.id, Booking.user_id, Booking.scheduled_start, Booking.scheduled_end)
-        .where(Booking.instrument_id.in_(instruments), Booking.state.in_(("scheduled", "completed")),
-               Booking.scheduled_start <= max(starts), Booking.scheduled_end >= min(starts))
-        .order_by(Booking.scheduled_start.desc())
-    ):
-        candidates.setdefault(row.instrument_id, []).append(row)
-    return [next(((b.id, b.user_id) for b in candidates.get(instrument_id, ())
-                  if b.scheduled_start <= start <= b.scheduled_end), None)
-            for instrument_id, start, _end in periods]
+    return len(insert_ignoring_duplicates(session, DeviceEvent, rows))
 
 
 _STATUS_COLUMNS = (DeviceStatus.state, DeviceStatus.power_w, DeviceStatus.seq, DeviceStatus.reported_at,
@@ -221,16 +179,11 @@ def store_batch(session, readings, now: datetime, default_threshold_w: float = D
             if tid in instrument_of and reading.reported_at > status["running_since"]:
                 periods.append((instrument_of[tid], status["running_since"], reading.reported_at))
             status["running_since"] = None
-    result.new_terminals = _insert_ignoring_duplicates(
+    result.new_terminals = insert_ignoring_duplicates(
         session, IotTerminal, list(new_terminals.values()), returning="terminal_id")
     _upsert_statuses(session, [statuses[tid] for tid in sorted(changed)])
     result.events = _insert_events(session, events)
-    usage_rows = [{
-        "instrument_id": instrument_id, "started_at": start, "ended_at": end, "hours": _hours(start, end),
-        "source": "iot", "booking_id": booking[0] if booking else None, "user_id": booking[1] if booking else None,
-        "service_type": "internal", "direction": "research",
-    } for (instrument_id, start, end), booking in zip(periods, _bookings_in_force(session, periods))]
-    result.usage_records = len(_insert_ignoring_duplicates(session, UsageRecord, usage_rows))
+    result.usage_records = usage.record_machine_time(session, periods)
     # written behind the ORM's back: objects the caller's session holds must be read again
     session.expire_all()
     return result

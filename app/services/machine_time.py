@@ -18,15 +18,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import sqlalchemy as sa
 
+from app import clock
 from app.models import Booking, Instrument, UsageRecord
 from app.models.choices import BOOKING_OUTCOME
 
 OUTCOMES = tuple(BOOKING_OUTCOME.codes)
-CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -46,10 +46,6 @@ class Measured:
     registered_hours: Decimal | None
     outcomes: tuple  # of OUTCOMES; () when there is nothing to say yet
     mismatch: bool
-
-
-def _hours(seconds: float) -> Decimal:
-    return (Decimal(seconds) / Decimal(3600)).quantize(CENT, ROUND_HALF_UP)
 
 
 def measure(session, bookings, now: datetime, settings: Settings) -> dict:
@@ -75,7 +71,7 @@ def measure(session, bookings, now: datetime, settings: Settings) -> dict:
                 and r.started_at < window[1] and r.ended_at > window[0]]
         registered = sum((Decimal(r.hours) for r in rows if r.booking_id == b.id and r.source == "manual"
                           and r.hours is not None), Decimal(0)) or None
-        measured = _hours(sum((min(end, window[1]) - max(start, window[0])).total_seconds() for start, end in runs)) \
+        measured = clock.hours(sum((min(end, window[1]) - max(start, window[0]) for start, end in runs), timedelta(0))) \
             if b.instrument_id in networked else None
         found[b.id] = Measured(measured, registered, _outcomes(b, runs, registered, now, grace, b.instrument_id in networked),
                                _mismatch(measured, registered, settings.mismatch_share))

@@ -21,19 +21,23 @@ import sqlalchemy as sa
 
 from app import clock
 from app.models import Booking, Instrument, Message, PlatformUser, Unit
+from app.models.booking import Slot
 from app.models.choices import BOOKING_MODE
-from app.security.roles import COLLEGE_ADMIN, LAB_ADMIN, SCHOOL_ADMIN
+from app.models.user import COLLEGE_ADMIN, LAB_ADMIN, SCHOOL_ADMIN
 
 from . import after_commit
 from .workdays import WorkCalendar, load_calendar
 
 
+def slot_text(slot: Slot) -> str:
+    """A booking's time (Booking.slot) as the offices write it: the slot, else the day (scheduled, else wished for)."""
+    if slot.start is not None:
+        return f"{clock.display(slot.start)}–{clock.display(slot.end, '%H:%M')}"
+    return slot.day.isoformat() if slot.day else gettext("day to be set by the lab")
+
+
 def time_text(booking: Booking) -> str:
-    """A booking's time as the offices write it: the slot, else the day (scheduled, else wished for)."""
-    if booking.mode == "self_operated" and booking.slot_start is not None:
-        return f"{clock.display(booking.slot_start)}–{clock.display(booking.slot_end, '%H:%M')}"
-    day = booking.scheduled_date or booking.requested_date
-    return day.isoformat() if day else gettext("day to be set by the lab")
+    return slot_text(booking.slot)
 
 
 # -- recipients ------------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from app import clock
 from app.models import Charge, ChargeApproval
 
-from app.security.roles import COLLEGE_ADMIN, SCHOOL_ADMIN
+from app.models.user import COLLEGE_ADMIN, SCHOOL_ADMIN
 
 from . import after_commit, contracts, mail, notifications
 from .actors import Actor, instrument_unit_path, require_lab_side

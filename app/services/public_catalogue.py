@@ -113,7 +113,8 @@ def search(session, query: Query):
     page_lab, page_college = aliased(Unit), aliased(Unit)
     rows = session.execute(
         ordered(
-            sa.select(Instrument.id, Instrument.name, Instrument.model, Instrument.location, Instrument.bookable,
+            sa.select(Instrument.id, Instrument.name, Instrument.model, Instrument.location,
+                      Instrument.can_be_booked.label("bookable"),
                       page_college.name.label("college_name"), Instrument.public_min_price.label("min_price"),
                       DeviceStatus.state.label("device_state"), DeviceStatus.received_at.label("device_seen_at"))
             .join(page, page.c.id == Instrument.id)

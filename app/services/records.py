@@ -109,7 +109,7 @@ def validate_unit_placement(session, unit, parent):
         if unit.level != "school":
             raise RuleViolation({"parent": MSG_LEVEL})
         return
-    if unit.id is not None and parent.path and unit.path and parent.path.startswith(unit.path):
+    if unit.id is not None and unit.covers(parent.path):
         raise RuleViolation({"parent": MSG_CYCLE})
     if _PARENT_LEVEL.get(unit.level) != parent.level:
         raise RuleViolation({"parent": MSG_LEVEL})

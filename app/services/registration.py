@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
 from app.models import CustomerOrg, PlatformUser, ServiceUser
+from app.models.user import COLLEGE_ADMIN, SCHOOL_ADMIN, SERVICE_USER
 
 from . import identifiers, inputs
 from .actors import Actor
@@ -137,7 +138,7 @@ def check(session, form: Registration) -> dict:
 def new_account(session, username, name, email, password, hash_method="scrypt", active=True) -> PlatformUser:
     """A sign-in account with the ServiceUser role, not yet added to the session (it goes in with the
     service user it belongs to). Chinese order: the family name is the first character."""
-    role = session.execute(sa.select(Role).where(Role.name == "ServiceUser")).scalar_one()
+    role = session.execute(sa.select(Role).where(Role.name == SERVICE_USER)).scalar_one()
     name = name.strip()
     account = PlatformUser(username=username, first_name=name[1:] or name, last_name=name[0], email=email.strip(),
                            active=active, password=generate_password_hash(password, method=hash_method))
@@ -173,7 +174,7 @@ def register(session, form: Registration, now, hash_method="scrypt") -> ServiceU
 
 
 def _require_decider(actor: Actor):
-    if not {"SchoolAdmin", "CollegeAdmin"} & actor.roles:
+    if not {SCHOOL_ADMIN, COLLEGE_ADMIN} & actor.roles:
         raise PolicyDenied("not_a_decider", DENIED_DECIDE)
 
 

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from app import clock
 from app.models import Charge, ChargeApproval, Person, ServiceUser, UsageRecord
 from app.models.choices import PAYMENT_METHOD
-from app.security.roles import SCHOOL_ADMIN
+from app.models.user import SCHOOL_ADMIN
 
 from . import identifiers, pi_approval
 from .actors import Actor, LabSides

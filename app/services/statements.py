@@ -79,7 +79,7 @@ def _party_clause(session, party: Party):
     path = session.execute(sa.select(Unit.path).where(Unit.id == party.id)).scalar()
     if path is None:
         return sa.false()
-    return Instrument.unit_id.in_(sa.select(Unit.id).where(Unit.path.startswith(path)))
+    return Instrument.unit_id.in_(Unit.ids_under(path))
 
 
 def party_name(session, party: Party) -> str:

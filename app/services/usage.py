@@ -16,6 +16,8 @@ and by scheduled tasks —, per booking or as a walk-in of an authorised user.
   stays the lab's.
 - On an interlocked instrument (app/services/interlock.py) starting switches the plug on and ending
   switches it off, through the command outbox; a booking's session starts only within its slot.
+- The terminals' measured machine time reaches the database here too (`record_machine_time`, which the
+  IoT bridge's storer calls through app/services/iot.py): a use of source iot per running period.
 
 Services take the acting administrator and `now`; they flush, and the caller commits or rolls back.
 """
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from flask_babel import gettext, lazy_gettext as _
 import sqlalchemy as sa
@@ -35,13 +37,13 @@ from app.models.choices import BOOKING_STATE, USAGE_DIRECTION
 from . import booking as booking_service, interlock, settlement
 from .actors import Actor, LabSides, require_lab_side
 from .batch import Batch
+from .bulk import insert_ignoring_duplicates
 from .booking_rules import MSG_ORDER, rules_of
 from .errors import PolicyDenied, RuleViolation
 from .inputs import whole_number
 
 REGISTRABLE = ("scheduled",)
 HOURS_TOLERANCE = Decimal("0.01")
-CENT = Decimal("0.01")
 MSG_BOOKING_STATE = _("A use cannot be registered on a booking that is %(state)s.")
 MSG_OPEN = _("This instrument already has a use in progress: end it first.")
 MSG_OVERLAP = _("Another registered use of this instrument overlaps this time.")
@@ -73,8 +75,37 @@ def service_type_of(user: ServiceUser | None) -> str:
     return "internal" if user is not None and user.org is not None and user.org.category == "campus" else "external"
 
 
-def span_hours(start: datetime, end: datetime) -> Decimal:
-    return (Decimal((end - start).total_seconds()) / Decimal(3600)).quantize(CENT, ROUND_HALF_UP)
+def record_machine_time(session, periods) -> int:
+    """The terminals' machine time (the IoT bridge's): one use (source iot) per running period
+    (instrument id, start, end) that ended, linked to the booking in force at its start, written in one
+    statement; a period already stored (a redelivered message) is skipped by its unique index. Returns how
+    many were written. Core, not the ORM: the bridge writes thousands of terminals' batches."""
+    rows = [{
+        "instrument_id": instrument_id, "started_at": start, "ended_at": end, "hours": clock.hours_between(start, end),
+        "source": "iot", "booking_id": booking[0] if booking else None, "user_id": booking[1] if booking else None,
+        "service_type": "internal", "direction": "research",
+    } for (instrument_id, start, end), booking in zip(periods, _bookings_in_force(session, periods))]
+    return len(insert_ignoring_duplicates(session, UsageRecord, rows))
+
+
+def _bookings_in_force(session, periods):
+    """For each (instrument, start, end) period: the scheduled (or completed) booking whose slot
+    contains the start (the latest starting one), as (id, user id), or None. One query."""
+    if not periods:
+        return []
+    instruments = {p[0] for p in periods}
+    starts = [p[1] for p in periods]
+    candidates = {}
+    for row in session.connection().execute(
+        sa.select(Booking.instrument_id, Booking.id, Booking.user_id, Booking.scheduled_start, Booking.scheduled_end)
+        .where(Booking.instrument_id.in_(instruments), Booking.state.in_(("scheduled", "completed")),
+               Booking.scheduled_start <= max(starts), Booking.scheduled_end >= min(starts))
+        .order_by(Booking.scheduled_start.desc())
+    ):
+        candidates.setdefault(row.instrument_id, []).append(row)
+    return [next(((b.id, b.user_id) for b in candidates.get(instrument_id, ())
+                  if b.scheduled_start <= start <= b.scheduled_end), None)
+            for instrument_id, start, _end in periods]
 
 
 def open_session_of(session, instrument_id) -> UsageRecord | None:
@@ -179,7 +210,7 @@ def end(session, actor: Actor, usage: UsageRecord, now: datetime, *, samples=Non
     session.flush()
     ended = session.execute(sa.update(UsageRecord).where(
         UsageRecord.id == usage.id, UsageRecord.ended_at.is_(None), UsageRecord.hours.is_(None))
-        .values(ended_at=now, hours=span_hours(usage.started_at, now), samples=counts[0], samples_received=counts[1],
+        .values(ended_at=now, hours=clock.hours_between(usage.started_at, now), samples=counts[0], samples_received=counts[1],
                 samples_returned=counts[2]).execution_options(synchronize_session=False))
     session.refresh(usage)
     if ended.rowcount != 1:
@@ -234,7 +265,7 @@ def _registration_errors(now, start, end, hours, samples, samples_received, samp
     elif end > now + timedelta(minutes=5):
         errors["end"] = MSG_FUTURE_END
     else:
-        span = span_hours(start, end)
+        span = clock.hours_between(start, end)
         if hours not in (None, ""):
             try:
                 given = Decimal(str(hours))

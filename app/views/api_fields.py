@@ -116,6 +116,24 @@ def read(data, key, errors, kind):
         return None
 
 
+MSG_AMOUNT = _("Give a positive amount in yuan, to the cent.")
+
+
+def read_fields(data, step, errors):
+    """The values of a step's fields (app/services/steps.py) from a JSON body: {name: value}, each read by its
+    kind; an amount is passed on as a number or its text, which the service reads."""
+    values = {}
+    for name, kind in step.fields:
+        if kind == "amount":
+            value = data.get(name)
+            if isinstance(value, bool) or not isinstance(value, (int, float, str, type(None))):
+                errors[name] = str(MSG_AMOUNT)
+            values[name] = value
+        else:
+            values[name] = read(data, name, errors, kind)
+    return values
+
+
 class BadInput(Exception):
     """Fields of a request that are not what they should be: {field: message}, answered 422."""
 

@@ -48,7 +48,6 @@ class AuthorisationListSchema(AuthorisationSchema):
 class AuthorisationApi(ScopedModelApi):
     resource_name = "authorisation"
     datamodel = interface(Authorisation)
-    class_permission_name = "AuthorisationApi"
     list_columns = show_columns = list(AuthorisationSchema._declared_fields)
     list_model_schema = AuthorisationListSchema()
     show_model_schema = AuthorisationSchema()
@@ -71,8 +70,6 @@ def _minute(value):
 
 class AvailabilityApi(BaseApi):
     resource_name = "availability"
-    class_permission_name = "AvailabilityApi"
-    method_permission_name = {"search": "get", "instrument": "get"}
     openapi_spec_tag = "Availability"
     allow_browser_login = True
 
@@ -98,7 +95,7 @@ class AvailabilityApi(BaseApi):
           - {in: query, name: hours, schema: {type: number, default: 1}}
           responses:
             200: {description: "result: [{id, name, model, unit_id, location}]"}
-            422: {description: bad input, in Chinese}
+            422: {description: "bad input, in Chinese"}
         """
         errors, now = {}, clock.now()
         code = request.args.get("class", "")
@@ -136,8 +133,7 @@ class AvailabilityApi(BaseApi):
             422: {description: bad input}
         """
         instrument = db.session.get(Instrument, instrument_id)
-        if instrument is None or not instrument.bookable or instrument.sharing_status == "unsuitable" \
-                or instrument.run_status == "scrapped":
+        if instrument is None or not instrument.can_be_booked:
             return self.response_404()
         errors = {}
         start, end = self._parse("start", errors), self._parse("end", errors)

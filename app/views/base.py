@@ -5,10 +5,6 @@ related-field query, turns enumeration columns into Chinese selects, formats mon
 booleans, and calls the domain rules (app/services) before anything is written.
 """
 import copy
-import math
-import re
-from datetime import date
-from urllib.parse import urlsplit
 
 from flask import abort, flash, request
 from flask_appbuilder import ModelRestApi, ModelView
@@ -17,11 +13,9 @@ from flask_appbuilder.security.decorators import permission_name
 from flask_appbuilder.urltools import get_filter_args, get_order_args, get_page_args, get_page_size_args
 import sqlalchemy as sa
 from flask_appbuilder.fields import QuerySelectMultipleField
-from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
-from wtforms import BooleanField, DateTimeField, SelectField, ValidationError
+from wtforms import BooleanField, SelectField
 from wtforms.validators import DataRequired, Optional
 
-from app import clock
 from app.extensions import db
 from app.models.base import MONEY, UtcDateTime
 from app.security import permissions as P
@@ -30,121 +24,8 @@ from app.services.errors import RuleViolation
 from app.services.records import MSG_RELATED_SCOPE, MSG_SCOPE
 
 from . import api_fields, api_messages, formatting  # noqa: F401  (api_fields: instants in Beijing time)
+from .forms import BeijingDateTimeField, blank_if_none
 from .interface import interface
-
-
-def field_rule(check, *other_fields):
-    """Wrap a service check (value[, other values]) -> message|None as a WTForms validator."""
-
-    def validator(form, field):
-        others = [form[name].data for name in other_fields]
-        message = check(*others, field.data) if others else check(field.data)
-        if message:
-            raise ValidationError(str(message))
-
-    return validator
-
-
-def flash_refusal(refusal):
-    """A rule's refusal on a screen's action: nothing written, each message flashed (in Chinese)."""
-    db.session.rollback()
-    for message in (refusal.errors.values() if isinstance(refusal, RuleViolation) else [refusal.message]):
-        flash(message, "danger")
-
-
-def form_instant(value):
-    """A form's Beijing date and time (YYYY-MM-DDTHH:MM); None when blank, "bad" when it is not one."""
-    try:
-        return clock.parse_local(value) if value else None
-    except ValueError:
-        return "bad"
-
-
-def form_day(value):
-    """A form's day (YYYY-MM-DD); None when blank, "bad" when it is not one."""
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return "bad"
-
-
-def back_on_this_site(target, fallback):
-    """A redirect target from the request (a form's field, the Referer) only when it is a page of this site,
-    as a path: never an open redirect to another host (`//evil.example`, `https:evil.example`, `/\\evil`)."""
-    parts = urlsplit(target or "")
-    same_host = not parts.netloc or parts.netloc == request.host
-    path = parts.path or ""
-    if not target or not same_host or parts.scheme not in ("", "http", "https") or not path.startswith("/") \
-            or path.startswith("//") or "\\" in target:
-        return fallback
-    return path + (f"?{parts.query}" if parts.query else "")
-
-
-MAX_PAGE_SIZE = 1000  # rows a list page shows at most (FAB takes any psize, and a huge one crashed the query)
-
-
-def guard_list_args():
-    """FAB's lists read their page, page size and order from the query string (page_<View>, psize_<View>,
-    _oc_<View>, _od_<View>, found anywhere in a name, as FAB's own urltools find them) and crash on a word, a
-    number past a column or a column that does not exist: such a request is answered with the Chinese 400 page."""
-    views = None
-    for key, value in request.args.items(multi=True):
-        if not api_fields.storable_text(key) or not api_fields.storable_text(value):
-            abort(400)
-        if re.search("page_(.*)", key) or re.search("psize_(.*)", key):
-            if api_fields.integer_text(value, 0, MAX_PAGE_SIZE if "psize_" in key else 10 ** 6) is None:
-                abort(400)
-        ordered = re.findall("_oc_(.*)", key)
-        if ordered:
-            views = views if views is not None else _views_by_name()
-            view = views.get(ordered[0])
-            if view is None or value not in (getattr(view, "order_columns", None) or ()):
-                abort(400)
-        filtered = re.findall(r"_flt_(\d)_(.*)", key)
-        if filtered:
-            views = views if views is not None else _views_by_name()
-            view = views.get((request.endpoint or "").split(".")[0])
-            if view is not None and not _filter_ok(view, int(filtered[0][0]), filtered[0][1], value):
-                abort(400)
-    return None
-
-
-def _filter_ok(view, index, column, value):
-    """A search filter FAB can apply: one of the column's own, with a value of the column's kind (FAB passes an
-    unknown choice, or a word as a related record's key, to the database, which refuses it)."""
-    filters = getattr(getattr(view, "_filters", None), "_all_filters", {}) or {}
-    if column not in filters:
-        return True  # FAB skips a column its search does not offer
-    if index >= len(filters[column]):
-        return False
-    mapper, table = sa.inspect(view.datamodel.obj), view.datamodel.obj.__table__
-    if column in mapper.relationships:
-        return api_fields.integer_text(value, 0) is not None
-    # a computed column (a terminal's state) reads an unknown value as matching nothing
-    kind = table.c[column].type if column in table.c else None
-    if isinstance(kind, sa.Enum):
-        return value in kind.enums
-    if isinstance(kind, sa.Boolean):  # FAB reads "y" as true and passes anything else on as it came
-        return value == "y"
-    if isinstance(kind, sa.Integer) and re.fullmatch(r"-?[0-9]+", value):  # FAB reads anything else as no value
-        return api_fields.integer_text(value) is not None
-    if isinstance(kind, sa.Numeric):
-        try:
-            return math.isfinite(float(value)) and abs(float(value)) < 1e15
-        except ValueError:
-            return False
-    return True
-
-
-def _views_by_name():
-    from flask import current_app
-
-    found = {}
-    for view in current_app.appbuilder.baseviews:
-        found.setdefault(type(view).__name__, view)
-        for related in getattr(view, "_related_views", None) or ():
-            found.setdefault(type(related).__name__, related)
-    return found
 
 
 def owning_unit_id(item):
@@ -222,33 +103,13 @@ class _ScopeWiring:
             raise RuleViolation(errors)
 
 
-class BeijingDateTimeField(DateTimeField):
-    """A date and time typed as Beijing time (YYYY-MM-DD HH:MM; a bare date is its midnight), shown back
-    in Beijing time. A plain text box: FAB's date-time picker writes dates only."""
-
-    def __init__(self, label=None, validators=None, **kwargs):
-        kwargs.setdefault("widget", BS3TextFieldWidget())
-        kwargs.setdefault("render_kw", {"placeholder": "2026-12-08 10:00"})
-        super().__init__(label, validators, format=["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"], **kwargs)
-
-    def _value(self):
-        if self.raw_data:
-            return " ".join(self.raw_data)
-        return clock.display(self.data) if self.data else ""
-
-    def process_formdata(self, valuelist):
-        super().process_formdata(valuelist)
-        if self.data is not None:
-            self.data = clock.aware(self.data)  # typed without an offset: Beijing time
-
-
-def blank_if_none(value):
-    return "" if value is None else value
-
-
 class ScopedModelView(_ScopeWiring, ModelView):
     page_size = 25
     list_undefer = ()  # deferred computed columns the list shows, loaded with the page
+    # rows of the show page that a service computes as the page opens, from other tables or the
+    # configuration (an instrument's evaluations): {column: function(record) -> value}, rendered by the
+    # column's formatter like the record's own values. Never attributes added to the model.
+    show_computed: dict = {}
 
     def __init__(self, **kwargs):
         # a subclass shares its parent's interface object: the relations a list loads are per view
@@ -261,6 +122,14 @@ class ScopedModelView(_ScopeWiring, ModelView):
         self.datamodel.undeferred = tuple(self.list_undefer)
         # the change-history panel (show_with_history.html) needs to know which table it shows
         self.extra_args = {**(self.extra_args or {}), "history_table": self.datamodel.obj.__tablename__}
+
+    def _get_show_widget(self, pk, item, widgets=None, actions=None, show_fieldsets=None):
+        widgets = super()._get_show_widget(pk, item, widgets=widgets, actions=actions, show_fieldsets=show_fieldsets)
+        values = widgets["show"].template_args["value_columns"]
+        for column, compute in self.show_computed.items():
+            if column in self.show_columns:
+                values[self.show_columns.index(column)] = compute(item)
+        return widgets
 
     def _wire_choices(self):
         extra_add = dict(self.add_form_extra_fields or {})
@@ -521,4 +390,4 @@ class ScopedModelApi(_ScopeWiring, ModelRestApi):
         return ModelRestApi.response(code, **kwargs)
 
 
-__all__ = ["ScopedModelView", "ScopedModelApi", "field_rule", "flash_refusal", "form_day", "form_instant", "interface"]
+__all__ = ["ScopedModelView", "ScopedModelApi", "interface"]

@@ -10,18 +10,20 @@ offset is converted; answers give Beijing time in that same form. Refusals answe
 from flask import current_app, g
 from flask_appbuilder.api import expose, protect, safe
 from flask_babel import gettext as _msg
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from app import clock
 from app.extensions import db
 from app.models import Booking, ServiceUser
+from app.models.choices import BOOKING_MODE, USAGE_DIRECTION
 from app.security.scope import own_service_user_id
-from app.services import booking as bookings, usage
+from app.services import booking as bookings, steps, usage
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
 
-from .api_fields import BadInput as _BadInput, BeijingMinute, body as _body, read
+from .api_fields import BadInput as _BadInput, BeijingMinute, body as _body, read, read_fields
 from .base import ScopedModelApi, interface
+from .openapi import DocumentedActions, RequestBody, component, json_answer
 
 FORBIDDEN = {"not_authorised", "suspended", "account_inactive", "out_of_chain", "not_yours", "not_a_customer", "no_contract"}
 CONFLICT = {"slot_taken", "wrong_state", "booking_state", "session_open", "usage_overlap", "in_use"}
@@ -61,14 +63,68 @@ class BookingListSchema(BookingSchema):
     """The same fields in a list (a schema of its own name in the OpenAPI document)."""
 
 
-class BookingApi(ScopedModelApi):
+# -- the actions' request bodies as the OpenAPI document shows them (components) ---------------------------------
+BEIJING = "Beijing time, YYYY-MM-DDTHH:MM (a time with an offset is converted)"
+
+
+class SlotBody(RequestBody):
+    """A slot (self-operated)."""
+
+    start = fields.String(metadata={"example": "2026-12-08T10:00", "description": BEIJING})
+    end = fields.String(metadata={"example": "2026-12-08T12:00", "description": BEIJING})
+
+
+class SlotOrDayBody(SlotBody):
+    """A slot (self-operated) or a day (sample testing, technical service)."""
+
+    date = fields.Date(metadata={"description": "the day (sample testing, technical service)"})
+
+
+class DelayBody(SlotOrDayBody):
+    reason = fields.String(required=True)
+
+
+class RefusalBody(RequestBody):
+    reason = fields.String(required=True)
+    alternative = fields.String(metadata={"description": "the alternative offered (another time); needed unless "
+                                                         "alternative_instrument_id names a comparable instrument"})
+    alternative_instrument_id = fields.Integer()
+
+
+class BookingRequestBody(SlotOrDayBody):
+    """A submission: start and end for self_operated, date (or a start) for sample and service."""
+
+    instrument_id = fields.Integer(required=True)
+    mode = fields.String(required=True, validate=validate.OneOf(BOOKING_MODE.codes))
+    date = fields.Date(metadata={"description": "the day wished for (sample testing, technical service)"})
+    sample_count = fields.Integer()
+    purpose = fields.String()
+    samples = fields.String(metadata={"description": "the samples' description: name, state, quantity"})
+    sample_hazards = fields.String()
+    sample_disposal = fields.String(metadata={"description": "what becomes of the samples after testing"})
+    accept_standard_terms = fields.Boolean(metadata={"description": (
+        "an outside user without a service contract accepts the school's standard terms (Art. 16); without them "
+        "the lab cannot schedule the booking until a contract is on file")})
+
+
+class UseBody(SlotBody):
+    """A use registered: its slot, samples and direction."""
+
+    hours = fields.Float(metadata={"description": "optional; must agree with start and end"})
+    samples = fields.Integer(metadata={"description": "samples tested (sample testing)"})
+    samples_received = fields.Integer()
+    samples_returned = fields.Integer()
+    direction = fields.String(validate=validate.OneOf(USAGE_DIRECTION.codes))
+
+
+USE_IDS = {"usage_id": {"type": "integer"}, "charge_id": {"type": "integer", "nullable": True}}
+
+
+class BookingApi(DocumentedActions, ScopedModelApi):
     resource_name = "booking"
     forbidden_codes, conflict_codes = frozenset(FORBIDDEN), frozenset(CONFLICT)
     datamodel = interface(Booking)
-    class_permission_name = "BookingApi"
     include_route_methods = {"get", "get_list", "info", "post", "schedule", "delay", "refuse", "cancel", "complete"}
-    method_permission_name = {"get": "get", "get_list": "get", "info": "info", "post": "post", "schedule": "answer",
-                              "delay": "answer", "refuse": "answer", "cancel": "cancel", "complete": "register_use"}
     list_columns = show_columns = list(BookingSchema._declared_fields)
     list_model_schema = BookingListSchema()
     show_model_schema = BookingSchema()
@@ -76,6 +132,17 @@ class BookingApi(ScopedModelApi):
     order_columns = ["id", "respond_by", "submitted_at", "scheduled_start", "requested_start", "state"]
     base_order = ("id", "desc")
     openapi_spec_tag = "Bookings"
+    openapi_spec_component_schemas = (BookingRequestBody, SlotOrDayBody, DelayBody, RefusalBody, UseBody)
+    openapi_spec_responses = {
+        "BookingAnswer": json_answer(
+            "The booking: its id, state (pending or scheduled after a submission) and respond_by, and the whole "
+            "booking under result", id={"type": "integer"}, state={"type": "string"},
+            respond_by={"type": "string", "format": "date", "nullable": True}, result=component("BookingApi.get")),
+        "UseRegistered": json_answer(
+            "The use registered (usage_id) and its charge (charge_id, null when no published fee standard was in "
+            "force), the same under result", **USE_IDS,
+            result={"type": "object", "required": sorted(USE_IDS), "properties": USE_IDS}),
+    }
 
     # -- helpers -------------------------------------------------------------------------------
     def _answer(self, booking, code=200):
@@ -103,27 +170,11 @@ class BookingApi(ScopedModelApi):
         ---
         post:
           summary: Submit a booking (self-operated slot, sample testing or technical service)
-          requestBody:
-            required: true
-            content:
-              application/json:
-                schema:
-                  type: object
-                  properties:
-                    instrument_id: {type: integer}
-                    mode: {type: string, enum: [self_operated, sample, service]}
-                    start: {type: string, example: "2026-12-08T10:00", description: "Beijing time without an offset"}
-                    end: {type: string, example: "2026-12-08T12:00"}
-                    date: {type: string, format: date, description: "wished-for day (sample, service)"}
-                    sample_count: {type: integer}
-                    purpose: {type: string}
-                    samples: {type: string}
-                    accept_standard_terms: {type: boolean, description: "an outside user without a service contract accepts the school's standard terms (Art. 16); without them the lab cannot schedule the booking until a contract is on file"}
+          requestBody: {required: true, content: {application/json: {schema: BookingRequestBody}}}
           responses:
-            201: {description: "the booking: id, state (pending or scheduled), respond_by"}
+            201: BookingAnswer
             403: {description: "not authorised to operate, suspended, or the account is not active"}
-            409: {description: "the slot overlaps a booking that holds it"}
-            422: {description: "bad input, with a Chinese message per field"}
+            409: {description: the slot overlaps a booking that holds it}
         """
         try:
             data, errors = _body(), {}
@@ -166,29 +217,15 @@ class BookingApi(ScopedModelApi):
         try:
             data, errors = _body(), {}
             actor, now = Actor.of(g.user), clock.now()
-            if step == "cancel":
-                own = own_service_user_id()
-                if own is not None and not actor.is_admin:
-                    bookings.cancel(db.session, booking, now, user=db.session.get(ServiceUser, own))
-                else:
-                    bookings.cancel(db.session, booking, now, actor=actor)
-            elif step == "refuse":
-                reason, alternative = read(data, "reason", errors, "text"), read(data, "alternative", errors, "text")
-                other = read(data, "alternative_instrument_id", errors, "integer")
-                if errors:
-                    raise _BadInput(errors)
-                bookings.refuse(db.session, actor, booking, now, reason, alternative, other)
+            own = own_service_user_id()
+            if step == "cancel" and own is not None and not actor.is_admin:  # its own user's (the lab's is a step)
+                bookings.cancel(db.session, booking, now, user=db.session.get(ServiceUser, own))
             else:
-                start, end, day = self._times(data, errors)
-                reason = read(data, "reason", errors, "text")
+                chosen = steps.ANSWER_STEPS[step]
+                values = read_fields(data, chosen, errors)
                 if errors:
                     raise _BadInput(errors)
-                if step == "schedule":
-                    bookings.schedule(db.session, actor, booking, now, start=start, end=end, day=day,
-                                      settings=self._settings())
-                else:
-                    bookings.delay(db.session, actor, booking, now, reason, start=start, end=end, day=day,
-                                   settings=self._settings())
+                chosen.call(db.session, actor, booking, now, self._settings(), **values)
             db.session.commit()
         except (_BadInput, RuleViolation, PolicyDenied) as error:
             return self._refusal(error)
@@ -202,23 +239,12 @@ class BookingApi(ScopedModelApi):
         ---
         post:
           summary: The lab schedules a pending booking, at the time asked or the one given
-          parameters:
-          - {in: path, name: pk, required: true, schema: {type: integer}}
-          requestBody:
-            content:
-              application/json:
-                schema:
-                  type: object
-                  properties:
-                    start: {type: string, example: "2026-12-08T10:00"}
-                    end: {type: string}
-                    date: {type: string, format: date}
+          parameters: [pk]
+          requestBody: {content: {application/json: {schema: SlotOrDayBody}}}
           responses:
-            200: {description: the booking}
-            403: {description: not the instrument's lab, college or school}
-            404: {description: outside the scope}
-            409: {description: the slot is taken, or the booking is not pending}
-            422: {description: bad input}
+            200: BookingAnswer
+            403: LabSideOnly
+            409: {description: "the slot is taken, or the booking is not pending"}
         """
         return self._act(pk, "schedule")
 
@@ -230,23 +256,13 @@ class BookingApi(ScopedModelApi):
         ---
         post:
           summary: The lab delays a booking to a new slot or day, with a reason
-          parameters:
-          - {in: path, name: pk, required: true, schema: {type: integer}}
-          requestBody:
-            required: true
-            content:
-              application/json:
-                schema:
-                  type: object
-                  properties:
-                    start: {type: string}
-                    end: {type: string}
-                    date: {type: string, format: date}
-                    reason: {type: string}
+          parameters: [pk]
+          requestBody: {required: true, content: {application/json: {schema: DelayBody}}}
           responses:
-            200: {description: the booking}
-            409: {description: the slot is taken, or the state does not allow it}
-            422: {description: no reason, or bad times}
+            200: BookingAnswer
+            403: LabSideOnly
+            409: {description: "the slot is taken, or the state does not allow it"}
+            422: {description: "no reason, or bad times"}
         """
         return self._act(pk, "delay")
 
@@ -258,21 +274,12 @@ class BookingApi(ScopedModelApi):
         ---
         post:
           summary: The lab refuses a booking, giving the reason and an alternative offered
-          parameters:
-          - {in: path, name: pk, required: true, schema: {type: integer}}
-          requestBody:
-            required: true
-            content:
-              application/json:
-                schema:
-                  type: object
-                  properties:
-                    reason: {type: string}
-                    alternative: {type: string}
-                    alternative_instrument_id: {type: integer}
+          parameters: [pk]
+          requestBody: {required: true, content: {application/json: {schema: RefusalBody}}}
           responses:
-            200: {description: the booking}
-            422: {description: a reason or an alternative is missing}
+            200: BookingAnswer
+            403: LabSideOnly
+            422: {description: "a reason or an alternative is missing, or the other instrument is not bookable"}
         """
         return self._act(pk, "refuse")
 
@@ -284,10 +291,9 @@ class BookingApi(ScopedModelApi):
         ---
         post:
           summary: Its user (late after the instrument's deadline) or its lab cancels a booking
-          parameters:
-          - {in: path, name: pk, required: true, schema: {type: integer}}
+          parameters: [pk]
           responses:
-            200: {description: the booking}
+            200: BookingAnswer
             403: {description: someone else's booking}
             409: {description: already answered this way or ended}
         """
@@ -301,28 +307,14 @@ class BookingApi(ScopedModelApi):
         ---
         post:
           summary: The lab registers the booking's use (start, end, samples) and raises its charge
-          parameters:
-          - {in: path, name: pk, required: true, schema: {type: integer}}
-          requestBody:
-            required: true
-            content:
-              application/json:
-                schema:
-                  type: object
-                  properties:
-                    start: {type: string, example: "2026-12-08T10:00", description: "Beijing time"}
-                    end: {type: string, example: "2026-12-08T12:00"}
-                    hours: {type: number, description: "optional; must agree with start and end"}
-                    samples: {type: integer, description: "samples tested (sample testing)"}
-                    samples_received: {type: integer}
-                    samples_returned: {type: integer}
-                    direction: {type: string, enum: [research, development, teaching, other]}
+          parameters: [pk]
+          requestBody: {required: true, content: {application/json: {schema: UseBody}}}
           responses:
-            200: {description: "usage_id, and charge_id (null when no published fee standard was in force)"}
-            403: {description: not the instrument's lab, college or school}
-            404: {description: outside the scope}
-            409: {description: "the booking is not scheduled (refused, cancelled, already completed), or the time overlaps another use"}
-            422: {description: bad input (end before start, hours that disagree, sample counts)}
+            200: UseRegistered
+            403: LabSideOnly
+            409: {description: "the booking is not scheduled (refused, cancelled, already completed), or the time
+              overlaps another use"}
+            422: {description: "bad input (end before start, hours that disagree, sample counts)"}
         """
         booking = self._booking(pk)
         if booking is None:

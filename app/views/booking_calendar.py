@@ -20,15 +20,14 @@ from app.services import booking_rules, calendar, contracts
 from app.services.errors import PolicyDenied, RuleViolation
 from app.services.workdays import load_calendar
 
-from .base import form_day, form_instant
+from .forms import form_day, form_instant
 from .bookings import MODE_LABELS
 from .feeds import instrument_feed_url
 
 
 def _bookable_instrument(instrument_id):
     instrument = db.session.get(Instrument, instrument_id)
-    if instrument is None or not instrument.bookable or instrument.sharing_status == "unsuitable" \
-            or instrument.run_status == "scrapped":
+    if instrument is None or not instrument.can_be_booked:
         abort(404)
     return instrument
 

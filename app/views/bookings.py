@@ -20,32 +20,34 @@ from app.models.choices import (AUTHORISATION_STATE, BOOKING_MODE, BOOKING_OUTCO
                                 USAGE_DIRECTION)
 from app.security.scope import own_service_user_id
 from app.services import booking as bookings
-from app.services import evaluations, interlock, iot, machine_time, notifications, usage
+from app.services import evaluations, interlock, iot, machine_time, notifications, steps, usage
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
 
 from . import formatting
-from .base import ScopedModelView, flash_refusal, form_day, form_instant, interface
+from .base import ScopedModelView, interface
+from .forms import flash_refusal, form_fields
 from .feeds import personal_feed_url
 
 MODE_LABELS = dict(BOOKING_MODE.select_choices())
 
 
-def respond_by_badge(booking):
-    """The respond-by, red when it has passed unanswered; flagged when official calendar data was missing."""
-    if booking.respond_by is None:
+def respond_by_badge(due):
+    """The respond-by (Booking.respond_by_status), red when it has passed unanswered; flagged when official
+    calendar data was missing."""
+    if due is None:
         return ""
-    text = booking.respond_by.isoformat()
-    if not booking.respond_by_official:
+    text = due.respond_by.isoformat()
+    if not due.respond_by_official:
         text += gettext(" (no official calendar data)")
-    if bookings.is_overdue(booking, clock.today()):
+    if bookings.is_overdue(due, clock.today()):
         return Markup('<span class="label label-danger booking-overdue">{}</span>').format(gettext("Overdue: %(day)s", day=text))
     return text
 
 
 BOOKING_LABELS = {
     "instrument": _("Instrument"), "instrument.name": _("Instrument"), "user": _("Service user"), "user.name": _("Service user"),
-    "mode": _("Kind"), "state": _("State"), "slot": _("Time or day"), "respond_by_badge": _("Respond by"),
+    "mode": _("Kind"), "state": _("State"), "slot": _("Time or day"), "respond_by_status": _("Respond by"),
     "respond_by": _("Respond by"), "submitted_at": _("Submitted at"), "responded_at": _("Answered at"), "purpose": _("Purpose"),
     "sample_count": _("Samples"), "samples": _("Samples' description"), "sample_hazards": _("Hazards"),
     "sample_disposal": _("Disposal after testing"), "response_reason": _("Reason given"), "alternative": _("Alternative offered"),
@@ -54,24 +56,16 @@ BOOKING_LABELS = {
 }
 
 
-def _attach_display():
-    Booking.slot = property(notifications.time_text)
-    Booking.respond_by_badge = property(respond_by_badge)
-
-
-_attach_display()
-
-
 class _BookingScreen(ScopedModelView):
     datamodel = interface(Booking)
     label_columns = BOOKING_LABELS
     choice_columns = {"mode": BOOKING_MODE, "state": BOOKING_STATE}
-    base_permissions = ["can_list", "can_show"]
-    show_columns = ["instrument", "user", "mode", "state", "slot", "respond_by_badge", "submitted_at", "responded_at", "purpose",
+    show_columns = ["instrument", "user", "mode", "state", "slot", "respond_by_status", "submitted_at", "responded_at", "purpose",
                     "sample_count", "samples", "sample_hazards", "sample_disposal", "response_reason", "alternative",
                     "alternative_instrument", "delayed", "late_cancellation", "contract", "terms_accepted_at"]
     search_columns = ["instrument", "state", "mode", "respond_by"]
-    formatters_columns = {"samples": formatting.multiline, "purpose": formatting.multiline}
+    formatters_columns = {"samples": formatting.multiline, "purpose": formatting.multiline, "slot": notifications.slot_text,
+                          "respond_by_status": respond_by_badge}
 
 
 class BookingRecordView(_BookingScreen):
@@ -80,8 +74,7 @@ class BookingRecordView(_BookingScreen):
     list_title = _("Booking records")
     show_title = _("Booking")
     show_template = "bookings/lab_show.html"
-    base_permissions = ["can_list", "can_show", "can_answer"]
-    list_columns = ["instrument.name", "user.name", "mode", "slot", "state", "respond_by_badge", "submitted_at"]
+    list_columns = ["instrument.name", "user.name", "mode", "slot", "state", "respond_by_status", "submitted_at"]
     base_order = ("submitted_at", "desc")
 
     @expose("/show/<pk>", methods=["GET"])
@@ -100,24 +93,12 @@ class BookingRecordView(_BookingScreen):
     @has_access
     def answer(self, pk, step):
         booking = self.datamodel.get(pk, self._base_filters)
-        if booking is None or step not in ("schedule", "delay", "refuse", "cancel"):
+        if booking is None or step not in steps.ANSWER_STEPS:
             abort(404)
-        form, actor, now = request.form, Actor.of(g.user), clock.now()
-        start, end, day = form_instant(form.get("start")), form_instant(form.get("end")), form_day(form.get("date"))
+        chosen = steps.ANSWER_STEPS[step]
         try:
-            if "bad" in (start, end, day):
-                raise RuleViolation({"start": gettext("Enter a date and time as YYYY-MM-DDTHH:MM (Beijing time).")})
-            settings = bookings.Settings.of(current_app.config)
-            if step == "schedule":
-                bookings.schedule(db.session, actor, booking, now, start=start, end=end, day=day, settings=settings)
-            elif step == "delay":
-                bookings.delay(db.session, actor, booking, now, form.get("reason"), start=start, end=end, day=day,
-                               settings=settings)
-            elif step == "refuse":
-                other = form.get("alternative_instrument_id", type=int)
-                bookings.refuse(db.session, actor, booking, now, form.get("reason"), form.get("alternative"), other)
-            else:
-                bookings.cancel(db.session, booking, now, actor=actor)
+            chosen.call(db.session, Actor.of(g.user), booking, clock.now(), bookings.Settings.of(current_app.config),
+                        **form_fields(request.form, chosen))
             db.session.commit()
             flash(gettext("Done: %(step)s.", step=STEP_LABELS[step]), "success")
         except (RuleViolation, PolicyDenied) as refusal:
@@ -143,9 +124,8 @@ class BookingQueueView(_BookingScreen):
     Each is answered on its record's page (BookingRecordView), which the row links to."""
 
     list_title = _("Bookings to answer")
-    base_permissions = ["can_list"]
     base_filters = [["id", PendingFilter, None]]
-    list_columns = ["id", "instrument.name", "user.name", "mode", "slot", "respond_by_badge", "submitted_at"]
+    list_columns = ["id", "instrument.name", "user.name", "mode", "slot", "respond_by_status", "submitted_at"]
     label_columns = {**BOOKING_LABELS, "id": _("Booking")}
     formatters_columns = {**_BookingScreen.formatters_columns, "id": _answer_link}
     base_order = ("respond_by", "asc")
@@ -169,7 +149,7 @@ def _comparable(booking):
         return []
     instrument = booking.instrument
     query = sa.select(Instrument.id, Instrument.name, Instrument.model).where(
-        Instrument.bookable.is_(True), Instrument.id != instrument.id, Instrument.public_standard_id.isnot(None))
+        Instrument.can_be_booked, Instrument.id != instrument.id, Instrument.public_standard_id.isnot(None))
     if instrument.class_code:
         query = query.where(Instrument.class_code.startswith(instrument.class_code[:4]))
     return db.session.execute(query.order_by(Instrument.name).limit(30)).all()
@@ -228,7 +208,6 @@ class MyBookingView(_BookingScreen):
     show_title = _("My booking")
     show_template = "bookings/my_show.html"
     list_template = "bookings/my_list.html"
-    base_permissions = ["can_list", "can_show", "can_cancel", "can_start", "can_end"]
     list_columns = ["instrument.name", "mode", "slot", "state", "respond_by", "response_reason"]
     show_columns = [c for c in _BookingScreen.show_columns if c != "user"]
     base_order = ("submitted_at", "desc")
@@ -318,7 +297,6 @@ class MyAuthorisationView(ScopedModelView):
     datamodel = interface(Authorisation)
     list_title = _("My authorisations to operate")
     show_title = _("Authorisation to operate")
-    base_permissions = ["can_list", "can_show"]
     label_columns = {"instrument.name": _("Instrument"), "instrument": _("Instrument"), "state": _("State"),
                      "granted_on": _("Granted on"), "trainer": _("Trainer"), "reason": _("Reason"),
                      "last_used_on": _("Last used on")}

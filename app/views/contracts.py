@@ -23,7 +23,7 @@ LABELS = {
     "unit.name": _("Signed by unit"), "service_content": _("Service content"), "ip_ownership": _("Intellectual property"),
     "confidentiality": _("Confidentiality"), "damages": _("Damages"), "liability": _("Liability"),
     "dispute_resolution": _("Dispute resolution"), "signed_on": _("Signed on"), "valid_from": _("Valid from"),
-    "valid_until": _("Valid until"), "scan": _("Scanned contract (PDF)"), "scan_link": _("Scanned contract"),
+    "valid_until": _("Valid until"), "scan": _("Scanned contract (PDF)"), "scan_file": _("Scanned contract"),
     "validity": _("Validity"),
 }
 DEFAULT_IP = _("The results the user obtains on its own belong to the user; joint results belong as the parties "
@@ -48,15 +48,25 @@ def check_scan(form, field):
         raise ValidationError(str(problem))
 
 
-def _validity(contract):
-    if contract.signed_on is None:
-        return Markup('<span class="label label-default">{}</span>').format(gettext("Not signed"))
-    today = clock.today()
-    if contract.valid_until is not None and contract.valid_until < today:
-        return Markup('<span class="label label-danger">{}</span>').format(gettext("Expired"))
-    if contract.valid_from is not None and contract.valid_from > today:
-        return Markup('<span class="label label-info">{}</span>').format(gettext("Not yet valid"))
-    return Markup('<span class="label label-success">{}</span>').format(gettext("Valid"))
+# a contract's validity (ServiceContract.validity) as a coloured label
+VALIDITY_BADGES = {"unsigned": ("default", _("Not signed")), "expired": ("danger", _("Expired")),
+                   "not_yet_valid": ("info", _("Not yet valid")), "valid": ("success", _("Valid"))}
+
+
+def validity_badge(validity):
+    colour, label = VALIDITY_BADGES[validity]
+    return Markup('<span class="label label-{}">{}</span>').format(colour, label)
+
+
+def scan_link(scan):
+    """The scan's download (ServiceContract.scan_file) through the page's own view: the lab's or the user's."""
+    if scan is None:
+        return gettext("No scan uploaded")
+    endpoint = request.url_rule.endpoint.split(".")[0] if request.url_rule else ""
+    target = "MyContractView.file" if endpoint == "MyContractView" else "ServiceContractView.file"
+    size = f"{scan.file_size / 1024:.0f} KB"
+    return Markup('<a class="btn btn-default btn-xs contract-scan" href="{}"><i class="fa fa-file-pdf"></i> {}</a> {}').format(
+        url_for(target, pk=scan.contract_id), scan.file_name, size)
 
 
 class _ContractScreen(ScopedModelView):
@@ -64,10 +74,11 @@ class _ContractScreen(ScopedModelView):
     label_columns = LABELS
     list_columns = ["number", "org.name", "unit.name", "signed_on", "valid_until", "validity"]
     show_columns = ["number", "org", "unit", "service_content", "ip_ownership", "confidentiality", "damages", "liability",
-                    "dispute_resolution", "signed_on", "valid_from", "valid_until", "validity", "scan_link"]
+                    "dispute_resolution", "signed_on", "valid_from", "valid_until", "validity", "scan_file"]
     search_columns = ["number", "org", "unit", "signed_on", "valid_until"]
-    formatters_columns = {name: formatting.multiline for name in ("service_content", "ip_ownership", "confidentiality",
-                                                                  "damages", "liability", "dispute_resolution")}
+    formatters_columns = {**{name: formatting.multiline for name in ("service_content", "ip_ownership", "confidentiality",
+                                                                     "damages", "liability", "dispute_resolution")},
+                          "validity": validity_badge, "scan_file": scan_link}
     base_order = ("signed_on", "desc")
     file_endpoint = None
 
@@ -89,7 +100,6 @@ class ServiceContractView(_ContractScreen):
     show_title = _("Service contract")
     add_title = _("Add a service contract")
     edit_title = _("Edit the service contract")
-    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete", "can_file"]
     add_columns = edit_columns = ["number", "org", "unit", "service_content", "ip_ownership", "confidentiality", "damages",
                                   "liability", "dispute_resolution", "signed_on", "valid_from", "valid_until", "scan"]
     edit_form_extra_fields = {
@@ -146,24 +156,9 @@ class MyContractView(_ContractScreen):
 
     list_title = _("My organisation's service contracts")
     show_title = _("Service contract")
-    base_permissions = ["can_list", "can_show", "can_file"]
     file_endpoint = "MyContractView.file"
 
     @expose("/file/<int:pk>")
     @has_access
     def file(self, pk):
         return self._send_scan(pk)
-
-
-def _scan_link(self):
-    if not self.file_path:
-        return gettext("No scan uploaded")
-    endpoint = request.url_rule.endpoint.split(".")[0] if request.url_rule else ""
-    target = "MyContractView.file" if endpoint == "MyContractView" else "ServiceContractView.file"
-    size = f"{(self.file_size or 0) / 1024:.0f} KB"
-    return Markup('<a class="btn btn-default btn-xs contract-scan" href="{}"><i class="fa fa-file-pdf"></i> {}</a> {}').format(
-        url_for(target, pk=self.id), self.file_name or self.number, size)
-
-
-ServiceContract.scan_link = property(_scan_link)
-ServiceContract.validity = property(_validity)

@@ -7,7 +7,7 @@ from flask_appbuilder import expose
 from flask_appbuilder.api import expose as api_expose, protect, safe
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext, lazy_gettext as _
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 import sqlalchemy as sa
 
 from app import clock
@@ -19,7 +19,9 @@ from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
 
 from .api_fields import BadInput, BeijingMinute, body, read
-from .base import ScopedModelApi, ScopedModelView, flash_refusal, interface
+from .base import ScopedModelApi, ScopedModelView, interface
+from .forms import flash_refusal
+from .openapi import DocumentedActions, RequestBody, component, json_answer
 
 FORBIDDEN = {"not_yours", "out_of_chain", "not_a_customer"}
 CONFLICT = {"evaluated", "replied", "not_completed", "window_closed"}
@@ -47,7 +49,6 @@ class EvaluationView(ScopedModelView):
     datamodel = interface(Evaluation)
     list_title = _("Evaluations")
     show_title = _("Evaluation")
-    base_permissions = ["can_list", "can_show", "can_reply"]
     label_columns = LABELS
     list_columns = ["booking.instrument", "score", "attitude", "timeliness", "quality", "comment", "created_at", "reply"]
     show_columns = ["booking", "score", "attitude", "timeliness", "quality", "comment", "created_at", "reply", "replied_at"]
@@ -85,7 +86,6 @@ class MyEvaluationView(EvaluationView):
     """A service user's own evaluations, and the rating of a completed booking (from its page)."""
 
     list_title = _("My evaluations")
-    base_permissions = ["can_list", "can_show", "can_evaluate"]
     lab_side = False
 
     @expose("/evaluate/<int:booking_id>", methods=["POST"])
@@ -122,13 +122,27 @@ class EvaluationListSchema(EvaluationSchema):
     """The same fields in a list (a schema of its own name in the OpenAPI document)."""
 
 
-class EvaluationApi(ScopedModelApi):
+class EvaluationBody(RequestBody):
+    """A rating, 1 very poor … 5 very satisfied."""
+
+    booking_id = fields.Integer(required=True)
+    score = fields.Integer(validate=validate.Range(1, 5),
+                           metadata={"description": "overall; the mean of the aspects when left out"})
+    attitude = fields.Integer(validate=validate.Range(1, 5))
+    timeliness = fields.Integer(validate=validate.Range(1, 5))
+    quality = fields.Integer(validate=validate.Range(1, 5))
+    comment = fields.String()
+
+
+class ReplyBody(RequestBody):
+    reply = fields.String(required=True)
+
+
+class EvaluationApi(DocumentedActions, ScopedModelApi):
     resource_name = "evaluation"
     forbidden_codes, conflict_codes = frozenset(FORBIDDEN), frozenset(CONFLICT)
     datamodel = interface(Evaluation)
-    class_permission_name = "EvaluationApi"
     include_route_methods = {"get", "get_list", "info", "post", "reply"}
-    method_permission_name = {"get": "get", "get_list": "get", "info": "info", "post": "post", "reply": "reply"}
     list_columns = show_columns = list(EvaluationSchema._declared_fields)
     add_columns = edit_columns = ["comment"]  # the actions below are the only writes
     list_model_schema = EvaluationListSchema()
@@ -136,6 +150,10 @@ class EvaluationApi(ScopedModelApi):
     order_columns = ["id", "created_at", "score"]
     base_order = ("id", "desc")
     openapi_spec_tag = "Evaluations"
+    openapi_spec_component_schemas = (EvaluationBody, ReplyBody)
+    openapi_spec_responses = {"EvaluationAnswer": json_answer(
+        "The evaluation: its id, and the whole evaluation under result", id={"type": "integer"},
+        result=component("EvaluationApi.get"))}
 
 
     @api_expose("/", methods=["POST"])
@@ -146,21 +164,9 @@ class EvaluationApi(ScopedModelApi):
         ---
         post:
           summary: The booking's own user rates it once (1 very poor … 5 very satisfied), within the window
-          requestBody:
-            required: true
-            content:
-              application/json:
-                schema:
-                  type: object
-                  properties:
-                    booking_id: {type: integer}
-                    score: {type: integer, minimum: 1, maximum: 5, description: "overall; the mean of the aspects when left out"}
-                    attitude: {type: integer, minimum: 1, maximum: 5}
-                    timeliness: {type: integer, minimum: 1, maximum: 5}
-                    quality: {type: integer, minimum: 1, maximum: 5}
-                    comment: {type: string}
+          requestBody: {required: true, content: {application/json: {schema: EvaluationBody}}}
           responses:
-            201: {description: the evaluation}
+            201: EvaluationAnswer
             403: {description: the caller is not a service user}
             404: {description: "no such booking in reach (someone else's answers the same)"}
             409: {description: "already evaluated, not completed, or the window has closed"}
@@ -199,19 +205,11 @@ class EvaluationApi(ScopedModelApi):
         ---
         post:
           summary: The instrument's lab replies to an evaluation, once
-          parameters:
-          - {in: path, name: pk, required: true, schema: {type: integer}}
-          requestBody:
-            required: true
-            content:
-              application/json:
-                schema:
-                  type: object
-                  properties:
-                    reply: {type: string}
+          parameters: [pk]
+          requestBody: {required: true, content: {application/json: {schema: ReplyBody}}}
           responses:
-            200: {description: the evaluation}
-            404: {description: outside the scope}
+            200: EvaluationAnswer
+            403: LabSideOnly
             409: {description: already replied}
             422: {description: an empty reply}
         """

@@ -15,7 +15,7 @@ from app.models import Instrument, ServiceUser
 from app.security.scope import own_service_user_id, unit_in_scope
 from app.services import ical
 
-from .base import back_on_this_site
+from .forms import back_on_this_site
 
 
 def feed_host():

@@ -29,4 +29,5 @@ class HomeView(IndexView):
                 context["lab"] = dashboard.lab_side(
                     db.session, clock.local_date(now), now, actor.roles, scope_clause_for(Booking),
                     scope_clause_for(FeeStandard), scope_clause_for(ServiceUser))
-        return self.render_template(self.index_template, appbuilder=self.appbuilder, **context)
+        return self.render_template(self.index_template, appbuilder=self.appbuilder, slot_text=notifications.slot_text,
+                                    **context)

@@ -1,5 +1,5 @@
 """Instruments and facilities, and the not-suitable-for-sharing filings."""
-from flask_babel import lazy_gettext as _
+from flask_babel import gettext, lazy_gettext as _
 from wtforms import SelectField, StringField, ValidationError
 from wtforms.validators import Optional
 
@@ -17,7 +17,8 @@ from app.models.choices import (
 from app.services import evaluations, records
 
 from . import formatting
-from .base import ScopedModelApi, ScopedModelView, field_rule, interface
+from .base import ScopedModelApi, ScopedModelView, interface
+from .forms import field_rule
 from .iot import add_device_state_filter
 
 INSTRUMENT_LABELS = {
@@ -95,12 +96,15 @@ def _asset_number_rule(form, field):
         raise ValidationError(str(message))
 
 
-def evaluation_summary(instrument):
-    """The mean of its evaluations, on the instrument's page (one query)."""
-    return formatting.ratings(evaluations.averages(db.session, instrument.id))
+FEE_STATUS_LABELS = {None: _("No fee standard"), "draft": _("Draft"), "college_review": _("In college review"),
+                     "school_review": _("In school review")}
 
 
-Instrument.evaluation_summary = property(evaluation_summary)
+def fee_status_text(status):
+    """An instrument's fee status (Instrument.fee_status) in the list: the published one with its effective date."""
+    if status.state == "published":
+        return gettext("Published (from %(date)s)", date=formatting.iso_date(status.published_from))
+    return str(FEE_STATUS_LABELS[status.state])
 
 
 class InstrumentView(ScopedModelView):
@@ -132,8 +136,11 @@ class InstrumentView(ScopedModelView):
     # when the record last changed (notice §(三)3: updated within 5 working days), shown, never typed
     show_fieldsets = _FIELDSETS + [(_("Service evaluation"), {"fields": ["evaluation_summary"]}),
                                    (_("Record"), {"fields": ["updated_at"]})]
+    show_computed = {"evaluation_summary": lambda instrument: evaluations.averages(db.session, instrument.id)}
     base_order = ("id", "desc")
     formatters_columns = {
+        "fee_status": fee_status_text,
+        "evaluation_summary": formatting.ratings,
         "device_status": formatting.device_badge,
         "technical_indicators": formatting.multiline,
         "main_functions": formatting.multiline,

@@ -1,5 +1,5 @@
 """IoT in the console: the terminal-status filter of instrument lists (the badge itself is a
-list column, computed in the list's own query; see models/iot.py)."""
+list column, computed in the list's own query; see models/instrument.py)."""
 from flask_appbuilder.models.filters import BaseFilter
 from flask_babel import lazy_gettext as _
 
@@ -79,7 +79,6 @@ class IotRejectionView(ScopedModelView):
     search_columns = ["reason", "terminal_id"]
     order_columns = ["reason", "terminal_id", "count", "last_at"]
     base_order = ("last_at", "desc")
-    base_permissions = ["can_list", "can_show"]
     formatters_columns = {"first_at": formatting.beijing_datetime, "last_at": formatting.beijing_datetime}
 
 
@@ -87,7 +86,6 @@ class InterlockCommandView(ScopedModelView):
     """The power interlock's commands (the outbox the bridge publishes from), confirmed or not: read-only."""
 
     datamodel = interface(InterlockCommand)
-    base_permissions = ["can_list", "can_show"]  # written by the usage service, never by hand
     list_title = _("Plug commands")
     show_title = _("Plug command")
     label_columns = {"id": _("Command"), "instrument": _("Instrument"), "instrument.name": _("Instrument"),

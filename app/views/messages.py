@@ -17,20 +17,26 @@ from . import formatting
 from .base import ScopedModelView, interface
 
 
+def unread_badge(unread):
+    """A message's state (Message.unread) in the list: unread ones stand out."""
+    if unread:
+        return Markup('<span class="label label-primary message-unread">{}</span>').format(gettext("Unread"))
+    return gettext("Read")
+
+
 class MessageView(ScopedModelView):
     datamodel = interface(Message)
     list_title = _("Messages")
     show_title = _("Message")
     show_template = "messages/show.html"
     list_template = "messages/list.html"
-    base_permissions = ["can_list", "can_show", "can_read_all"]
     label_columns = {"created_at": _("Sent at"), "subject": _("Subject"), "body": _("Message"), "read_at": _("Read at"),
-                     "unread_badge": _("State"), "emailed_at": _("E-mailed at"), "email_to": _("E-mail address"),
+                     "unread": _("State"), "emailed_at": _("E-mailed at"), "email_to": _("E-mail address"),
                      "email_error": _("E-mail problem")}
-    list_columns = ["unread_badge", "created_at", "subject"]
+    list_columns = ["unread", "created_at", "subject"]
     show_columns = ["created_at", "subject", "body", "read_at", "email_to", "emailed_at", "email_error"]
     search_columns = ["subject", "created_at"]
-    formatters_columns = {"body": formatting.multiline}
+    formatters_columns = {"body": formatting.multiline, "unread": unread_badge}
     base_order = ("created_at", "desc")
 
     @expose("/show/<pk>", methods=["GET"])
@@ -52,15 +58,6 @@ class MessageView(ScopedModelView):
         db.session.commit()
         flash(gettext("All messages marked as read."), "success")
         return redirect(url_for(".list"))
-
-
-def _unread_badge(self):
-    if self.read_at is None:
-        return Markup('<span class="label label-primary message-unread">{}</span>').format(gettext("Unread"))
-    return gettext("Read")
-
-
-Message.unread_badge = property(_unread_badge)
 
 
 def install(app):

@@ -11,12 +11,21 @@ wrong, corrected once here for every API rather than endpoint by endpoint:
 - a record's properties that may be empty are `nullable` (FAB declares none);
 - a list's `ids` and a record's `id` are integers (FAB declares text);
 - `_info`'s add and edit columns are lists of field descriptions (FAB declares an object).
+
+The hand-written actions (`@expose` with a YAML docstring) share their pieces instead of repeating them: a
+docstring names components, which apispec turns into `$ref`s — a request body by its marshmallow schema
+(`schema: InvoiceBody`, registered through the API's `openapi_spec_component_schemas`), a response by its
+name (`200: ChargeAnswer`, from the API's `openapi_spec_responses`; `403: LabSideOnly` below) and the record's
+key as `parameters: [pk]` (`DocumentedActions` registers both).
 """
+import contextlib
 import copy
 
+from apispec.exceptions import DuplicateComponentNameError
 from flask import current_app
 from flask_appbuilder.api import BaseApi, expose, protect, safe
 from flask_appbuilder.api.manager import OpenApi
+from marshmallow import EXCLUDE, Schema
 
 ERROR = {"type": "object", "properties": {"message": {"description": "A Chinese message, or one per field"},
                                           "reason": {"type": "string", "description": "The refusal's code"}}}
@@ -28,9 +37,48 @@ ERROR_ANSWERS = {
     "405": "Not a method of this address (a key that is not a number meets another method's route)",
     "422": "A field is refused, with a message per field",
     "409": "The record's state does not allow this (with the refusal's code in `reason`)",
+    # a refusal the lab side's actions name in their docstrings (`403: LabSideOnly`)
+    "LabSideOnly": "Not the instrument's lab, college or school (or the caller's role may not do this)",
 }
 ON_EVERY_OPERATION = ("400", "401", "403", "422")
 ON_A_RECORD = ("404", "405")
+
+
+class RequestBody(Schema):
+    """A hand-written action's JSON body, as a component schema. The actions read their fields themselves
+    (app/views/api_fields.py) and ignore any other: `unknown = EXCLUDE`, for which apispec writes no
+    additionalProperties."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+def json_answer(description, **properties):
+    """A response component: a JSON object in which each of these properties is always present."""
+    return {"description": description, "content": {"application/json": {"schema": {
+        "type": "object", "required": sorted(properties), "properties": properties}}}}
+
+
+def component(name):
+    """A reference to a component schema (e.g. FAB's `BookingApi.get`, a record as the API shows it)."""
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+class DocumentedActions:
+    """An API's add_apispec_components (mixed in before FAB's class): beside FAB's components, the record's key
+    `pk` (a path parameter) and the API's `openapi_spec_responses` ({name: response}), for its actions'
+    docstrings to reference by name."""
+
+    openapi_spec_responses: dict = {}
+
+    def add_apispec_components(self, api_spec):
+        super().add_apispec_components(api_spec)
+        # as FAB does with its own components: the first API of the document to register one wins
+        with contextlib.suppress(DuplicateComponentNameError):
+            api_spec.components.parameter("pk", "path", {"description": "The record's id", "schema": {"type": "integer"}})
+        for name, response in self.openapi_spec_responses.items():
+            with contextlib.suppress(DuplicateComponentNameError):
+                api_spec.components.response(name, response)
 
 
 def _error_response(description):

@@ -5,7 +5,8 @@ from app.models import Person, TrainingSession
 from app.models.choices import PERSON_DUTY, TRAINING_LEVEL
 from app.services import records
 
-from .base import ScopedModelApi, ScopedModelView, field_rule, interface
+from .base import ScopedModelApi, ScopedModelView, interface
+from .forms import field_rule
 
 PERSON_LABELS = {
     "name": _("Name"),

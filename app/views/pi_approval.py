@@ -13,7 +13,7 @@ from app.models.choices import PI_APPROVAL_STATE
 from app.services import pi_approval
 from app.services.errors import PolicyDenied, RuleViolation
 
-from .base import flash_refusal
+from .forms import flash_refusal
 
 
 class PiApprovalView(BaseView):

@@ -70,10 +70,11 @@ class PublicFeesView(BaseView):
         if page is None:
             abort(404)
         inst, free = page.instrument, []
-        if inst.bookable and inst.sharing_status != "unsuitable" and inst.run_status != "scrapped":
+        why_not = inst.not_bookable_message  # None when it can be booked (Instrument.can_be_booked)
+        if why_not is None:
             free = booking_calendar.next_free_slots(db.session, inst, clock.now(), load_calendar(db.session))
         return self.render_template(
-            "public/instrument.html", title=inst.name, page=page, free_slots=free, clock=clock,
+            "public/instrument.html", title=inst.name, page=page, free_slots=free, why_not=why_not, clock=clock,
             fee_rows=catalogue.fee_table(page.standard), category_label=CUSTOMER_CATEGORY.label, fmt=formatting,
             ratings=evaluations.averages(db.session, inst.id),
         )

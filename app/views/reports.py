@@ -50,7 +50,7 @@ class ReportsView(BaseView):
             "reports/index.html", reports=registry.available(), units=_units_in_scope(),
             selected_unit=request.args.get("unit", type=int) or _default_unit_id(),
             years=list(range(today.year, FIRST_YEAR - 1, -1)), selected_year=today.year - 1,
-            may_mark_uploaded=self.appbuilder.sm.has_access(P.CAN_MARK_UPLOADED, P.REPORTS_VIEW),
+            may_mark_uploaded=self.appbuilder.sm.has_access(P.CAN_MARK_UPLOADED, self.class_permission_name),
             title=gettext("Reports"))
 
     @expose("/uploaded", methods=["POST"])

@@ -9,17 +9,19 @@ allow the step, 404 outside the scope.
 """
 from flask import g
 from flask_appbuilder.api import expose, protect, safe
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from app import clock
 from app.extensions import db
 from app.models import Charge, UsageRecord
-from app.services import settlement
+from app.models.choices import PAYMENT_METHOD
+from app.services import settlement, steps
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
 
-from .api_fields import BadInput, BeijingMinute, body, read
+from .api_fields import BadInput, BeijingMinute, body, read_fields
 from .base import ScopedModelApi, interface
+from .openapi import DocumentedActions, RequestBody, component, json_answer
 
 FORBIDDEN = {"out_of_chain"}
 CONFLICT = {"charge_state", "charge_outstanding", "charge_frozen", "no_standard", "pi_awaiting", "pi_rejected"}
@@ -86,10 +88,29 @@ class ChargeSchema(ChargeListSchema):
     remaining = fields.Function(lambda charge: None if charge.credit_of_id else float(settlement.remaining(charge)))
 
 
+# -- the actions' request bodies as the OpenAPI document shows them (components) ---------------------------------
+class InvoiceBody(RequestBody):
+    invoice_number = fields.String(required=True, metadata={"description": "used once"})
+    invoice_date = fields.Date(required=True, metadata={"description": "between the use and today"})
+
+
+class PaymentBody(RequestBody):
+    paid_on = fields.Date(required=True)
+    method = fields.String(required=True, validate=validate.OneOf(PAYMENT_METHOD.codes))
+
+
+class CreditBody(RequestBody):
+    amount = fields.Float(required=True, metadata={"example": 150.0, "description": "yuan, to the cent"})
+    reason = fields.String(required=True)
+
+
+class WaiverBody(RequestBody):
+    reason = fields.String(required=True)
+
+
 class UsageApi(ScopedModelApi):
     resource_name = "usage"
     datamodel = interface(UsageRecord)
-    class_permission_name = "UsageApi"
     include_route_methods = {"get", "get_list", "info"}
     list_columns = show_columns = list(UsageSchema._declared_fields)
     list_model_schema = UsageListSchema()
@@ -100,14 +121,11 @@ class UsageApi(ScopedModelApi):
     openapi_spec_tag = "Uses"
 
 
-class ChargeApi(ScopedModelApi):
+class ChargeApi(DocumentedActions, ScopedModelApi):
     resource_name = "charge"
     forbidden_codes, conflict_codes = frozenset(FORBIDDEN), frozenset(CONFLICT)
     datamodel = interface(Charge)
-    class_permission_name = "ChargeApi"
     include_route_methods = {"get", "get_list", "info", "confirm", "invoice", "settle", "credit", "waive"}
-    method_permission_name = {"get": "get", "get_list": "get", "info": "info", "confirm": "settle", "invoice": "settle",
-                              "settle": "settle", "credit": "settle", "waive": "settle"}
     list_columns = [c for c in ChargeListSchema._declared_fields if c != "booking_id"]
     show_columns = list_columns
     # the booking of each listed charge comes with the page (joined), not one query per row
@@ -119,44 +137,28 @@ class ChargeApi(ScopedModelApi):
     order_columns = ["id", "invoice_date", "created_at", "total"]
     base_order = ("id", "desc")
     openapi_spec_tag = "Charges"
+    openapi_spec_component_schemas = (InvoiceBody, PaymentBody, CreditBody, WaiverBody)
+    openapi_spec_responses = {"ChargeAnswer": json_answer(
+        "The charge (a credit note's: credit_of_id names the charge it corrects): its id and state, and the whole "
+        "charge under result", id={"type": "integer"}, state={"type": "string"}, result=component("ChargeApi.get"))}
 
 
-    def _act(self, pk, step):
+    def _act(self, pk, name):
         charge = self.datamodel.get(pk, self._base_filters)
         if charge is None:
             return self.response_404()
+        step = steps.CHARGE_STEPS[name]
         try:
-            data, errors = body(), {}
-            actor, now = Actor.of(g.user), clock.now()
-            if step == "confirm":
-                result = settlement.confirm(db.session, actor, charge, now)
-            elif step == "invoice":
-                number, day = read(data, "invoice_number", errors, "text"), read(data, "invoice_date", errors, "day")
-                if errors:
-                    raise BadInput(errors)
-                result = settlement.invoice(db.session, actor, charge, now, number, day)
-            elif step == "settle":
-                paid_on, method = read(data, "paid_on", errors, "day"), read(data, "method", errors, "text")
-                if errors:
-                    raise BadInput(errors)
-                result = settlement.settle(db.session, actor, charge, now, paid_on, method)
-            elif step == "credit":
-                amount, reason = data.get("amount"), read(data, "reason", errors, "text")
-                if isinstance(amount, bool) or not isinstance(amount, (int, float, str, type(None))):
-                    errors["amount"] = str(settlement.MSG_AMOUNT)
-                if errors:
-                    raise BadInput(errors)
-                result = settlement.credit(db.session, actor, charge, now, amount, reason)
-            else:
-                reason = read(data, "reason", errors, "text")
-                if errors:
-                    raise BadInput(errors)
-                result = settlement.waive(db.session, actor, charge, now, reason)
+            errors = {}
+            values = read_fields(body(), step, errors)
+            if errors:
+                raise BadInput(errors)
+            result = step.call(db.session, Actor.of(g.user), charge, clock.now(), None, **values)
             answer = ChargeSchema().dump(result)
             db.session.commit()
         except (BadInput, RuleViolation, PolicyDenied) as error:
             return self._refusal(error)
-        return self.response(201 if step == "credit" else 200, id=answer["id"], state=answer["state"], result=answer)
+        return self.response(201 if step.creates else 200, id=answer["id"], state=answer["state"], result=answer)
 
     @expose("/<int:pk>/confirm", methods=["POST"])
     @protect()
@@ -166,12 +168,10 @@ class ChargeApi(ScopedModelApi):
         ---
         post:
           summary: The lab confirms a pending charge; from then on it is never edited
-          parameters:
-          - {in: path, name: pk, required: true, schema: {type: integer}}
+          parameters: [pk]
           responses:
-            200: {description: the charge}
-            403: {description: not the instrument's lab, college or school}
-            404: {description: outside the scope}
+            200: ChargeAnswer
+            403: LabSideOnly
             409: {description: the charge is not pending}
         """
         return self._act(pk, "confirm")
@@ -184,21 +184,13 @@ class ChargeApi(ScopedModelApi):
         ---
         post:
           summary: The lab records the invoice (a number used once, a date between the use and today)
-          parameters:
-          - {in: path, name: pk, required: true, schema: {type: integer}}
-          requestBody:
-            required: true
-            content:
-              application/json:
-                schema:
-                  type: object
-                  properties:
-                    invoice_number: {type: string}
-                    invoice_date: {type: string, format: date}
+          parameters: [pk]
+          requestBody: {required: true, content: {application/json: {schema: InvoiceBody}}}
           responses:
-            200: {description: the charge}
+            200: ChargeAnswer
+            403: LabSideOnly
             409: {description: the charge is not confirmed}
-            422: {description: no number, a number already used, a date before the use or after today}
+            422: {description: "no number, a number already used, a date before the use or after today"}
         """
         return self._act(pk, "invoice")
 
@@ -210,21 +202,13 @@ class ChargeApi(ScopedModelApi):
         ---
         post:
           summary: The lab records the day and the way an invoiced charge was paid
-          parameters:
-          - {in: path, name: pk, required: true, schema: {type: integer}}
-          requestBody:
-            required: true
-            content:
-              application/json:
-                schema:
-                  type: object
-                  properties:
-                    paid_on: {type: string, format: date}
-                    method: {type: string, enum: [campus_transfer, bank_transfer, other]}
+          parameters: [pk]
+          requestBody: {required: true, content: {application/json: {schema: PaymentBody}}}
           responses:
-            200: {description: the charge}
+            200: ChargeAnswer
+            403: LabSideOnly
             409: {description: the charge is not invoiced}
-            422: {description: a day before the invoice or after today, or an unknown way of paying}
+            422: {description: "a day before the invoice or after today, or an unknown way of paying"}
         """
         return self._act(pk, "settle")
 
@@ -236,21 +220,13 @@ class ChargeApi(ScopedModelApi):
         ---
         post:
           summary: A credit note (negative, never above what is left of the charge), with its reason
-          parameters:
-          - {in: path, name: pk, required: true, schema: {type: integer}}
-          requestBody:
-            required: true
-            content:
-              application/json:
-                schema:
-                  type: object
-                  properties:
-                    amount: {type: number, example: 150.0, description: "yuan, to the cent"}
-                    reason: {type: string}
+          parameters: [pk]
+          requestBody: {required: true, content: {application/json: {schema: CreditBody}}}
           responses:
-            201: {description: "the credit note (its id, credit_of_id the charge)"}
-            409: {description: the charge is pending, waived, already credited in full, or is a credit note}
-            422: {description: an amount that is not positive, not to the cent, or above what is left; no reason}
+            201: ChargeAnswer
+            403: LabSideOnly
+            409: {description: "the charge is pending, waived, already credited in full, or is a credit note"}
+            422: {description: "an amount that is not positive, not to the cent, or above what is left; no reason"}
         """
         return self._act(pk, "credit")
 
@@ -262,18 +238,11 @@ class ChargeApi(ScopedModelApi):
         ---
         post:
           summary: The lab waives a pending charge (免收); it counts as no income
-          parameters:
-          - {in: path, name: pk, required: true, schema: {type: integer}}
-          requestBody:
-            required: true
-            content:
-              application/json:
-                schema:
-                  type: object
-                  properties:
-                    reason: {type: string}
+          parameters: [pk]
+          requestBody: {required: true, content: {application/json: {schema: WaiverBody}}}
           responses:
-            200: {description: the charge}
+            200: ChargeAnswer
+            403: LabSideOnly
             409: {description: the charge is not pending}
             422: {description: no reason}
         """

@@ -15,11 +15,12 @@ from app.models import Booking, Charge, UsageRecord
 from app.models.choices import (CHARGE_STATE, CUSTOMER_CATEGORY, PAYMENT_METHOD, PI_APPROVAL_STATE, PI_DECIDED_VIA,
                                 SERVICE_TYPE, USAGE_DIRECTION, USAGE_SOURCE)
 from app.security.scope import apply_scope
-from app.services import booking as bookings, pi_approval, settlement, usage
+from app.services import booking as bookings, pi_approval, settlement, steps, usage
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
 
-from .base import ScopedModelView, flash_refusal, form_day, form_instant, interface
+from .base import ScopedModelView, interface
+from .forms import flash_refusal, form_fields, form_instant
 
 USAGE_LABELS = {
     "instrument": _("Instrument"), "instrument.name": _("Instrument"), "user": _("Service user"), "user.name": _("Service user"),
@@ -50,7 +51,6 @@ class _UsageScreen(ScopedModelView):
     datamodel = interface(UsageRecord)
     label_columns = USAGE_LABELS
     choice_columns = {"source": USAGE_SOURCE, "service_type": SERVICE_TYPE, "direction": USAGE_DIRECTION}
-    base_permissions = ["can_list", "can_show"]
     list_columns = ["instrument.name", "user.name", "started_at", "ended_at", "hours", "samples", "source", "service_type"]
     show_columns = ["instrument", "user", "booking", "started_at", "ended_at", "hours", "samples_received", "samples",
                     "samples_returned", "operator", "source", "service_type", "direction", "registered_at"]
@@ -64,7 +64,6 @@ class UsageRecordView(_UsageScreen):
 
     list_title = _("Uses")
     show_title = _("Use")
-    base_permissions = ["can_list", "can_show", "can_register", "can_start", "can_end"]
 
     def _booking(self, pk):
         booking = apply_scope(db.session.query(Booking), Booking).filter(Booking.id == pk).one_or_none()
@@ -151,7 +150,6 @@ class _ChargeScreen(ScopedModelView):
     datamodel = interface(Charge)
     label_columns = CHARGE_LABELS
     choice_columns = {"state": CHARGE_STATE, "customer_category": CUSTOMER_CATEGORY, "payment_method": PAYMENT_METHOD}
-    base_permissions = ["can_list", "can_show"]
     list_columns = ["id", "instrument_name", "user.name", "total", "state", "invoice_number", "invoice_date", "created_at"]
     show_columns = ["id", "instrument_name", "usage", "user", "customer_category", "project_account", "total", "state",
                     "confirmed_at", "invoice_number", "invoice_date", "paid_on", "payment_method", "credit_of", "reason",
@@ -159,7 +157,7 @@ class _ChargeScreen(ScopedModelView):
     search_columns = ["state", "invoice_number", "invoice_date", "customer_category", "created_at"]
     add_columns = edit_columns = ["reason"]  # never added or edited here (no such permission): the steps do it
     base_order = ("id", "desc")
-    list_undefer = ("instrument_name",)  # the instrument's name comes with the page (models/service.py)
+    list_undefer = ("instrument_name",)  # the instrument's name comes with the page (models/charge.py)
     show_template = "charges/show.html"
     lab_side = False
 
@@ -191,7 +189,6 @@ class ChargeView(_ChargeScreen):
 
     list_title = _("Charges")
     show_title = _("Charge")
-    base_permissions = ["can_list", "can_show", "can_step"]
     formatters_columns = {"id": _link_to("ChargeView.show")}
     lab_side = True
 
@@ -204,18 +201,9 @@ class ChargeView(_ChargeScreen):
         form, actor, now = request.form, Actor.of(g.user), clock.now()
         target = pk
         try:
-            if step == "confirm":
-                settlement.confirm(db.session, actor, charge, now)
-            elif step == "waive":
-                settlement.waive(db.session, actor, charge, now, form.get("reason"))
-            elif step == "invoice":
-                day = form_day(form.get("invoice_date"))
-                settlement.invoice(db.session, actor, charge, now, form.get("invoice_number"), None if day == "bad" else day)
-            elif step == "settle":
-                day = form_day(form.get("paid_on"))
-                settlement.settle(db.session, actor, charge, now, None if day == "bad" else day, form.get("method"))
-            elif step == "credit":
-                settlement.credit(db.session, actor, charge, now, form.get("amount"), form.get("reason"))
+            if step in steps.CHARGE_STEPS:  # the steps the API offers too
+                shared = steps.CHARGE_STEPS[step]
+                shared.call(db.session, actor, charge, now, None, **form_fields(form, shared))
             elif step in ("pi_record", "pi_renew"):
                 if charge.approval is None:
                     abort(404)

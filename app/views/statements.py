@@ -124,8 +124,6 @@ class StatementApi(BaseApi):
     """The statement of the screen (/statements/) as JSON, scoped the same way."""
 
     resource_name = "statement"
-    class_permission_name = "StatementApi"
-    method_permission_name = {"statement": "get"}
     openapi_spec_tag = "Statements"
     allow_browser_login = True
 

@@ -21,5 +21,4 @@ class TaskFailureView(ScopedModelView):
     search_columns = ["task", "error"]
     order_columns = ["failed_at", "task"]
     base_order = ("failed_at", "desc")
-    base_permissions = ["can_list", "can_show"]
     formatters_columns = {"failed_at": formatting.beijing_datetime, "traceback": formatting.multiline}
