@@ -198,3 +198,24 @@ def test_a_refusals_comparable_instruments_are_bookable_ones(login_as, world):
     select = select[:select.index("</select>")]
     listed = {case for case in CASES if f'value="{world[case]}"' in select}
     assert listed == {"normal"}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_lab_schedules_only_on_a_bookable_instrument_and_may_still_delay(session, uni, lab_actor, world, case):
+    """A booking asked before the instrument broke down: the lab cannot schedule it, it delays or refuses."""
+    booking = Booking(instrument_id=world[case], user_id=uni.customer_service_user, mode="sample", state="pending",
+                      sample_count=1, submitted_at=NOW, respond_by=date(2026, 12, 14), respond_by_official=True)
+    session.add(booking)
+    session.flush()
+    schedule = lambda: svc.schedule(session, lab_actor, booking, NOW, day=date(2026, 12, 9),  # noqa: E731
+                                    settings=svc.Settings())
+    if offered(case):
+        assert schedule().state == "scheduled"
+        return
+    with pytest.raises(RuleViolation) as refused:
+        schedule()
+    assert refused.value.errors == {"instrument_id": MESSAGES[case] + "请延期或拒绝该预约，并说明原因。"}
+    assert booking.state == "pending"
+    delayed = svc.delay(session, lab_actor, booking, NOW, "故障维修，待修复后安排", day=date(2026, 12, 10),
+                        settings=svc.Settings())
+    assert delayed.delayed and delayed.response_reason == "故障维修，待修复后安排"

@@ -74,9 +74,18 @@ def _string_literals(path):
             if isinstance(node, ast.Constant) and isinstance(node.value, str)]
 
 
+def _permission_name_literals(path):
+    """@permission_name("…") with a literal: a permission spelled in the view."""
+    return [(node.lineno, node.args[0].value) for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "permission_name"
+            and node.args and isinstance(node.args[0], ast.Constant)]
+
+
 def test_no_view_spells_a_permission():
     found = [f"{path.relative_to(APP)}:{line} {value}" for path in _python_files("views")
              for line, value in _string_literals(path) if value.startswith("can_") or value == P.MENU_ACCESS]
+    found += [f"{path.relative_to(APP)}:{line} {value}" for path in _python_files("views")
+              for line, value in _permission_name_literals(path)]
     assert found == []
 
 

@@ -53,3 +53,16 @@ def test_the_callers_reach_the_subtree_only(session, tree):
     actor = Actor(1, frozenset({COLLEGE_ADMIN}), "college", college.path)
     assert actor.covers(labs[-1].path) and actor.covers(college.path)
     assert not actor.covers(other_lab.path) and not actor.covers(school.path)
+
+
+def test_no_path_covers_nothing_in_sql_as_in_python(session, tree):
+    school, college, labs, other, other_lab = tree
+    for nothing in (None, ""):
+        assert session.execute(sa.select(sa.func.count()).select_from(Unit).where(Unit.is_under(nothing))).scalar() == 0
+        assert session.execute(sa.select(sa.func.count()).select_from(Unit).where(Unit.covers(nothing))).scalar() == 0
+        assert not college.is_under(nothing) and not college.covers(nothing)
+    # a column on either side: the colleges under the school, the units each lab is under
+    group = sa.orm.aliased(Unit)
+    pairs = session.execute(sa.select(sa.func.count()).select_from(Unit).join(group, group.covers(Unit.path))
+                            .where(Unit.id == labs[0].id)).scalar()
+    assert pairs == 3  # the lab itself, its college and the school

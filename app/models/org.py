@@ -41,7 +41,10 @@ class Unit(Model):
 
     @is_under.expression
     def is_under(cls, ancestor_path):
-        return cls.path.startswith(ancestor_path)  # paths hold only digits and "/": no LIKE wildcard to escape
+        # paths hold only digits and "/": no LIKE wildcard to escape. No path is above nothing, as in Python.
+        if isinstance(ancestor_path, str) or ancestor_path is None:
+            return cls.path.startswith(ancestor_path) if ancestor_path else sa.false()
+        return sa.and_(ancestor_path.isnot(None), ancestor_path != "", cls.path.startswith(ancestor_path))
 
     @hybrid_method
     def covers(self, path) -> bool:
@@ -50,7 +53,9 @@ class Unit(Model):
 
     @covers.expression
     def covers(cls, path):
-        return sa.literal(path, sa.String).startswith(cls.path)
+        if isinstance(path, str) or path is None:
+            return sa.and_(cls.path != "", sa.literal(path, sa.String).startswith(cls.path)) if path else sa.false()
+        return sa.and_(cls.path.isnot(None), cls.path != "", path.startswith(cls.path))
 
     @classmethod
     def ids_under(cls, ancestor_path):

@@ -51,3 +51,8 @@ CALENDAR_PAGES = ("can_events", "can_instrument_calendar", "can_search", "can_te
 # the calendar subscriptions (personal, an instrument's) and renewing their secret addresses
 FEEDS = ("can_personal", CAN_INSTRUMENT)
 CAN_RENEW_MINE, CAN_RENEW_INSTRUMENT = "can_renew_mine", "can_renew_instrument"
+
+
+def method_name(permission: str) -> str:
+    """The name FAB's @permission_name and method_permission_name take: the permission without `can_`."""
+    return permission.removeprefix("can_")

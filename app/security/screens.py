@@ -21,7 +21,7 @@ from app.models.user import COLLEGE_ADMIN, LAB_ADMIN, PUBLIC, SERVICE_USER
 
 from . import permissions as P
 
-ADMINS = (LAB_ADMIN, COLLEGE_ADMIN)  # the school holds every permission (FAB's admin role)
+LAB_SIDE = (LAB_ADMIN, COLLEGE_ADMIN)  # an instrument's lab and college; the school holds every permission
 SIGNED_IN = (LAB_ADMIN, COLLEGE_ADMIN, SERVICE_USER)
 EVERYONE = (*SIGNED_IN, PUBLIC)
 
@@ -95,72 +95,72 @@ SCREENS = (
     Screen("PlatformRoleView", {}, "List Roles", _("List Roles"), "fa-user-gear", SECURITY, permissions=P.READ),
     # the instruments, their filings and fee standards; labs draft fees and colleges review them, the
     # workflow service decides whose step it is (app/services/fees.py)
-    Screen("InstrumentView", to(ADMINS, P.CRUD), "Instruments", _("Instruments"), "fa-microscope", RESOURCES),
-    Screen("UnsuitableFilingView", to(ADMINS, P.CRUD), "Unsuitable filings", _("Unsuitable filings"), "fa-file-alt",
+    Screen("InstrumentView", to(LAB_SIDE, P.CRUD), "Instruments", _("Instruments"), "fa-microscope", RESOURCES),
+    Screen("UnsuitableFilingView", to(LAB_SIDE, P.CRUD), "Unsuitable filings", _("Unsuitable filings"), "fa-file-alt",
            RESOURCES),
-    Screen("FeeStandardView", to(ADMINS, (*P.CRUD, P.CAN_STEP)), "Fee standards", _("Fee standards"), "fa-yen-sign",
+    Screen("FeeStandardView", to(LAB_SIDE, (*P.CRUD, P.CAN_STEP)), "Fee standards", _("Fee standards"), "fa-yen-sign",
            RESOURCES),
-    Screen("FeeItemView", to(ADMINS, P.CRUD)),
-    Screen("FeePriceView", to(ADMINS, P.CRUD)),
-    Screen("FeeComponentView", to(ADMINS, P.CRUD)),
+    Screen("FeeItemView", to(LAB_SIDE, P.CRUD)),
+    Screen("FeePriceView", to(LAB_SIDE, P.CRUD)),
+    Screen("FeeComponentView", to(LAB_SIDE, P.CRUD)),
     # units: a college keeps its labs, a lab reads them
     Screen("UnitView", {COLLEGE_ADMIN: P.CRUD, LAB_ADMIN: P.READ}, "Units", _("Units"), "fa-sitemap", ORG),
-    Screen("InnovationPlatformView", to(ADMINS, P.CRUD), "Innovation platforms", _("Innovation platforms"),
+    Screen("InnovationPlatformView", to(LAB_SIDE, P.CRUD), "Innovation platforms", _("Innovation platforms"),
            "fa-building", ORG),
-    Screen("PersonView", to(ADMINS, P.CRUD), "People", _("People"), "fa-user", STAFF),
-    Screen("TrainingSessionView", to(ADMINS, P.CRUD), "Training", _("Training"), "fa-chalkboard-teacher", STAFF),
+    Screen("PersonView", to(LAB_SIDE, P.CRUD), "People", _("People"), "fa-user", STAFF),
+    Screen("TrainingSessionView", to(LAB_SIDE, P.CRUD), "Training", _("Training"), "fa-chalkboard-teacher", STAFF),
     # colleges and labs tune their own terminals and see what was refused; registering and binding unknown
     # terminals is the school's
-    Screen("IotTerminalView", to(ADMINS, (*P.READ, P.CAN_EDIT)), "IoT terminals", _("IoT terminals"),
+    Screen("IotTerminalView", to(LAB_SIDE, (*P.READ, P.CAN_EDIT)), "IoT terminals", _("IoT terminals"),
            "fa-satellite-dish", IOT),
-    Screen("IotRejectionView", to(ADMINS, P.READ), "Refused IoT messages", _("Refused IoT messages"), "fa-ban", IOT,
+    Screen("IotRejectionView", to(LAB_SIDE, P.READ), "Refused IoT messages", _("Refused IoT messages"), "fa-ban", IOT,
            permissions=P.READ),
-    Screen("InterlockCommandView", to(ADMINS, P.READ), "Plug commands", _("Plug commands"), "fa-plug", IOT,
+    Screen("InterlockCommandView", to(LAB_SIDE, P.READ), "Plug commands", _("Plug commands"), "fa-plug", IOT,
            permissions=P.READ),  # written by the usage service, never by hand
     # marking a filing uploaded to the province is the school's
-    Screen("ReportsView", to(ADMINS, (P.CAN_INDEX, P.CAN_DOWNLOAD, P.CAN_EXPORT, P.CAN_EXPORT_STATUS,
+    Screen("ReportsView", to(LAB_SIDE, (P.CAN_INDEX, P.CAN_DOWNLOAD, P.CAN_EXPORT, P.CAN_EXPORT_STATUS,
                                       P.CAN_EXPORT_FILE)),
            "Report downloads", _("Report downloads"), "fa-file-excel", REPORTS),
     # labs enter their yearly cost basis and typical cases, colleges check them; the school assesses the
     # colleges, which only read theirs
-    Screen("InstrumentYearCostView", to(ADMINS, P.CRUD), "Annual cost basis", _("Annual cost basis"), "fa-coins",
+    Screen("InstrumentYearCostView", to(LAB_SIDE, P.CRUD), "Annual cost basis", _("Annual cost basis"), "fa-coins",
            REPORTS),
-    Screen("TypicalCaseView", to(ADMINS, P.CRUD), "Typical cases", _("Typical cases"), "fa-star", REPORTS),
+    Screen("TypicalCaseView", to(LAB_SIDE, P.CRUD), "Typical cases", _("Typical cases"), "fa-star", REPORTS),
     Screen("AssessmentView", {COLLEGE_ADMIN: P.READ}, "Annual assessments", _("Annual assessments"), "fa-award",
            REPORTS),
     Screen("TaskFailureView", {}, "Background task failures", _("Background task failures"),
            "fa-exclamation-triangle", SECURITY, permissions=P.READ),  # the school's: background work that failed
     # the lab side's booking work
-    Screen("BookingQueueView", to(ADMINS, (P.CAN_LIST,)), "Bookings to answer", _("Bookings to answer"), "fa-inbox",
+    Screen("BookingQueueView", to(LAB_SIDE, (P.CAN_LIST,)), "Bookings to answer", _("Bookings to answer"), "fa-inbox",
            BOOKING, permissions=(P.CAN_LIST,)),
-    Screen("TodayScheduleView", to(ADMINS, P.READ), "Today's schedule", _("Today's schedule"), "fa-calendar-day",
+    Screen("TodayScheduleView", to(LAB_SIDE, P.READ), "Today's schedule", _("Today's schedule"), "fa-calendar-day",
            BOOKING, permissions=P.READ),
-    Screen("BookingRecordView", to(ADMINS, (*P.READ, P.CAN_ANSWER)), "Booking records", _("Booking records"),
+    Screen("BookingRecordView", to(LAB_SIDE, (*P.READ, P.CAN_ANSWER)), "Booking records", _("Booking records"),
            "fa-list-alt", BOOKING, permissions=(*P.READ, P.CAN_ANSWER)),
-    Screen("UsageRecordView", to(ADMINS, (*P.READ, *P.USE_STEPS)), "Uses", _("Uses"), "fa-stopwatch", BOOKING,
+    Screen("UsageRecordView", to(LAB_SIDE, (*P.READ, *P.USE_STEPS)), "Uses", _("Uses"), "fa-stopwatch", BOOKING,
            permissions=(*P.READ, *P.USE_STEPS)),
-    Screen("ChargeView", to(ADMINS, (*P.READ, P.CAN_STEP)), "Charges", _("Charges"), "fa-file-invoice-dollar",
+    Screen("ChargeView", to(LAB_SIDE, (*P.READ, P.CAN_STEP)), "Charges", _("Charges"), "fa-file-invoice-dollar",
            BOOKING, permissions=(*P.READ, P.CAN_STEP)),
     # a lab's statements, and a service user's own (its menu link below)
     Screen("StatementView", to(SIGNED_IN, (P.CAN_INDEX, P.CAN_DOWNLOAD)), "Statements", _("Statements"),
-           "fa-file-invoice", BOOKING, href="/statements/", menu_roles=ADMINS),
-    Screen("EvaluationView", to(ADMINS, (*P.READ, P.CAN_REPLY)), "Evaluations", _("Evaluations"),
+           "fa-file-invoice", BOOKING, href="/statements/", menu_roles=LAB_SIDE),
+    Screen("EvaluationView", to(LAB_SIDE, (*P.READ, P.CAN_REPLY)), "Evaluations", _("Evaluations"),
            "fa-star-half-alt", BOOKING, permissions=(*P.READ, P.CAN_REPLY)),
     # labs keep who may operate their instruments and when they can be booked
-    Screen("AuthorisationView", to(ADMINS, P.CRUD), "Authorisations", _("Authorisations to operate"), "fa-id-badge",
+    Screen("AuthorisationView", to(LAB_SIDE, P.CRUD), "Authorisations", _("Authorisations to operate"), "fa-id-badge",
            BOOKING),
-    Screen("BookingRuleView", to(ADMINS, P.CRUD), "Booking rules", _("Booking rules"), "fa-sliders-h", BOOKING),
-    Screen("OpeningHoursView", to(ADMINS, P.CRUD), "Opening hours", _("Opening hours"), "fa-clock", BOOKING),
-    Screen("ClosureView", to(ADMINS, P.CRUD), "Closures", _("Closures"), "fa-tools", BOOKING),
-    Screen("ServiceContractView", to(ADMINS, (*P.CRUD, P.CAN_FILE)), "Service contracts", _("Service contracts"),
+    Screen("BookingRuleView", to(LAB_SIDE, P.CRUD), "Booking rules", _("Booking rules"), "fa-sliders-h", BOOKING),
+    Screen("OpeningHoursView", to(LAB_SIDE, P.CRUD), "Opening hours", _("Opening hours"), "fa-clock", BOOKING),
+    Screen("ClosureView", to(LAB_SIDE, P.CRUD), "Closures", _("Closures"), "fa-tools", BOOKING),
+    Screen("ServiceContractView", to(LAB_SIDE, (*P.CRUD, P.CAN_FILE)), "Service contracts", _("Service contracts"),
            "fa-file-signature", BOOKING, permissions=(*P.CRUD, P.CAN_FILE)),
     # the lab side and the service users both look for a free instrument; only service users book
-    Screen("BookingCalendarView", {**to(ADMINS, P.CALENDAR_PAGES), SERVICE_USER: (*P.CALENDAR_PAGES, P.CAN_BOOK)},
+    Screen("BookingCalendarView", {**to(LAB_SIDE, P.CALENDAR_PAGES), SERVICE_USER: (*P.CALENDAR_PAGES, P.CAN_BOOK)},
            "Find a free instrument", _("Find a free instrument"), "fa-search", BOOKING, href="/bookings/search",
-           menu_roles=ADMINS),
+           menu_roles=LAB_SIDE),
     # a calendar subscription is read by Outlook or a phone, which cannot sign in: its secret URL grants it
     Screen("CalendarFeedView", {PUBLIC: P.FEEDS, SERVICE_USER: (*P.FEEDS, P.CAN_RENEW_MINE),
-                                **to(ADMINS, (*P.FEEDS, P.CAN_RENEW_INSTRUMENT))}),
+                                **to(LAB_SIDE, (*P.FEEDS, P.CAN_RENEW_INSTRUMENT))}),
     Screen("MessageView", to(SIGNED_IN, (*P.READ, P.CAN_READ_ALL)), permissions=(*P.READ, P.CAN_READ_ALL)),
     # a service user's own
     Screen("MyBookingView", {SERVICE_USER: (*P.READ, P.CAN_CANCEL, *P.OWN_USE_STEPS)}, "My bookings",
@@ -194,25 +194,25 @@ SCREENS = (
     Screen("PiApprovalView", to(EVERYONE, (P.CAN_DECIDE,))),
     # the REST APIs (FAB's generic ones need no `methods`)
     Screen("UnitApi", {COLLEGE_ADMIN: P.API_CRUD, LAB_ADMIN: P.API_READ}, api=True),
-    Screen("InnovationPlatformApi", to(ADMINS, P.API_CRUD), api=True),
-    Screen("InstrumentApi", to(ADMINS, P.API_CRUD), api=True),
-    Screen("PersonApi", to(ADMINS, P.API_CRUD), api=True),
-    Screen("TrainingSessionApi", to(ADMINS, P.API_CRUD), api=True),
-    Screen("UnsuitableFilingApi", to(ADMINS, P.API_CRUD), api=True),
+    Screen("InnovationPlatformApi", to(LAB_SIDE, P.API_CRUD), api=True),
+    Screen("InstrumentApi", to(LAB_SIDE, P.API_CRUD), api=True),
+    Screen("PersonApi", to(LAB_SIDE, P.API_CRUD), api=True),
+    Screen("TrainingSessionApi", to(LAB_SIDE, P.API_CRUD), api=True),
+    Screen("UnsuitableFilingApi", to(LAB_SIDE, P.API_CRUD), api=True),
     # service users submit, follow and cancel their own bookings; the lab side answers, cancels, registers
     Screen("BookingApi", {SERVICE_USER: (*P.API_READ, P.CAN_POST, P.CAN_CANCEL),
-                          **to(ADMINS, (*P.API_READ, P.CAN_ANSWER, P.CAN_CANCEL, P.CAN_REGISTER_USE))},
+                          **to(LAB_SIDE, (*P.API_READ, P.CAN_ANSWER, P.CAN_CANCEL, P.CAN_REGISTER_USE))},
            api=True, methods={"get": P.CAN_GET, "get_list": P.CAN_GET, "info": P.CAN_INFO, "post": P.CAN_POST,
                               "schedule": P.CAN_ANSWER, "delay": P.CAN_ANSWER, "refuse": P.CAN_ANSWER,
                               "cancel": P.CAN_CANCEL, "complete": P.CAN_REGISTER_USE}),
-    Screen("AuthorisationApi", {SERVICE_USER: P.API_READ, **to(ADMINS, P.API_CRUD)}, api=True),
+    Screen("AuthorisationApi", {SERVICE_USER: P.API_READ, **to(LAB_SIDE, P.API_CRUD)}, api=True),
     Screen("AvailabilityApi", to(SIGNED_IN, (P.CAN_GET,)), api=True,
            methods={"search": P.CAN_GET, "instrument": P.CAN_GET}),
     Screen("UsageApi", to(SIGNED_IN, P.API_READ), api=True),
-    Screen("ChargeApi", {SERVICE_USER: P.API_READ, **to(ADMINS, (*P.API_READ, P.CAN_SETTLE))}, api=True,
+    Screen("ChargeApi", {SERVICE_USER: P.API_READ, **to(LAB_SIDE, (*P.API_READ, P.CAN_SETTLE))}, api=True,
            methods={"get": P.CAN_GET, "get_list": P.CAN_GET, "info": P.CAN_INFO, "confirm": P.CAN_SETTLE,
                     "invoice": P.CAN_SETTLE, "settle": P.CAN_SETTLE, "credit": P.CAN_SETTLE, "waive": P.CAN_SETTLE}),
-    Screen("EvaluationApi", {SERVICE_USER: (*P.API_READ, P.CAN_POST), **to(ADMINS, (*P.API_READ, P.CAN_REPLY))},
+    Screen("EvaluationApi", {SERVICE_USER: (*P.API_READ, P.CAN_POST), **to(LAB_SIDE, (*P.API_READ, P.CAN_REPLY))},
            api=True, methods={"get": P.CAN_GET, "get_list": P.CAN_GET, "info": P.CAN_INFO, "post": P.CAN_POST,
                               "reply": P.CAN_REPLY}),
     Screen("StatementApi", to(SIGNED_IN, (P.CAN_GET,)), api=True, methods={"statement": P.CAN_GET}),
@@ -252,7 +252,7 @@ def not_the_schools() -> frozenset:
 
 def method_permissions(entry: Screen) -> dict:
     """FAB's method_permission_name: a method → its permission without FAB's `can_` prefix."""
-    return {method: permission.removeprefix("can_") for method, permission in entry.methods.items()}
+    return {method: P.method_name(permission) for method, permission in entry.methods.items()}
 
 
 def register(appbuilder, views, links=True):

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from flask_babel import lazy_gettext as _
+from flask_babel import gettext, lazy_gettext as _
 import sqlalchemy as sa
 
 from app import clock
@@ -264,6 +264,10 @@ def schedule(session, actor: Actor, booking: Booking, now: datetime, *, start=No
     needs a valid contract, or the standard terms accepted where they apply)."""
     require_lab_side(session, actor, booking.instrument_id)
     _require_state(booking, ANSWERABLE)
+    instrument = session.get(Instrument, booking.instrument_id)
+    if not instrument.can_be_booked:  # asked before it broke down, say: the answer is a delay or a refusal
+        raise RuleViolation({"instrument_id": gettext("%(why)s Delay the booking or refuse it, giving the reason.",
+                                                      why=instrument.not_bookable_message)})
     _place(session, booking, now, start=start, end=end, day=day, settings=settings)
     booking.state, booking.responded_at = "scheduled", booking.responded_at or now
     _flush_holding(session)

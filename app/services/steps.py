@@ -37,7 +37,7 @@ def _schedule(session, actor, record, now, settings, start=None, end=None, date=
     return booking.schedule(session, actor, record, now, start=start, end=end, day=date, settings=settings)
 
 
-def _delay(session, actor, record, now, settings, start=None, end=None, date=None, reason=None):
+def _delay(session, actor, record, now, settings, start=None, end=None, date=None, reason=None, **_ignored):
     return booking.delay(session, actor, record, now, reason, start=start, end=end, day=date, settings=settings)
 
 

@@ -19,6 +19,7 @@ from marshmallow_sqlalchemy.convert import ModelConverter
 
 from app import clock
 from app.models.base import UtcDateTime
+from app.services import settlement
 
 
 class BeijingDateTime(fields.DateTime):
@@ -94,10 +95,13 @@ def _string(value):
 
 
 # kind -> (conversion, message when it fails, whether "" counts as absent)
+MSG_INSTANT = _("Enter a date and time as YYYY-MM-DDTHH:MM (Beijing time).")
+MSG_DAY = _("Enter a date as YYYY-MM-DD.")
+MSG_WHOLE = _("Enter a whole number.")
 _READERS = {
-    "instant": (lambda v: clock.parse_local(str(v)), _("Enter a date and time as YYYY-MM-DDTHH:MM (Beijing time)."), True),
-    "day": (lambda v: date.fromisoformat(str(v)), _("Enter a date as YYYY-MM-DD."), True),
-    "integer": (_whole, _("Enter a whole number."), False),
+    "instant": (lambda v: clock.parse_local(str(v)), MSG_INSTANT, True),
+    "day": (lambda v: date.fromisoformat(str(v)), MSG_DAY, True),
+    "integer": (_whole, MSG_WHOLE, False),
     "text": (_string, _("Enter text (without control characters that cannot be stored)."), False),
 }
 
@@ -116,9 +120,6 @@ def read(data, key, errors, kind):
         return None
 
 
-MSG_AMOUNT = _("Give a positive amount in yuan, to the cent.")
-
-
 def read_fields(data, step, errors):
     """The values of a step's fields (app/services/steps.py) from a JSON body: {name: value}, each read by its
     kind; an amount is passed on as a number or its text, which the service reads."""
@@ -127,7 +128,7 @@ def read_fields(data, step, errors):
         if kind == "amount":
             value = data.get(name)
             if isinstance(value, bool) or not isinstance(value, (int, float, str, type(None))):
-                errors[name] = str(MSG_AMOUNT)
+                errors[name] = str(settlement.MSG_AMOUNT)
             values[name] = value
         else:
             values[name] = read(data, name, errors, kind)

@@ -330,14 +330,14 @@ class ScopedModelApi(_ScopeWiring, ModelRestApi):
     @expose("/<int:pk>", methods=["PUT"])
     @protect()
     @safe
-    @permission_name("put")
+    @permission_name(P.method_name(P.CAN_PUT))
     def put(self, pk):
         return self.put_headless(pk)
 
     @expose("/<int:pk>", methods=["DELETE"])
     @protect()
     @safe
-    @permission_name("delete")
+    @permission_name(P.method_name(P.CAN_DELETE))
     def delete(self, pk):
         return self.delete_headless(pk)
 

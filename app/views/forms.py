@@ -5,7 +5,6 @@ from datetime import date
 from urllib.parse import urlsplit
 
 from flask import flash, request
-from flask_babel import lazy_gettext as _
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from wtforms import DateTimeField, ValidationError
 
@@ -13,8 +12,8 @@ from app import clock
 from app.extensions import db
 from app.services.errors import RuleViolation
 
-MSG_INSTANT = _("Enter a date and time as YYYY-MM-DDTHH:MM (Beijing time).")
-MSG_DAY = _("Enter a date as YYYY-MM-DD.")
+from .api_fields import MSG_DAY, MSG_INSTANT, MSG_WHOLE, integer_text
+
 
 def field_rule(check, *other_fields):
     """Wrap a service check (value[, other values]) -> message|None as a WTForms validator."""
@@ -63,7 +62,9 @@ def form_fields(form, step):
                 errors[name] = MSG_INSTANT if kind == "instant" else MSG_DAY
                 value = None
         elif kind == "integer":
-            value = form.get(name, type=int)
+            value = integer_text(raw) if raw else None
+            if raw and value is None:
+                errors[name] = MSG_WHOLE
         else:
             value = raw
         values[name] = value

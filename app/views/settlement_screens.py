@@ -14,6 +14,7 @@ from app.extensions import db
 from app.models import Booking, Charge, UsageRecord
 from app.models.choices import (CHARGE_STATE, CUSTOMER_CATEGORY, PAYMENT_METHOD, PI_APPROVAL_STATE, PI_DECIDED_VIA,
                                 SERVICE_TYPE, USAGE_DIRECTION, USAGE_SOURCE)
+from app.security import permissions as P
 from app.security.scope import apply_scope
 from app.services import booking as bookings, pi_approval, settlement, steps, usage
 from app.services.actors import Actor
@@ -223,7 +224,7 @@ class ChargeView(_ChargeScreen):
 
     @expose("/scan/<int:pk>", methods=["GET"])
     @has_access
-    @permission_name("show")
+    @permission_name(P.method_name(P.CAN_SHOW))
     def scan(self, pk):
         """The signed paper of a PI's decision, to the charge's lab side only (404 outside the scope)."""
         charge = self.datamodel.get(pk, self._base_filters)
