@@ -3,12 +3,15 @@ books it by dragging over it, `student_user` books sample testing, `campus_user`
 `lab_admin` answers from its queue within the clock; the message, the e-mail and its .ics reach
 `service_user`. Against the demo served by gunicorn, with the task consumer sending the mail."""
 import re
+import time as time_module
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
 import icalendar
 import sqlalchemy as sa
+
+from app import clock
 
 from app.models import Booking, Closure, Instrument, ServiceUser
 from app.models.user import PlatformUser
@@ -34,7 +37,7 @@ def _customer(engine, username):
 def _free_weekday_next_week(engine, instrument_id, start_hour=10, hours=1.5):
     """A Chinese working day (Tuesday–Friday) of next week with the instrument free (no booking, no
     closure) from `start_hour` for `hours`."""
-    today = datetime.now(BEIJING).date()
+    today = clock.today()  # the servers' own clock: the real one, in Beijing
     monday = today + timedelta(days=7 - today.weekday())
     for offset in range(1, 5):
         day = monday + timedelta(days=offset)
@@ -136,8 +139,8 @@ def test_service_user_books_on_the_calendar_and_lab_admin_answers(ui, stack, dem
     with engine.connect() as conn:
         address = conn.execute(sa.select(PlatformUser.email).where(PlatformUser.username == "service_user")).scalar_one()
     inbox = stack.smtp.inbox
-    deadline = datetime.now() + timedelta(seconds=60)
-    while not [m for m in inbox.to(address) if "预约已安排" in m["Subject"]] and datetime.now() < deadline:
+    deadline = time_module.monotonic() + 60
+    while not [m for m in inbox.to(address) if "预约已安排" in m["Subject"]] and time_module.monotonic() < deadline:
         page.wait_for_timeout(250)
     mail = [m for m in inbox.to(address) if "预约已安排" in m["Subject"]]
     assert mail, (address, [m["message"]["Subject"] for m in inbox.messages], stack.consumer.text()[-2000:])

@@ -2,12 +2,13 @@
 import json
 import time
 import uuid
-from datetime import date
 
 import openpyxl
 import paho.mqtt.client as mqtt
 import pytest
 import sqlalchemy as sa
+
+from app import clock
 from paho.mqtt.enums import CallbackAPIVersion
 
 from app.models import FeeStandard, Instrument
@@ -100,8 +101,8 @@ def test_a_fee_standard_from_draft_to_the_public_page(ui, demo_db):
     page.select_option("select#instrument", str(instrument_id), force=True)
     # typed key by key, as a person does: the date picker reads its field on each key (a pasted-in
     # value that no key event announced is cleared when the picker closes)
-    page.locator("#effective_from").press_sequentially(date.today().replace(month=1, day=1).isoformat())
-    assert f"{date.today().year}年01月" in page.locator(".datepicker").inner_text()  # Chinese, on the typed month
+    page.locator("#effective_from").press_sequentially(clock.today().replace(month=1, day=1).isoformat())
+    assert f"{clock.today().year}年01月" in page.locator(".datepicker").inner_text()  # Chinese, on the typed month
     ui.step("lab-types-the-date")
     page.keyboard.press("Escape")
     page.fill("#pricing_method", "按机时计费，成本补偿、非营利。")
@@ -164,7 +165,7 @@ def test_a_report_export_shows_its_progress_and_downloads(ui, tmp_path):
     ui.login("school_admin")
     ui.goto("/reports/")
     page.select_option("#report-name", "annual")
-    page.select_option("#report-year", str(date.today().year - 1))
+    page.select_option("#report-year", str(clock.today().year - 1))
     with page.expect_download(timeout=120_000) as download:
         page.click("#report-form button[type=submit]")
         page.wait_for_selector("#report-progress:not([hidden])")
@@ -177,9 +178,9 @@ def test_a_report_export_shows_its_progress_and_downloads(ui, tmp_path):
     ui.step("export-done")
     path = tmp_path / download.value.suggested_filename
     download.value.save_as(path)
-    assert download.value.suggested_filename == f"科研设施和仪器开放共享年度运行报告_湖南示范大学_{date.today().year - 1}.xlsx"
+    assert download.value.suggested_filename == f"科研设施和仪器开放共享年度运行报告_湖南示范大学_{clock.today().year - 1}.xlsx"
     book = openpyxl.load_workbook(path)
-    assert book.sheetnames[:2] == ["分仪器", "单位合计"] and book.worksheets[0]["A1"].value == f"{date.today().year - 1}年度科研设施和仪器开放共享运行情况（分仪器）"
+    assert book.sheetnames[:2] == ["分仪器", "单位合计"] and book.worksheets[0]["A1"].value == f"{clock.today().year - 1}年度科研设施和仪器开放共享运行情况（分仪器）"
 
 
 def _publish(url, topic, payload):

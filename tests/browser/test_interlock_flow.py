@@ -3,11 +3,12 @@ Tasmota plug, simulated as `make run` does), presses 开始使用 on its booking
 the ON, the plug obeys and confirms, and the page shows it confirmed; 结束使用 switches it off the same
 way; `lab_admin` sees both commands on the booking's page and in 插座指令."""
 import time
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 from playwright.sync_api import Error as PlaywrightError
 import sqlalchemy as sa
+
+from app import clock
 from sqlalchemy.orm import Session
 
 from app.models import Booking, BookingRule, Instrument, InterlockCommand, ServiceUser
@@ -15,7 +16,6 @@ from app.models.user import PlatformUser
 
 from .test_flows import _flash, demo_db  # noqa: F401  (demo_db: the fixture)
 
-BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 def _slot_now(engine):
@@ -26,7 +26,7 @@ def _slot_now(engine):
                                .where(PlatformUser.username == "service_user")).scalar_one()
         instrument = session.execute(sa.select(Instrument).join(BookingRule, BookingRule.instrument_id == Instrument.id)
                                      .where(BookingRule.interlock.is_(True), Instrument.name == "场发射扫描电子显微镜")).scalar_one()
-        now = datetime.now(BEIJING).replace(second=0, microsecond=0)
+        now = clock.local(clock.now()).replace(second=0, microsecond=0)
         booking = Booking(instrument_id=instrument.id, user_id=user.id, mode="self_operated", state="scheduled",
                           scheduled_start=now - timedelta(minutes=5), scheduled_end=now + timedelta(minutes=55),
                           requested_start=now - timedelta(minutes=5), requested_end=now + timedelta(minutes=55),

@@ -3,17 +3,16 @@ booking from its page, confirms and invoices the charge; `service_user` finds it
 with its lines and evaluates the booking; the lab records the payment and the user sees it settled; the
 average shows on the public instrument page. Against the demo served by gunicorn."""
 import re
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+
+from app import clock
 
 from app.models import Booking, Charge, Evaluation, ServiceUser, UsageRecord
 from app.models.user import PlatformUser
 
 from .test_flows import _flash, demo_db  # noqa: F401  (demo_db: the fixture)
 
-BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 def _ended_booking(engine):
@@ -24,7 +23,7 @@ def _ended_booking(engine):
         used = sa.select(UsageRecord.booking_id).where(UsageRecord.booking_id.is_not(None), UsageRecord.source == "manual")
         return conn.execute(sa.select(Booking.id, Booking.instrument_id).where(
             Booking.user_id == user, Booking.state == "scheduled", Booking.mode == "self_operated",
-            Booking.scheduled_end < datetime.now(BEIJING), Booking.id.not_in(used))
+            Booking.scheduled_end < clock.now(), Booking.id.not_in(used))
             .order_by(Booking.scheduled_end.desc()).limit(1)).one()
 
 
@@ -63,7 +62,7 @@ def test_lab_admin_settles_a_use_and_service_user_evaluates_it(ui, demo_db):
     ui.goto("/chargeview/list/")
     assert page.locator(f"a[href='/chargeview/show/{charge_id}']").count() >= 1
     ui.step("lab-admin-charges")
-    today = datetime.now(BEIJING)
+    today = clock.today()
     ui.goto(f"/statements/?year={today.year}&month={today.month}")
     assert f"FP-BROWSER-{charge_id}" in page.locator("body").inner_text()  # invoiced today: this month's
     ui.step("lab-admin-statement")
