@@ -9,7 +9,7 @@ from flask_appbuilder import AppBuilder
 from . import http, models  # noqa: F401  (models: register tables)
 from .extensions import db, migrate, tune_sqlite
 from .models import user as user_roles
-from .services import flush_guards
+from app.services import flush_guards
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -29,8 +29,11 @@ from app import clock
 from app.extensions import db
 from app.models import TaskFailure
 from app.reports import exports
-from app.services import booking as bookings
-from app.services import catalogue_entry, interlock, interlock_sweep, iot, mail, notifications, pi_approval
+from app.services.booking import bookings
+from app.services.catalogue import entry as catalogue_entry
+from app.services.iot import interlock, interlock_sweep, status as iot
+from app.services.people import mail, notifications
+from app.services.money import pi_approval
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +117,7 @@ notifications.install(_enqueue_mail)
 @huey.task(retries=3, retry_delay=60)
 @in_app_context
 def send_pi_approval_mail(approval_id):
-    """The signed link to an on-campus charge's PI (app/services/pi_approval.py)."""
+    """The signed link to an on-campus charge's PI (app/services/money/pi_approval.py)."""
     pi_approval.deliver(db.session, approval_id, mail.MailSettings.of(current_app.config), current_app.config["SECRET_KEY"],
                         pi_approval.Settings.of(current_app.config).link_days, clock.now())
 

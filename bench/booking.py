@@ -168,7 +168,7 @@ def week_feed(ours, instrument_id, peer, nemo_client, tool_id, week_start, round
 
 def races(app, our_clients, info, peer, nemo_clients, tool_id, first_day, runs):
     from app.extensions import db
-    from app.services.booking import clashes
+    from app.services.booking.bookings import clashes
 
     out = {"ours": [], "nemo": []}
     for n in range(runs):

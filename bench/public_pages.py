@@ -50,7 +50,7 @@ from bench.report import RESULTS_DIR, ROOT, git_commit, percentile, write_result
 RATIO_GOAL = 1.5
 MAX_STATEMENTS = 6
 
-PAGE_SIZE = 20  # app.services.public_catalogue.PAGE_SIZE; checked at start-up
+PAGE_SIZE = 20  # app.services.catalogue.public.PAGE_SIZE; checked at start-up
 BARE_VIEW = "BareInstrumentView"
 PUBLISHED_FROM = date(2026, 1, 1)
 
@@ -178,7 +178,7 @@ def build_catalogue(app, args):
     fee_seconds = time.perf_counter() - t0
     # the bulk inserts bypass the ORM, so fill the catalogue entries as a new day's refresh does
     # (timed: it is what the first public request of each day and process costs)
-    from app.services import catalogue_entry
+    from app.services.catalogue import entry as catalogue_entry
 
     refresh_planner_statistics(db.engine, db.session)
     t0 = time.perf_counter()
@@ -617,7 +617,7 @@ def main(argv=None):
 
         from app import create_app
         from app.extensions import db
-        from app.services import public_catalogue
+        from app.services.catalogue import public as public_catalogue
 
         if public_catalogue.PAGE_SIZE != PAGE_SIZE:
             raise RuntimeError(f"the public page size is now {public_catalogue.PAGE_SIZE}; update PAGE_SIZE here")

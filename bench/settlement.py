@@ -117,7 +117,7 @@ def price_a_month(app):
     from app.extensions import db
     from app.models import UsageRecord
     from app.models.base import beijing_date
-    from app.services import settlement
+    from app.services.money import settlement
 
     first, last = date(YEAR, MONTH, 1), date(YEAR, MONTH, 30)
     month = sa.select(UsageRecord.id).where(beijing_date(UsageRecord.started_at).between(first, last))
@@ -137,7 +137,7 @@ def invoice_the_year(app):
     from app import clock
     from app.extensions import db
     from app.models import Charge, UsageRecord
-    from app.services import settlement
+    from app.services.money import settlement
 
     settlement.charge_uses(db.session, sa.select(UsageRecord.id), clock.now())
     db.session.commit()
@@ -156,7 +156,7 @@ def _statement(app):
     from app.extensions import db
     from app.reports.registry import school_root
     from app.reports.statement import statement_sheets
-    from app.services import statements
+    from app.services.money import statements
 
     school = school_root(db.session)
     return statement_sheets(db.session, statements.Party("unit", school.id), statements.Period.of(YEAR), None, clock.today())

@@ -1,13 +1,13 @@
 """The storing side of the bridge, in a process of its own.
 
 The receiver (bridge.py) hands it batches of raw messages over a pipe, in order; it decodes
-them, stores each batch in one transaction through app/services/iot.py, commits, and answers
+them, stores each batch in one transaction through app/services/iot/status.py, commits, and answers
 with the batch's counters. Only then does the receiver acknowledge the batch to the broker.
 A process of its own because paho's network thread and the database work would otherwise take
 turns on one interpreter lock: split, receiving and storing run on two cores.
 
 It also keeps the power interlock's outbox: asked for it, it takes the commands due for publication
-(app/services/interlock.py marks them sent, in their own transaction) and answers them encoded for
+(app/services/iot/interlock.py marks them sent, in their own transaction) and answers them encoded for
 each plug (commands.py); the receiver publishes them. The plugs' confirmations arrive as ordinary
 messages and are applied with their batch.
 
@@ -47,7 +47,8 @@ def make_engine(url):
 class Storer:
     def __init__(self, database_url, threshold_w, max_backoff, interlock=None, rpc_source=decoders.RPC_SOURCE):
         import app.models  # noqa: F401  (every table registered with the metadata)
-        from app.services import flush_guards, interlock as interlock_service
+        from app.services import flush_guards
+        from app.services.iot import interlock as interlock_service
 
         flush_guards.install()  # the rules every flush runs, as in the web app (this process never builds it)
 
@@ -60,7 +61,7 @@ class Storer:
     def store(self, batch):
         """Decode and store one batch [(topic, payload, received at as a Unix time)] in one transaction."""
         from app import clock
-        from app.services import interlock, iot
+        from app.services.iot import interlock, status as iot
 
         readings, rejected = [], []
         for topic, payload, received in batch:
@@ -88,7 +89,7 @@ class Storer:
     def take_outbox(self):
         """The interlock commands due now, marked sent: [(command id, topic, payload, attempt)]."""
         from app import clock
-        from app.services import interlock
+        from app.services.iot import interlock
 
         with Session(self.engine) as session, session.begin():
             due = interlock.take_due(session, clock.now(), self.interlock)
@@ -128,7 +129,7 @@ def serve(pipe, database_url, threshold_w, max_backoff, log_level, retry_seconds
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     setup_logging(log_level)
     receiver = os.getppid()
-    from app.services import interlock
+    from app.services.iot import interlock
 
     storer = Storer(database_url, threshold_w, max_backoff, interlock.Settings(retry_seconds, max_attempts), rpc_source)
     pipe.send("ready")

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import (Assessment, Booking, CheckRecord, CustomerOrg, FeeStandard, Instrument, Person, ServiceUser,
                         TrainingSession, Unit, UsageRecord)
-from app.services import assessment as a
+from app.services.upkeep import assessment as a
 from app.services.errors import RuleViolation
 from config import Config
 

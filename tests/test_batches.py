@@ -10,7 +10,8 @@ import sqlalchemy as sa
 
 from app import clock
 from app.models import Booking, Charge, ChargeApproval, Evaluation, PlatformUser, ServiceUser, Unit, UsageRecord
-from app.services import booking as booking_service, booking_batch, evaluations, settlement_batch, usage
+from app.services.booking import bookings as booking_service, batch as booking_batch, evaluations, usage
+from app.services.money import settlement_batch
 from app.services.actors import Actor
 from app.services.workdays import load_calendar
 
@@ -62,7 +63,7 @@ def test_bookings_are_taken_with_their_respond_by_on_the_chinese_calendar(sessio
     assert "不接受" in done.refused[1] and "实验室" in done.refused[2] and "无法预约" in done.refused[3]
     assert "样品" in done.refused[7]
     # each refused for its own reason, not for the first one met (issue 21, §3)
-    from app.services.booking_batch import MSG_ANSWER_BEFORE, MSG_DAY_BEFORE, MSG_TWICE
+    from app.services.booking.batch import MSG_ANSWER_BEFORE, MSG_DAY_BEFORE, MSG_TWICE
     assert (done.refused[4], done.refused[5], done.refused[6]) == (str(MSG_ANSWER_BEFORE), str(MSG_DAY_BEFORE),
                                                                   str(MSG_TWICE))
     booking = session.get(Booking, done.done[0])

@@ -15,7 +15,7 @@ from app.extensions import db
 from app.models import Booking, Instrument, ServiceUser, Unit
 from app.models.instrument import NOT_BOOKABLE_MESSAGES, NOT_BOOKABLE_STATUSES, NOT_OPEN
 from app.models.choices import RUN_STATUS, SHARING_STATUS
-from app.services import booking as svc, booking_batch, calendar
+from app.services.booking import bookings as svc, batch as booking_batch, calendar
 from app.services.errors import RuleViolation
 from app.services.workdays import load_calendar
 

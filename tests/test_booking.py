@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from app import clock
 from app.models import (Authorisation, Booking, BookingRule, Closure, DeviceEvent, DeviceStatus, Message, OpeningHours, PlatformUser, Unit,
                         UsageRecord, WorkdayOverride)
-from app.services import booking as svc
+from app.services.booking import bookings as svc
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
 from app.services.workdays import WorkCalendar, load_calendar
@@ -393,7 +393,7 @@ def test_a_delay_needs_its_reason_and_its_new_time_and_a_refusal_its_alternative
     assert slot.state == "refused"
 
 
-# -- exact refusals, fields written, boundaries (mutation testing of app/services/booking.py) ----------
+# -- exact refusals, fields written, boundaries (mutation testing of app/services/booking/bookings.py) ----------
 
 def _rule(session, inst, **kw):
     values = dict(auto_confirm=False, accepts_self_operated=True, accepts_sample=True, accepts_service=True,
@@ -731,7 +731,7 @@ def test_only_a_pending_booking_past_its_respond_by_is_overdue(session, authoris
     assert not svc.is_overdue(pending, date(2026, 12, 15))
 
 
-# -- what mutation testing of app/services/booking.py left unpinned (second round) --------------------------
+# -- what mutation testing of app/services/booking/bookings.py left unpinned (second round) --------------------------
 
 SLOT_NEEDED = "请填写预约时段的开始和结束时间。"
 TAKEN = "该时段已被预约，请选择其他时间。"

@@ -105,7 +105,7 @@ def test_two_submissions_checked_at_once_make_one_booking(app, contenders):
     answered "slot taken". Without the rule the service's own check, already passed, would let both in."""
     from sqlalchemy.orm import Session
 
-    from app.services import booking as booking_service
+    from app.services.booking import bookings as booking_service
 
     inst_id, names, _day = contenders
     now = datetime(2026, 12, 7, 9, 0, tzinfo=clock.BEIJING)

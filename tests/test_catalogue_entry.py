@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from app import clock
 from app.models import Instrument
-from app.services import catalogue_entry
+from app.services.catalogue import entry as catalogue_entry
 
 from . import factories as f
 

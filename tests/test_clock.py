@@ -13,8 +13,9 @@ import time_machine
 from app import clock
 from app.models import (ChangeLog, DeviceEvent, DeviceStatus, FeeStandard, Instrument, IotTerminal, PlatformUser, Unit,
                         UsageRecord)
-from app.services import catalogue_entry, fees, iot
-from app.services import record_checks as rules
+from app.services.catalogue import entry as catalogue_entry, fees
+from app.services.iot import status as iot
+from app.services.upkeep import record_checks as rules
 from iot_bridge.decoders import Reading
 
 from . import factories as f

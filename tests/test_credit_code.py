@@ -1,9 +1,9 @@
 """统一社会信用代码 (GB 32100-2015) check characters (python-stdnum), including the embedded GB 11714
-organisation code, which stdnum does not test and app/services/identifiers.py does."""
+organisation code, which stdnum does not test and app/services/people/identifiers.py does."""
 import pytest
 from stdnum.cn import uscc
 
-from app.services.identifiers import is_valid_credit_code, make_credit_code, normalised_credit_code, organisation_check
+from app.services.people.identifiers import is_valid_credit_code, make_credit_code, normalised_credit_code, organisation_check
 
 CREDIT_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # GB 32100: digits and capitals without I, O, S, V, Z
 

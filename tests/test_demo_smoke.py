@@ -168,7 +168,7 @@ def test_the_demo_holds_what_spec_5_promises(demo_app):
     """SPEC §5's demo accounts and their booking state, as outside tests expect them."""
     from app import clock
     from app.models import Authorisation, Booking, CustomerOrg, Instrument, ServiceUser
-    from app.services.booking_rules import rules_of
+    from app.services.booking.rules import rules_of
 
     with demo_app.app_context():
         session = db.session

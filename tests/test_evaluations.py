@@ -11,7 +11,7 @@ import time_machine
 from app import clock
 from app.extensions import db
 from app.models import Booking, Evaluation, PlatformUser, ServiceUser, Unit
-from app.services import booking as booking_service, evaluations, usage
+from app.services.booking import bookings as booking_service, evaluations, usage
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
 

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.models import FeeItem, FeePrice, FeeStandard
-from app.services import fee_rules
+from app.services.catalogue import fee_rules
 
 from . import factories as f
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from app.models import ChangeLog, FeePrice, Instrument
 from app.security.roles import COLLEGE_ADMIN, LAB_ADMIN
-from app.services import fees
+from app.services.catalogue import fees
 from app.services.errors import PolicyDenied, RuleViolation
 
 from . import factories as f

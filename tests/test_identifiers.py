@@ -2,8 +2,8 @@
 old regular expressions got wrong, and the extension forms offices write."""
 import pytest
 
-from app.services.identifiers import is_email, is_mobile, is_phone
-from app.services.record_checks import contact_problems
+from app.services.people.identifiers import is_email, is_mobile, is_phone
+from app.services.upkeep.record_checks import contact_problems
 
 
 @pytest.mark.parametrize("number", ["13800138000", "19912345678", "16612345678", "14712345678", "138-0013-8000",

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from app import clock
 from app.models import (Booking, BookingRule, DeviceStatus, InterlockCommand, IotTerminal, Message, PlatformUser,
                         ServiceUser, Unit, UsageRecord)
-from app.services import booking as booking_service, booking_setup, interlock, interlock_sweep, usage
+from app.services.booking import bookings as booking_service, setup as booking_setup, usage
+from app.services.iot import interlock, interlock_sweep
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
 

@@ -16,7 +16,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from app import clock
 from app.extensions import db
 from app.models import Booking, BookingRule, DeviceStatus, Instrument, InterlockCommand, IotTerminal, UsageRecord
-from app.services import interlock
+from app.services.iot import interlock
 
 from . import factories as f
 from .processes import Process, environment

@@ -95,7 +95,7 @@ def test_shelly_gen2_switch_status():
 
 
 def test_threshold_decides_running_for_plugs():
-    from app.services.iot import state_of
+    from app.services.iot.status import state_of
 
     plug = decode("tele/p/SENSOR", b'{"ENERGY": {"Power": 40}}', NOW)
     assert state_of(plug, 40.0) == "running"
@@ -170,7 +170,7 @@ def test_bad_shelly_rpc_answers_are_refused(payload):
 
 
 def test_each_adapter_encodes_its_command():
-    from app.services.interlock import Due
+    from app.services.iot.interlock import Due
     from iot_bridge import commands
 
     def encode(adapter, action):

@@ -10,7 +10,7 @@ import hypothesis
 from hypothesis import strategies as st
 
 from app.models import InterlockCommand
-from app.services import interlock
+from app.services.iot import interlock
 from iot_bridge import decoders
 from iot_bridge.decoders import Reading, Rejected, decode
 

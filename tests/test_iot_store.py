@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.models import Booking, CustomerOrg, DeviceEvent, DeviceStatus, Instrument, IotRejection, IotTerminal, ServiceUser, UsageRecord
-from app.services import iot
+from app.services.iot import status as iot
 from iot_bridge.decoders import Reading, Rejected
 
 from . import factories as f
@@ -157,7 +157,9 @@ def test_the_storer_process_runs_the_flush_guards_without_the_app(tmp_path):
         "from sqlalchemy.orm import Session\n"
         "from iot_bridge.storer import Storer\n"
         "from app.models import Unit\n"
-        "from app.services import catalogue_entry, changelog, fees, settlement, records\n"
+        "from app.services.catalogue import entry as catalogue_entry, fees\n"
+        "from app.services.money import settlement\n"
+        "from app.services.upkeep import changelog, records\n"
         "before = [event.contains(Session, 'before_flush', f) for f in (changelog._collect, fees._guard_published,"
         " catalogue_entry._collect, settlement._guard)] + [event.contains(Unit, 'after_insert', records._unit_inserted)]\n"
         f"Storer('sqlite:///{tmp_path / 'x.db'}', 40.0, 1.0)\n"

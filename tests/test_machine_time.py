@@ -10,7 +10,8 @@ import sqlalchemy as sa
 
 from app import clock
 from app.models import Booking, PlatformUser, Unit, UsageRecord
-from app.services import booking as booking_service, machine_time, usage
+from app.services.booking import bookings as booking_service, usage
+from app.services.iot import machine_time
 from app.services.actors import Actor
 
 from . import factories as f

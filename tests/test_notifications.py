@@ -13,7 +13,7 @@ import time_machine
 from app import clock, tasks
 from app.extensions import db
 from app.models import Booking, Instrument, Message, PlatformUser, ServiceUser, Unit
-from app.services import notifications
+from app.services.people import notifications
 
 from . import factories as f
 from .conftest import csrf_token

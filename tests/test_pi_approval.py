@@ -14,7 +14,8 @@ import time_machine
 from app import clock
 from app.extensions import db
 from app.models import Booking, ChargeApproval, Person, PlatformUser, ServiceUser, Unit
-from app.services import booking as booking_service, pi_approval, settlement, usage
+from app.services.booking import bookings as booking_service, usage
+from app.services.money import pi_approval, settlement
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
 

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 
 from app import clock
 from app.models import Unit
-from app.services import pricing
-from app.services.pricing import Item, Schedule, Tier, UseQuantities
+from app.services.money import pricing
+from app.services.money.pricing import Item, Schedule, Tier, UseQuantities
 
 from . import factories as f
 
@@ -123,7 +123,7 @@ def test_a_batch_of_instruments_loads_in_three_queries(session, uni, count_queri
 
 def test_a_new_version_keeps_how_its_standard_prices(session, uni):
     from app.models import PlatformUser
-    from app.services import fees
+    from app.services.catalogue import fees
     from app.services.actors import Actor
     import sqlalchemy as sa
 
@@ -141,7 +141,7 @@ def test_the_settlement_prices_a_use_by_its_beijing_start_day(session, uni):
     """Through the services that raise charges, one use at a time and in a batch: a use starting at 00:30
     Beijing on the first day of version 2 (16:30 UTC the day before) is priced by version 2 (issue 21, §3)."""
     from app.models import ServiceUser, UsageRecord
-    from app.services import settlement
+    from app.services.money import settlement
 
     inst = f.bookable_instrument(session.get(Unit, uni.l11), name="零点计价仪器")
     f.fee_standard(inst, state="retired", version=1, effective_from=date(2026, 1, 1), effective_to=date(2026, 3, 31),

@@ -197,7 +197,7 @@ def test_typical_case_screen_is_scoped_and_checks_the_instrument(app, uni, login
 
 
 def test_case_instrument_rule(app, uni):
-    from app.services.annual_records import validate_typical_case
+    from app.services.upkeep.annual_records import validate_typical_case
     from app.services.errors import RuleViolation
 
     with app.test_request_context():

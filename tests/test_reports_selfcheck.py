@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import FeeStandard, InnovationPlatform, Instrument, Person, Unit, UnsuitableFiling
-from app.services import record_checks as rules
+from app.services.upkeep import record_checks as rules
 
 from . import factories as f
 from .report_files import rows_of, run_report, table, worksheets

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 
 from app import clock
 from app.models import Authorisation, Booking, Charge, ChargeLine, PlatformUser, Unit, UsageRecord
-from app.services import booking as booking_service, settlement, usage
+from app.services.booking import bookings as booking_service, usage
+from app.services.money import settlement
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
 

@@ -17,7 +17,8 @@ from app.models import PlatformUser, Unit
 from app.reports import registry, statement as statement_report, subsidy
 from app.reports.annual import income_of_year
 from app.reports.excel import write_workbook
-from app.services import booking as booking_service, pi_approval, settlement, statements, usage
+from app.services.booking import bookings as booking_service, usage
+from app.services.money import pi_approval, settlement, statements
 from app.services.actors import Actor
 
 from . import factories as f

@@ -3,7 +3,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from app.services import subsidies as s
+from app.services.money import subsidies as s
 from app.services.errors import RuleViolation
 
 RATIOS = {"excellent": "0.20", "good": "0.15", "pass": "0.10", "poor": "0"}

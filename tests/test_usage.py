@@ -1,4 +1,4 @@
-"""The usage service's rules in detail (app/services/usage.py): what starting, ending and registering a use
+"""The usage service's rules in detail (app/services/booking/usage.py): what starting, ending and registering a use
 write, column by column; every refusal with its code, its field and its Chinese message; the boundaries
 (the end against the start and against now, the hours' tolerance, the samples, back-to-back uses); which
 records count as an open session or an overlapping use; who may start and end a self-operated booking's use
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from app import clock
 from app.models import (Authorisation, Booking, BookingRule, InterlockCommand, IotTerminal, PlatformUser, ServiceUser,
                         Unit, UsageRecord)
-from app.services import booking as booking_service, usage
+from app.services.booking import bookings as booking_service, usage
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
 

@@ -24,15 +24,15 @@ import mutation_table  # noqa: E402
 # module -> the tests that state its rule (cheapest modules first)
 MODULES = {
     "workdays": ("app/services/workdays.py", ["tests/test_workdays.py", "tests/test_booking.py"]),
-    "subsidies": ("app/services/subsidies.py", ["tests/test_subsidies.py", "tests/test_reports_subsidy.py"]),
-    "fee_rules": ("app/services/fee_rules.py", ["tests/test_fee_rules.py", "tests/test_fee_workflow.py"]),
+    "subsidies": ("app/services/money/subsidies.py", ["tests/test_subsidies.py", "tests/test_reports_subsidy.py"]),
+    "fee_rules": ("app/services/catalogue/fee_rules.py", ["tests/test_fee_rules.py", "tests/test_fee_workflow.py"]),
     "scope": ("app/security/scope.py", ["tests/test_scope.py", "tests/test_related_scope.py", "tests/test_roles.py"]),
-    "pricing": ("app/services/pricing.py", ["tests/test_pricing.py", "tests/test_settlement.py"]),
-    "interlock": ("app/services/interlock.py", ["tests/test_interlock.py", "tests/test_interlock_bridge.py"]),
-    "booking": ("app/services/booking.py", ["tests/test_booking.py", "tests/test_booking_api.py"]),
-    "settlement": ("app/services/settlement.py", ["tests/test_settlement.py", "tests/test_pi_approval.py",
+    "pricing": ("app/services/money/pricing.py", ["tests/test_pricing.py", "tests/test_settlement.py"]),
+    "interlock": ("app/services/iot/interlock.py", ["tests/test_interlock.py", "tests/test_interlock_bridge.py"]),
+    "booking": ("app/services/booking/bookings.py", ["tests/test_booking.py", "tests/test_booking_api.py"]),
+    "settlement": ("app/services/money/settlement.py", ["tests/test_settlement.py", "tests/test_pi_approval.py",
                                                   "tests/test_statements.py", "tests/test_settlement_api.py"]),
-    "usage": ("app/services/usage.py", ["tests/test_usage.py", "tests/test_settlement.py", "tests/test_interlock.py",
+    "usage": ("app/services/booking/usage.py", ["tests/test_usage.py", "tests/test_settlement.py", "tests/test_interlock.py",
                                         "tests/test_evaluations.py", "tests/test_machine_time.py",
                                         "tests/test_batches.py"]),
 }

@@ -1,5 +1,5 @@
 """Bookings (预约): a service user asks for an instrument — a slot to operate it, or a day for samples
-or a technical service — and the lab answers within five working days (app/services/booking.py)."""
+or a technical service — and the lab answers within five working days (app/services/booking/bookings.py)."""
 from datetime import date, datetime
 from typing import NamedTuple
 
@@ -25,7 +25,7 @@ class Slot(NamedTuple):
 class RespondBy(NamedTuple):
     """A booking's respond-by as it stands: the day, whether every day on the way had official calendar
     data, and the booking's state — named as on the booking, so that the overdue rule reads it alike
-    (app/services/booking.py, is_overdue)."""
+    (app/services/booking/bookings.py, is_overdue)."""
 
     respond_by: date
     respond_by_official: bool

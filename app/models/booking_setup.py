@@ -43,7 +43,7 @@ class Authorisation(OwnedByInstrument, Model):
 
 class BookingRule(OwnedByInstrument, Model):
     """How one instrument may be booked; kept by its lab. An instrument without a row books by the
-    defaults (app/services/booking_rules.py)."""
+    defaults (app/services/booking/rules.py)."""
 
     __tablename__ = "booking_rule"
     id = sa.Column(sa.Integer, primary_key=True)

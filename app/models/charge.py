@@ -12,7 +12,7 @@ from .usage import UsageRecord
 
 
 class Charge(Model):
-    """What one completed use costs (app/services/settlement.py), or a credit note (红冲) against one:
+    """What one completed use costs (app/services/money/settlement.py), or a credit note (红冲) against one:
     pending → confirmed → invoiced → settled; a confirmed charge is never edited, a correction is a
     credit note (negative, pointing at the original) plus a new charge; a waiver (免收) needs a reason."""
 

@@ -144,7 +144,7 @@ BOOKING_STATE = Choices(
     ("completed", _("Completed")),
     ("no_show", _("No-show")),
 )
-# what a self-operated booking's terminal showed of it (app/services/machine_time.py; computed, not stored)
+# what a self-operated booking's terminal showed of it (app/services/iot/machine_time.py; computed, not stored)
 BOOKING_OUTCOME = Choices(
     "booking_outcome",
     ("on_time", _("On time")),

@@ -51,7 +51,7 @@ class ServiceUser(Model):
     project_account = sa.Column(sa.String(64))
     pi_id = sa.Column(sa.Integer, sa.ForeignKey("person.id"))
     pi = relationship("Person")
-    # self-operated booking suspended after repeated no-shows (app/services/booking.py)
+    # self-operated booking suspended after repeated no-shows (app/services/booking/bookings.py)
     suspended_until = sa.Column(sa.Date)
     suspension_reason = sa.Column(sa.Text)
     calendar_token = sa.Column(sa.String(64), unique=True)  # the secret of the personal iCalendar feed
@@ -89,7 +89,7 @@ class ContractScan(NamedTuple):
 class ServiceContract(Model):
     """A service contract (Art. 16) between an outside organisation and a unit of the school (a lab,
     a college, or the school itself, covering every lab below it), valid over a span of days, with its
-    scanned PDF kept outside the web root (instance/contracts/, app/services/contracts.py)."""
+    scanned PDF kept outside the web root (instance/contracts/, app/services/people/contracts.py)."""
 
     __tablename__ = "service_contract"
     id = sa.Column(sa.Integer, primary_key=True)

@@ -1,5 +1,5 @@
 """Service evaluations (服务评价): a user's rating of a completed booking and the lab's reply (the rules
-and the averages per instrument: app/services/evaluations.py)."""
+and the averages per instrument: app/services/booking/evaluations.py)."""
 import sqlalchemy as sa
 from flask_appbuilder import Model
 from sqlalchemy.orm import relationship
@@ -12,7 +12,7 @@ from .booking import Booking
 
 class Evaluation(Model):
     """The user's rating of a completed booking (1 极差 … 5 非常满意): overall and for the lab's
-    attitude, timeliness and quality, with a comment; the lab replies once (app/services/evaluations.py)."""
+    attitude, timeliness and quality, with a comment; the lab replies once (app/services/booking/evaluations.py)."""
 
     __tablename__ = "evaluation"
     id = sa.Column(sa.Integer, primary_key=True)

@@ -21,7 +21,7 @@ class FeeStandard(OwnedByInstrument, Model):
     effective_to = sa.Column(sa.Date)
     pricing_method = sa.Column(sa.Text)
     justification = sa.Column(sa.Text)
-    # how a use is priced (app/services/pricing.py): the tiers' mode and the rounding of a started unit
+    # how a use is priced (app/services/money/pricing.py): the tiers' mode and the rounding of a started unit
     tier_mode = sa.Column(TIER_MODE.column_type(), nullable=False, default="volume", server_default="volume")
     unit_rounding = sa.Column(UNIT_ROUNDING.column_type(), nullable=False, default="started_unit",
                               server_default="started_unit")

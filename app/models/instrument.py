@@ -116,7 +116,7 @@ class Instrument(Model):
     supervision_end = sa.Column(sa.Date)
     iot_terminal_id = sa.Column(sa.String(64), unique=True)
     updated_at = sa.Column(UtcDateTime, default=clock.now, onupdate=clock.now)
-    # The public catalogue's entry, kept by app/services/public_catalogue.py: the published fee
+    # The public catalogue's entry, kept by app/services/catalogue/public.py: the published fee
     # standard in force today (only while the instrument is listable) and its lowest price, so
     # that /public/fees is a plain indexed list of this table. No foreign key: instrument ↔
     # fee_standard would be a cycle, and the refresh (not the user) writes these two columns.

@@ -18,7 +18,7 @@ class Message(Model):
     id = sa.Column(sa.Integer, primary_key=True)
     recipient_id = sa.Column(sa.Integer, sa.ForeignKey("ab_user.id", ondelete="CASCADE"), nullable=False)
     recipient = relationship("PlatformUser")
-    kind = sa.Column(sa.String(32), nullable=False)  # app/services/notifications.py names them
+    kind = sa.Column(sa.String(32), nullable=False)  # app/services/people/notifications.py names them
     subject = sa.Column(sa.String(200), nullable=False)
     body = sa.Column(sa.Text, nullable=False)
     link = sa.Column(sa.String(300))  # a path in the console

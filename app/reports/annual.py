@@ -23,7 +23,7 @@ from sqlalchemy.orm import aliased
 from app import clock
 from app.models import Booking, Charge, CustomerOrg, Evaluation, Instrument, ServiceUser, TypicalCase, Unit, UsageRecord
 from app.models.aggregates import exact_sum
-from app.services import statements
+from app.services.money import statements
 
 from .excel import Sheet, sign_off, wan_yuan
 from . import units

@@ -1,6 +1,6 @@
 """The colleges' annual assessment sheet (measures Art. 19–21): per college the four indicators
 (organisation, operation and use, open sharing, IoT installation and use), the weighted total and
-the grade, from the year's data and the configured rules (app/services/assessment.py); a second
+the grade, from the year's data and the configured rules (app/services/upkeep/assessment.py); a second
 sheet shows every measured rate with its numerator and denominator, so a score can be checked.
 
 The school's sheet assesses each of its colleges; a college's (or a lab's) sheet holds its own row.
@@ -22,8 +22,8 @@ from app.models.aggregates import exact_sum
 from app.models.base import beijing_date
 from app.models.choices import ASSESSMENT_GRADE
 from app.models.people import training_attendee
-from app.services import assessment as rules_service
-from app.services import record_checks as checks
+from app.services.upkeep import assessment as rules_service
+from app.services.upkeep import record_checks as checks
 
 from .annual import usage_of_year
 from .excel import BLANK, Sheet

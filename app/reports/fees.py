@@ -8,7 +8,7 @@ from sqlalchemy.orm import aliased
 
 from app.models import FeeItem, FeePrice, Instrument, Unit
 from app.models.choices import CUSTOMER_CATEGORY
-from app.services.catalogue_entry import listable, standards_in_force
+from app.services.catalogue.entry import listable, standards_in_force
 
 from .excel import Sheet
 from .registry import report

@@ -1,7 +1,7 @@
 """The provincial-platform upload file (SPEC §4): the national (NRII) record fields of every
 instrument that is on, or must be on, the provincial platform, with the year's running and
 service hours, and a flag on every record changed since its last upload (its fingerprint
-differs from the one kept at upload: app/services/record_checks.py)."""
+differs from the one kept at upload: app/services/upkeep/record_checks.py)."""
 from __future__ import annotations
 
 import pandas as pd
@@ -10,8 +10,8 @@ from flask_babel import gettext, lazy_gettext as _
 
 from app.models import FeeItem, FeePrice, Instrument, Person
 from app.models.choices import CUSTOMER_CATEGORY, FUNDING_SOURCE, INSTRUMENT_KIND, SHARING_STATUS
-from app.services import record_checks as rules
-from app.services.catalogue_entry import standards_in_force
+from app.services.upkeep import record_checks as rules
+from app.services.catalogue.entry import standards_in_force
 
 from .annual import usage_of_year
 from .excel import Sheet, sign_off, wan_yuan

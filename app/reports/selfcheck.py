@@ -12,8 +12,8 @@ from flask_babel import gettext, lazy_gettext as _
 
 from app import clock
 from app.models import InnovationPlatform, Instrument
-from app.services import record_checks as rules
-from app.services.catalogue_entry import standards_in_force
+from app.services.upkeep import record_checks as rules
+from app.services.catalogue.entry import standards_in_force
 from app.services.workdays import load_calendar
 
 from .excel import BLANK, Sheet, long_date, wan_yuan

@@ -1,13 +1,13 @@
 """A statement (对账单) as a workbook through the one writer: the charges invoiced in the period with
 their totals — invoiced, settled, owed — and, on a second sheet, the period's uses not invoiced yet
-(app/services/statements.py decides which rows and figures)."""
+(app/services/money/statements.py decides which rows and figures)."""
 from __future__ import annotations
 
 from flask_babel import gettext
 import pandas as pd
 
 from app.models.choices import CHARGE_STATE, PAYMENT_METHOD
-from app.services import statements
+from app.services.money import statements
 
 from .excel import Sheet, long_date, sign_off
 

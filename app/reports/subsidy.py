@@ -30,7 +30,7 @@ from app.models import (Assessment, Charge, CustomerOrg, InnovationPlatform, Ins
                         ServiceUser, UsageRecord)
 from app.models.aggregates import exact_sum
 from app.models.choices import ASSESSMENT_GRADE, CUSTOMER_CATEGORY
-from app.services import statements, subsidies
+from app.services.money import statements, subsidies
 
 from . import units
 from .annual import income_of_year, usage_of_year

@@ -94,7 +94,7 @@ SCREENS = (
            "List Users", _("List Users"), "fa-user", SECURITY, menu_roles=()),
     Screen("PlatformRoleView", {}, "List Roles", _("List Roles"), "fa-user-gear", SECURITY, permissions=P.READ),
     # the instruments, their filings and fee standards; labs draft fees and colleges review them, the
-    # workflow service decides whose step it is (app/services/fees.py)
+    # workflow service decides whose step it is (app/services/catalogue/fees.py)
     Screen("InstrumentView", to(LAB_SIDE, P.CRUD), "Instruments", _("Instruments"), "fa-microscope", RESOURCES),
     Screen("UnsuitableFilingView", to(LAB_SIDE, P.CRUD), "Unsuitable filings", _("Unsuitable filings"), "fa-file-alt",
            RESOURCES),

@@ -27,8 +27,10 @@ from flask import current_app
 
 from app.models import (Authorisation, Booking, BookingRule, Closure, CustomerOrg, Instrument, IotTerminal, OpeningHours,
                         PlatformUser, ServiceContract, ServiceUser, Unit, UsageRecord)
-from app.services import booking as bookings
-from app.services import contracts, evaluations, settlement, usage
+from app.services.booking import bookings
+from app.services.people import contracts
+from app.services.booking import evaluations, usage
+from app.services.money import settlement
 from app.services.errors import PolicyDenied, RuleViolation
 from app.services.actors import Actor
 from app.services.workdays import load_calendar

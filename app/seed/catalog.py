@@ -140,7 +140,7 @@ FEE_ITEMS = {
     "element": (("元素分析", "元素", 1.0), (("样品消解", "样品", 0.6), ("数据处理与分析", "次", 0.4))),
     "day": (("设施使用", "天", 1.0), (("技术服务", "小时", 0.05), ("试验方案设计", "次", 0.3))),
 }
-# what a use counts of each billing unit (app/services/pricing.py); an element count is entered by the lab
+# what a use counts of each billing unit (app/services/money/pricing.py); an element count is entered by the lab
 QUANTITY_BASIS_OF = {"小时": "hours", "天": "days", "样品": "samples", "次": "per_use"}
 PRICE_FACTORS = (("campus", 1.0), ("academic", 1.2), ("enterprise", 1.5), ("student_startup", 1.0))
 DIFFERENCE_REASONS = {

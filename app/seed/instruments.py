@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from app import clock
 from app.models import Instrument, InstrumentClass, IotTerminal, UnsuitableFiling
-from app.services import catalogue_entry
+from app.services.catalogue import entry as catalogue_entry
 
 from .base import CENT, BuilderBase
 from .catalog import COLLEGES, UNSUITABLE_REASONS

@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from app import clock
 from app.models import (Assessment, Charge, CustomerOrg, Instrument, InstrumentYearCost, ServiceUser, TypicalCase,
                         UsageRecord)
-from app.services import booking_batch, evaluations, settlement_batch, usage
+from app.services.booking import batch as booking_batch, evaluations, usage
+from app.services.money import settlement_batch
 from app.services.actors import Actor
 from app.services.workdays import load_calendar
 

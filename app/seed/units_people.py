@@ -7,7 +7,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from app.models import CustomerOrg, InnovationPlatform, Person, ServiceUser, Unit
-from app.services.identifiers import is_email, make_credit_code
+from app.services.people.identifiers import is_email, make_credit_code
 
 from .base import BuilderBase
 from .catalog import (

@@ -9,7 +9,7 @@ from app.models import Instrument, Unit
 from app.models.org import path_covers
 from app.models.user import ADMIN_ROLES
 
-from .errors import PolicyDenied
+from app.services.errors import PolicyDenied
 
 DENIED_LAB = _("Only the instrument's own laboratory, college or school administrators can do this.")
 

@@ -14,7 +14,7 @@ from app import clock
 from app.models import Booking, FeeStandard, Instrument, ServiceUser, Unit
 from app.models.user import COLLEGE_ADMIN, LAB_ADMIN, SCHOOL_ADMIN
 
-from .booking import SLOT_START, overdue_clause
+from app.services.booking.bookings import SLOT_START, overdue_clause
 
 
 def _where(query, clause):

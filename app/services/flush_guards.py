@@ -5,7 +5,9 @@ standard's immutability, the public catalogue's entries, and a charge's immutabi
 Installed once per process by `install()`, which the application factory and the bridge's storer (which
 never builds the app) both call, so no process writes without them.
 """
-from . import catalogue_entry, changelog, fees, records, settlement
+from app.services.catalogue import entry as catalogue_entry, fees
+from app.services.upkeep import changelog, records
+from app.services.money import settlement
 
 GUARDS = (changelog, records, fees, catalogue_entry, settlement)
 

@@ -1,11 +1,12 @@
 """The workflow steps the screens and the REST API offer alike — a step's name → the service call and the
 fields it reads — so the two surfaces cannot drift apart: a screen reads the fields from its form, the API
 from its JSON body, each by the field's kind (text, day, instant, integer, amount), and both make the same
-call here. What a step means is the service's (app/services/booking.py, settlement.py)."""
+call here. What a step means is the service's (app/services/booking/bookings.py, settlement.py)."""
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import booking, settlement
+from app.services.booking import bookings as booking
+from app.services.money import settlement
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from app.extensions import db
 from app.models import PlatformUser
 from app.security.roles import role_label
 from app.security.scope import ScopeFilter
-from app.services import registration
+from app.services.people import registration
 
 from .api_fields import integer_text
 from .interface import interface

@@ -5,7 +5,7 @@ from wtforms.validators import NumberRange
 
 from app.models import Assessment, InstrumentYearCost, TypicalCase
 from app.models.choices import ASSESSMENT_GRADE
-from app.services import annual_records
+from app.services.upkeep import annual_records
 
 from . import formatting
 from .base import ScopedModelView, interface

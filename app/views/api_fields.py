@@ -19,7 +19,7 @@ from marshmallow_sqlalchemy.convert import ModelConverter
 
 from app import clock
 from app.models.base import UtcDateTime
-from app.services import settlement
+from app.services.money import settlement
 
 
 class BeijingDateTime(fields.DateTime):

@@ -18,7 +18,7 @@ from app import clock
 from app.extensions import db
 from app.models import Authorisation, Instrument, InstrumentClass
 from app.security.scope import own_service_user_id, unit_in_scope
-from app.services import booking_rules, booking_setup, calendar
+from app.services.booking import rules as booking_rules, setup as booking_setup, calendar
 from app.services.workdays import load_calendar
 
 from .api_fields import read

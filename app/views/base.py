@@ -21,7 +21,7 @@ from app.models.base import MONEY, UtcDateTime
 from app.security import permissions as P
 from app.security.scope import SCOPE_FILTER, ReferenceFilter, unit_in_scope
 from app.services.errors import RuleViolation
-from app.services.records import MSG_RELATED_SCOPE, MSG_SCOPE
+from app.services.upkeep.records import MSG_RELATED_SCOPE, MSG_SCOPE
 
 from . import api_fields, api_messages, formatting  # noqa: F401  (api_fields: instants in Beijing time)
 from .forms import BeijingDateTimeField, blank_if_none

@@ -7,7 +7,7 @@ from wtforms.validators import DataRequired, InputRequired
 from app import clock
 from app.models import Authorisation, BookingRule, Closure, OpeningHours
 from app.models.choices import AUTHORISATION_STATE, CLOSURE_KIND
-from app.services import booking_setup
+from app.services.booking import setup as booking_setup
 
 from . import formatting
 from .base import ScopedModelView, interface

@@ -17,7 +17,8 @@ from app.extensions import db
 from app.models import Booking, ServiceUser
 from app.models.choices import BOOKING_MODE, USAGE_DIRECTION
 from app.security.scope import own_service_user_id
-from app.services import booking as bookings, steps, usage
+from app.services import steps
+from app.services.booking import bookings, usage
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
 

@@ -15,8 +15,9 @@ from app.extensions import db
 from app.models import Instrument, InstrumentClass, ServiceUser
 from app.models.choices import BOOKING_STATE
 from app.security.scope import own_service_user_id, unit_in_scope
-from app.services import booking as bookings
-from app.services import booking_rules, calendar, contracts
+from app.services.booking import bookings
+from app.services.booking import rules as booking_rules, calendar
+from app.services.people import contracts
 from app.services.errors import PolicyDenied, RuleViolation
 from app.services.workdays import load_calendar
 

@@ -19,8 +19,11 @@ from app.models.choices import (AUTHORISATION_STATE, BOOKING_MODE, BOOKING_OUTCO
                                 DEVICE_STATE, INTERLOCK_ACTION, INTERLOCK_REASON, INTERLOCK_STATE, TERMINAL_ADAPTER,
                                 USAGE_DIRECTION)
 from app.security.scope import own_service_user_id
-from app.services import booking as bookings
-from app.services import evaluations, interlock, iot, machine_time, notifications, steps, usage
+from app.services.booking import bookings
+from app.services import steps
+from app.services.booking import evaluations, usage
+from app.services.iot import interlock, status as iot, machine_time
+from app.services.people import notifications
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
 

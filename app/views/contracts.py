@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, ValidationError
 
 from app import clock
 from app.models import CustomerOrg, ServiceContract
-from app.services import contracts
+from app.services.people import contracts
 
 from . import formatting
 from .base import ScopedModelView, interface

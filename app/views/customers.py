@@ -16,7 +16,8 @@ from app.extensions import db
 from app.models import CustomerOrg, ServiceUser
 from app.models.choices import BOOKING_OUTCOME, CUSTOMER_CATEGORY, SERVICE_USER_STATUS
 from app.security.roles import COLLEGE_ADMIN, SCHOOL_ADMIN
-from app.services import machine_time, registration
+from app.services.iot import machine_time
+from app.services.people import registration
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
 

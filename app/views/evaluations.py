@@ -1,7 +1,7 @@
 """Evaluations on screen and through the API (issue 14): a service user rates its completed booking
 from the booking's page (once, within the window), the lab reads its instruments' evaluations and
 replies once; `POST /api/v1/evaluation/` (SPEC §5) does the same for the booking's own user. Rules in
-app/services/evaluations.py; every list and step through the one scope filter."""
+app/services/booking/evaluations.py; every list and step through the one scope filter."""
 from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.api import expose as api_expose, protect, safe
@@ -14,7 +14,7 @@ from app import clock
 from app.extensions import db
 from app.models import Booking, Evaluation, ServiceUser
 from app.security.scope import apply_scope, own_service_user_id
-from app.services import evaluations
+from app.services.booking import evaluations
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
 

@@ -13,7 +13,7 @@ from app import clock
 from app.extensions import db
 from app.models import Instrument, ServiceUser
 from app.security.scope import own_service_user_id, unit_in_scope
-from app.services import ical
+from app.services.booking import ical
 
 from .forms import back_on_this_site
 

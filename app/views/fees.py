@@ -1,6 +1,6 @@
 """Fee standards: drafting by the lab, the three-level workflow, items, components and prices.
 
-Declarations plus thin hooks; the rules and the workflow live in app/services/fees.py and
+Declarations plus thin hooks; the rules and the workflow live in app/services/catalogue/fees.py and
 fee_rules.py. Only a draft can be written: the hooks refuse early with a clear message and the
 flush guard in the service refuses whatever slips past.
 """
@@ -18,7 +18,7 @@ from app.extensions import db
 from app.models import FeeItem, FeeItemComponent, FeePrice, FeeStandard
 from app.models.choices import (CUSTOMER_CATEGORY, FEE_ACTION, FEE_COMPONENT, FEE_STATE, QUANTITY_BASIS, TIER_MODE,
                                 UNIT_ROUNDING)
-from app.services import fee_rules, fees
+from app.services.catalogue import fee_rules, fees
 from app.services.errors import PolicyDenied, RuleViolation
 
 from . import formatting

@@ -8,7 +8,7 @@ from markupsafe import Markup, escape
 
 from app import clock
 from app.models.choices import DEVICE_STATE
-from app.services.iot import offline_window, shown_state
+from app.services.iot.status import offline_window, shown_state
 
 
 def yuan(value):

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from app import clock
 from app.extensions import db
 from app.models import choices
-from app.services import changelog
+from app.services.upkeep import changelog
 
 _CHOICES = {c.name: c for c in vars(choices).values() if isinstance(c, choices.Choices)}
 

@@ -8,7 +8,8 @@ from app import clock
 from app.extensions import db
 from app.models import Booking, FeeStandard, ServiceUser
 from app.security.scope import own_service_user_id, scope_clause_for
-from app.services import dashboard, notifications
+from app.services import dashboard
+from app.services.people import notifications
 from app.services.actors import Actor
 
 

@@ -14,7 +14,8 @@ from app.models.choices import (
     SHARING_STATUS,
     UNSUITABLE_CATEGORY,
 )
-from app.services import evaluations, records
+from app.services.booking import evaluations
+from app.services.upkeep import records
 
 from . import formatting
 from .base import ScopedModelApi, ScopedModelView, interface

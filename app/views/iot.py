@@ -7,7 +7,7 @@ from app import clock
 from app.models import InterlockCommand, IotRejection, IotTerminal
 from app.models.choices import (DEVICE_STATE, INTERLOCK_ACTION, INTERLOCK_REASON, INTERLOCK_STATE, REJECTION_REASON,
                                 TERMINAL_ADAPTER)
-from app.services import iot
+from app.services.iot import status as iot
 
 from . import formatting
 from .base import ScopedModelView, interface

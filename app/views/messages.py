@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from app import clock
 from app.extensions import db
 from app.models import Message
-from app.services import notifications
+from app.services.people import notifications
 
 from . import formatting
 from .base import ScopedModelView, interface

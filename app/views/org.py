@@ -5,7 +5,7 @@ from wtforms import ValidationError
 from app.extensions import db
 from app.models import InnovationPlatform, Unit
 from app.models.choices import PLATFORM_KIND, PLATFORM_LEVEL, UNIT_LEVEL
-from app.services import records
+from app.services.upkeep import records
 from app.services.errors import RuleViolation
 
 from .base import ScopedModelApi, ScopedModelView, interface

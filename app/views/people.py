@@ -3,7 +3,7 @@ from flask_babel import lazy_gettext as _
 
 from app.models import Person, TrainingSession
 from app.models.choices import PERSON_DUTY, TRAINING_LEVEL
-from app.services import records
+from app.services.upkeep import records
 
 from .base import ScopedModelApi, ScopedModelView, interface
 from .forms import field_rule

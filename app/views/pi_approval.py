@@ -1,7 +1,7 @@
 """The PI's page (issue 14, item 4): the signed link mailed to an on-campus charge's PI opens the charge —
 instrument, user, lines, total, project account — with 同意 / 不同意. No sign-in: the link grants it (the
 Public role holds the page's permission, like the fee schedules); a tampered, replaced or expired link
-answers a Chinese page that says so. Rules in app/services/pi_approval.py."""
+answers a Chinese page that says so. Rules in app/services/money/pi_approval.py."""
 from flask import current_app, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
@@ -10,7 +10,7 @@ from flask_babel import gettext, lazy_gettext as _
 from app import clock
 from app.extensions import db
 from app.models.choices import PI_APPROVAL_STATE
-from app.services import pi_approval
+from app.services.money import pi_approval
 from app.services.errors import PolicyDenied, RuleViolation
 
 from .forms import flash_refusal

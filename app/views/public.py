@@ -9,9 +9,9 @@ from flask_babel import lazy_gettext as _
 from app import clock
 from app.extensions import db
 from app.models.choices import CUSTOMER_CATEGORY
-from app.services import calendar as booking_calendar
-from app.services import public_catalogue as catalogue
-from app.services import evaluations
+from app.services.booking import calendar as booking_calendar
+from app.services.catalogue import public as catalogue
+from app.services.booking import evaluations
 from app.services.workdays import load_calendar
 from app.reports.excel import content_disposition, write_workbook
 from app.reports.fees import fee_schedule

@@ -18,7 +18,7 @@ from app.models import ReportExport, Unit
 from app.reports import exports, registry
 from app.reports.excel import content_disposition
 from app.security import permissions as P
-from app.services.provincial_sync import mark_uploaded
+from app.services.upkeep.provincial_sync import mark_uploaded
 from app.security.scope import scope_clause_for, scope_root, unit_in_scope, ALL
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

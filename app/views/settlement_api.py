@@ -3,7 +3,7 @@ the screens — an administrator reaches its subtree's, a service user only its 
 
 A charge answers its state (pending, confirmed, invoiced, settled, credited, waived), its total and
 lines (each quantity × unit price = amount), its booking and the charge a credit note corrects. The
-lab confirms, invoices, settles, credits and waives through the actions below (app/services/settlement.py);
+lab confirms, invoices, settles, credits and waives through the actions below (app/services/money/settlement.py);
 refusals answer in Chinese: 422 bad input, 403 not the instrument's lab side, 409 a state that does not
 allow the step, 404 outside the scope.
 """
@@ -15,7 +15,8 @@ from app import clock
 from app.extensions import db
 from app.models import Charge, UsageRecord
 from app.models.choices import PAYMENT_METHOD
-from app.services import settlement, steps
+from app.services import steps
+from app.services.money import settlement
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
 

@@ -1,7 +1,7 @@
 """Uses and charges on screen (issue 14). The lab registers a booking's use from the booking's page —
 after the fact, or 开始使用 / 结束使用 as it happens — and takes each charge through its steps on the
 charge's page: confirm or waive, invoice, settle, credit note, a new charge. A service user sees its
-own uses and charges with their lines, nothing of anyone else's. Rules live in app/services/usage.py
+own uses and charges with their lines, nothing of anyone else's. Rules live in app/services/booking/usage.py
 and settlement.py; every list and action goes through the one scope filter."""
 from flask import abort, current_app, flash, g, redirect, request, send_file, url_for
 from flask_appbuilder import expose
@@ -16,7 +16,9 @@ from app.models.choices import (CHARGE_STATE, CUSTOMER_CATEGORY, PAYMENT_METHOD,
                                 SERVICE_TYPE, USAGE_DIRECTION, USAGE_SOURCE)
 from app.security import permissions as P
 from app.security.scope import apply_scope
-from app.services import booking as bookings, pi_approval, settlement, steps, usage
+from app.services import steps
+from app.services.booking import bookings, usage
+from app.services.money import pi_approval, settlement
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
 

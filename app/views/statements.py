@@ -1,6 +1,6 @@
 """Statements (对账单) on screen, as Excel and through the API (/api/v1/statement/): an administrator chooses a unit of its scope, or an
 organisation or user served there, and a month or a year; a service user gets its own and nothing
-else. Every figure and row is restricted to the caller's scope (app/services/statements.py); the
+else. Every figure and row is restricted to the caller's scope (app/services/money/statements.py); the
 download is a GET (it changes nothing)."""
 from flask import Response, abort, request
 from flask_appbuilder import BaseView, expose
@@ -17,7 +17,7 @@ from app.reports import statement as statement_report
 from app.reports.excel import content_disposition, write_workbook
 from app.security.scope import (ALL, NOTHING, apply_scope, own_service_user_id, scope_root, scope_unit_ids,
                                 unit_in_scope)
-from app.services import statements
+from app.services.money import statements
 
 from .api_fields import integer_text
 from .reports import FIRST_YEAR, XLSX, _default_unit_id, _units_in_scope

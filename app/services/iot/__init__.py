@@ -1,0 +1,1 @@
+"""IoT: terminal status, measured machine time, the plug interlock and its sweep."""

@@ -1,0 +1,1 @@
+"""People and accounts: registration, contracts, notifications and mail, identifiers."""
