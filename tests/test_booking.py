@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from app import clock
 from app.models import (Authorisation, Booking, BookingRule, Closure, DeviceEvent, DeviceStatus, Message, OpeningHours, PlatformUser, Unit,
                         UsageRecord, WorkdayOverride)
-from app.services.booking import bookings as svc
+from app.services.booking import authorisations, bookings as svc
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
 from app.services.workdays import WorkCalendar, load_calendar
@@ -701,8 +701,8 @@ def test_settings_take_the_known_booking_keys_as_whole_numbers():
 def test_an_authorisation_lapses_after_the_configured_months_without_use(months, last_used, today, state):
     settings = svc.Settings(authorisation_lapse_months=months)
     authorisation = Authorisation(state="active", granted_on=date(1999, 1, 1), last_used_on=last_used)
-    assert svc.effective_state(authorisation, today, settings) == state
-    assert svc.effective_state(Authorisation(state="suspended", granted_on=today), today, settings) == "suspended"
+    assert authorisations.effective_state(authorisation, today, settings) == state
+    assert authorisations.effective_state(Authorisation(state="suspended", granted_on=today), today, settings) == "suspended"
 
 
 @pytest.mark.parametrize("until,denied", [(date(2026, 12, 7), True), (date(2026, 12, 6), False)])
@@ -748,7 +748,7 @@ TAKEN = "该时段已被预约，请选择其他时间。"
 ])
 def test_the_lapse_counts_whole_months_back_to_the_last_day_of_a_short_month(months, last_used, today, state):
     authorisation = Authorisation(state="active", granted_on=date(1999, 1, 1), last_used_on=last_used)
-    assert svc.effective_state(authorisation, today, svc.Settings(authorisation_lapse_months=months)) == state
+    assert authorisations.effective_state(authorisation, today, svc.Settings(authorisation_lapse_months=months)) == state
 
 
 @pytest.mark.parametrize("instrument", ["to_scrap", "none"])

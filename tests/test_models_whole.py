@@ -166,3 +166,12 @@ def test_the_instrument_lists_columns_read_the_tables_as_they_are():
             assert isinstance(table.c[column.name].type, type(column.type)), f"{clause.name}.{column.name}"
     assert set(instrument.FEE_RANK) <= set(app.models.FeeStandard.__table__.c.state.type.enums)
     assert isinstance(sa.inspect(app.models.Instrument).attrs.fee_rank, sa.orm.ColumnProperty)
+
+
+def test_no_model_grows_an_attribute_from_another_class_by_backref():
+    """Each side of a relationship is declared in its own class (back_populates), so a reader of the class sees
+    every attribute it has: a backref would add one from another class, often another module."""
+    found = [f"{path.relative_to(ROOT)}:{node.lineno}" for path in sorted((ROOT / "app" / "models").glob("*.py"))
+             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+             if isinstance(node, ast.keyword) and node.arg == "backref"]
+    assert found == []

@@ -30,11 +30,12 @@ MODULES = {
     "pricing": ("app/services/money/pricing.py", ["tests/test_pricing.py", "tests/test_settlement.py"]),
     "interlock": ("app/services/iot/interlock.py", ["tests/test_interlock.py", "tests/test_interlock_bridge.py"]),
     "booking": ("app/services/booking/bookings.py", ["tests/test_booking.py", "tests/test_booking_api.py"]),
+    "authorisations": ("app/services/booking/authorisations.py", ["tests/test_booking.py", "tests/test_usage.py"]),
     "settlement": ("app/services/money/settlement.py", ["tests/test_settlement.py", "tests/test_pi_approval.py",
-                                                  "tests/test_statements.py", "tests/test_settlement_api.py"]),
+                                                        "tests/test_statements.py", "tests/test_settlement_api.py"]),
     "usage": ("app/services/booking/usage.py", ["tests/test_usage.py", "tests/test_settlement.py", "tests/test_interlock.py",
-                                        "tests/test_evaluations.py", "tests/test_machine_time.py",
-                                        "tests/test_batches.py"]),
+                                                "tests/test_evaluations.py", "tests/test_machine_time.py",
+                                                "tests/test_batches.py"]),
 }
 SKIP = {".git", ".venv", ".venv-broker", "build", "mutants", "instance", "__pycache__", ".pytest_cache",
         "test-artifacts", "test-results"}

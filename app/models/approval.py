@@ -19,7 +19,7 @@ class ChargeApproval(OwnedByInstrument, Model):
     __tablename__ = "charge_approval"
     id = sa.Column(sa.Integer, primary_key=True)
     charge_id = sa.Column(sa.Integer, sa.ForeignKey("charge.id", ondelete="CASCADE"), nullable=False, unique=True)
-    charge = relationship("Charge", backref=sa.orm.backref("approval", uselist=False))
+    charge = relationship("Charge", back_populates="approval")
     instrument_id = sa.Column(sa.Integer, sa.ForeignKey("instrument.id", ondelete="CASCADE"), nullable=False, index=True)
     instrument = relationship("Instrument")
     pi_id = sa.Column(sa.Integer, sa.ForeignKey("person.id", ondelete="SET NULL"))

@@ -71,6 +71,8 @@ class Booking(Model):
     warned_at = sa.Column(UtcDateTime)  # the lab was warned of the respond-by
     contract_id = sa.Column(sa.Integer, sa.ForeignKey("service_contract.id"))
     contract = relationship("ServiceContract")
+    usage_records = relationship("UsageRecord", back_populates="booking")
+    evaluation = relationship("Evaluation", back_populates="booking", uselist=False)
     # an outside user without a contract accepted the school's standard terms, when they apply
     terms_accepted_at = sa.Column(UtcDateTime)
     __table_args__ = (

@@ -19,7 +19,7 @@ class Authorisation(OwnedByInstrument, Model):
     __tablename__ = "authorisation"
     id = sa.Column(sa.Integer, primary_key=True)
     user_id = sa.Column(sa.Integer, sa.ForeignKey("service_user.id", ondelete="CASCADE"), nullable=False, index=True)
-    user = relationship("ServiceUser", backref="authorisations")
+    user = relationship("ServiceUser", back_populates="authorisations")
     instrument_id = sa.Column(sa.Integer, sa.ForeignKey("instrument.id", ondelete="CASCADE"), nullable=False, index=True)
     instrument = relationship("Instrument")
     state = sa.Column(AUTHORISATION_STATE.column_type(), nullable=False, default="active")
@@ -48,7 +48,7 @@ class BookingRule(OwnedByInstrument, Model):
     __tablename__ = "booking_rule"
     id = sa.Column(sa.Integer, primary_key=True)
     instrument_id = sa.Column(sa.Integer, sa.ForeignKey("instrument.id", ondelete="CASCADE"), nullable=False, unique=True)
-    instrument = relationship("Instrument", backref=sa.orm.backref("booking_rule", uselist=False))
+    instrument = relationship("Instrument", back_populates="booking_rule")
     accepts_self_operated = sa.Column(sa.Boolean, nullable=False, default=True)
     accepts_sample = sa.Column(sa.Boolean, nullable=False, default=True)
     accepts_service = sa.Column(sa.Boolean, nullable=False, default=True)
@@ -80,7 +80,7 @@ class OpeningHours(OwnedByInstrument, Model):
     __tablename__ = "opening_hours"
     id = sa.Column(sa.Integer, primary_key=True)
     instrument_id = sa.Column(sa.Integer, sa.ForeignKey("instrument.id", ondelete="CASCADE"), nullable=False, index=True)
-    instrument = relationship("Instrument", backref="opening_hours")
+    instrument = relationship("Instrument", back_populates="opening_hours")
     weekday = sa.Column(sa.SmallInteger, nullable=False)
     opens = sa.Column(sa.Time, nullable=False)
     closes = sa.Column(sa.Time, nullable=False)

@@ -19,7 +19,7 @@ class Charge(Model):
     __tablename__ = "charge"
     id = sa.Column(sa.Integer, primary_key=True)
     usage_id = sa.Column(sa.Integer, sa.ForeignKey("usage_record.id"), nullable=False, index=True)
-    usage = relationship("UsageRecord", backref="charges")
+    usage = relationship("UsageRecord", back_populates="charges")
     user_id = sa.Column(sa.Integer, sa.ForeignKey("service_user.id"), index=True)
     user = relationship("ServiceUser")
     customer_category = sa.Column(CUSTOMER_CATEGORY.column_type())  # the user's category when priced
@@ -35,7 +35,10 @@ class Charge(Model):
     paid_on = sa.Column(sa.Date)
     payment_method = sa.Column(PAYMENT_METHOD.column_type())
     credit_of_id = sa.Column(sa.Integer, sa.ForeignKey("charge.id"))
-    credit_of = relationship("Charge", remote_side=[id], backref="credit_notes")
+    credit_of = relationship("Charge", remote_side=[id], back_populates="credit_notes")
+    credit_notes = relationship("Charge", back_populates="credit_of")
+    lines = relationship("ChargeLine", back_populates="charge")
+    approval = relationship("ChargeApproval", back_populates="charge", uselist=False)
     reason = sa.Column(sa.Text)  # a credit note's or a waiver's
     created_by_id = sa.Column(sa.Integer, sa.ForeignKey("ab_user.id"))
     created_at = sa.Column(UtcDateTime, nullable=False, default=clock.now)
@@ -76,7 +79,7 @@ class ChargeLine(Model):
     __tablename__ = "charge_line"
     id = sa.Column(sa.Integer, primary_key=True)
     charge_id = sa.Column(sa.Integer, sa.ForeignKey("charge.id", ondelete="CASCADE"), nullable=False, index=True)
-    charge = relationship("Charge", backref="lines")
+    charge = relationship("Charge", back_populates="lines")
     fee_item_id = sa.Column(sa.Integer, sa.ForeignKey("fee_item.id"))
     description = sa.Column(sa.String(200), nullable=False)
     quantity = sa.Column(sa.Numeric(12, 2), nullable=False)

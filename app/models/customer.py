@@ -20,6 +20,7 @@ class CustomerOrg(Model):
     category = sa.Column(CUSTOMER_CATEGORY.column_type(), nullable=False)
     affiliated = sa.Column(sa.Boolean, nullable=False, default=False)
     credit_code = sa.Column(sa.String(18), unique=True)
+    members = relationship("ServiceUser", back_populates="org")
 
     def __repr__(self):
         return self.name
@@ -39,7 +40,8 @@ class ServiceUser(Model):
     id = sa.Column(sa.Integer, primary_key=True)
     name = sa.Column(sa.String(64), nullable=False)
     org_id = sa.Column(sa.Integer, sa.ForeignKey("customer_org.id"), nullable=False, index=True)
-    org = relationship("CustomerOrg", backref="members")
+    org = relationship("CustomerOrg", back_populates="members")
+    authorisations = relationship("Authorisation", back_populates="user")
     account_id = sa.Column(sa.Integer, sa.ForeignKey("ab_user.id"), unique=True)
     account = relationship("PlatformUser", foreign_keys=[account_id])
     mobile = sa.Column(sa.String(20))

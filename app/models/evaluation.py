@@ -17,7 +17,7 @@ class Evaluation(Model):
     __tablename__ = "evaluation"
     id = sa.Column(sa.Integer, primary_key=True)
     booking_id = sa.Column(sa.Integer, sa.ForeignKey("booking.id"), nullable=False, unique=True)
-    booking = relationship("Booking", backref=sa.orm.backref("evaluation", uselist=False))
+    booking = relationship("Booking", back_populates="evaluation")
     score = sa.Column(sa.SmallInteger, nullable=False)
     attitude = sa.Column(sa.SmallInteger)
     timeliness = sa.Column(sa.SmallInteger)

@@ -14,7 +14,9 @@ class FeeStandard(OwnedByInstrument, Model):
     __tablename__ = "fee_standard"
     id = sa.Column(sa.Integer, primary_key=True)
     instrument_id = sa.Column(sa.Integer, sa.ForeignKey("instrument.id", ondelete="CASCADE"), nullable=False, index=True)
-    instrument = relationship("Instrument", backref="fee_standards")
+    instrument = relationship("Instrument", back_populates="fee_standards")
+    items = relationship("FeeItem", back_populates="standard")
+    events = relationship("FeeStandardEvent", back_populates="standard", order_by="FeeStandardEvent.id")
     version = sa.Column(sa.Integer, nullable=False, default=1)
     state = sa.Column(FEE_STATE.column_type(), nullable=False, default="draft")
     effective_from = sa.Column(sa.Date)
@@ -48,7 +50,9 @@ class FeeItem(Model):
     __tablename__ = "fee_item"
     id = sa.Column(sa.Integer, primary_key=True)
     standard_id = sa.Column(sa.Integer, sa.ForeignKey("fee_standard.id", ondelete="CASCADE"), nullable=False, index=True)
-    standard = relationship("FeeStandard", backref="items")
+    standard = relationship("FeeStandard", back_populates="items")
+    components = relationship("FeeItemComponent", back_populates="item")
+    prices = relationship("FeePrice", back_populates="item")
     name = sa.Column(sa.String(100), nullable=False)
     billing_unit = sa.Column(sa.String(20), nullable=False)
     cost_basis = sa.Column(MONEY, nullable=False, default=0)
@@ -87,7 +91,7 @@ class FeeItemComponent(_ItemChild, Model):
     __tablename__ = "fee_item_component"
     id = sa.Column(sa.Integer, primary_key=True)
     item_id = sa.Column(sa.Integer, sa.ForeignKey("fee_item.id", ondelete="CASCADE"), nullable=False)
-    item = relationship("FeeItem", backref="components")
+    item = relationship("FeeItem", back_populates="components")
     component = sa.Column(FEE_COMPONENT.column_type(), nullable=False)
     amount = sa.Column(MONEY, nullable=False, default=0)
     __table_args__ = (
@@ -102,7 +106,7 @@ class FeePrice(_ItemChild, Model):
     __tablename__ = "fee_price"
     id = sa.Column(sa.Integer, primary_key=True)
     item_id = sa.Column(sa.Integer, sa.ForeignKey("fee_item.id", ondelete="CASCADE"), nullable=False)
-    item = relationship("FeeItem", backref="prices")
+    item = relationship("FeeItem", back_populates="prices")
     customer_category = sa.Column(CUSTOMER_CATEGORY.column_type(), nullable=False)
     tier_min = sa.Column(sa.Numeric(12, 2), nullable=False, default=0)
     tier_max = sa.Column(sa.Numeric(12, 2))
@@ -123,7 +127,7 @@ class FeeStandardEvent(Model):
     __tablename__ = "fee_standard_event"
     id = sa.Column(sa.Integer, primary_key=True)
     standard_id = sa.Column(sa.Integer, sa.ForeignKey("fee_standard.id", ondelete="CASCADE"), nullable=False, index=True)
-    standard = relationship("FeeStandard", backref=sa.orm.backref("events", order_by="FeeStandardEvent.id"))
+    standard = relationship("FeeStandard", back_populates="events")
     action = sa.Column(FEE_ACTION.column_type(), nullable=False)
     from_state = sa.Column(FEE_STATE.column_type(name="fee_event_from_state"))
     to_state = sa.Column(FEE_STATE.column_type(), nullable=False)

@@ -24,6 +24,7 @@ class Person(Model):
     email = sa.Column(sa.String(120))
     duty = sa.Column(PERSON_DUTY.column_type(), nullable=False, default="technician")
     remarks = sa.Column(sa.Text)
+    trainings = relationship("TrainingSession", secondary="training_attendee", back_populates="attendees")
 
     def __repr__(self):
         return self.name
@@ -41,7 +42,7 @@ class TrainingSession(Model):
     unit = relationship("Unit")
     held_on = sa.Column(sa.Date, nullable=False)
     topic = sa.Column(sa.String(200), nullable=False)
-    attendees = relationship("Person", secondary=training_attendee, backref="trainings")
+    attendees = relationship("Person", secondary=training_attendee, back_populates="trainings")
 
     def __repr__(self):
         return self.topic

@@ -24,7 +24,7 @@ Each rule of SPEC §2 and the function that keeps it:
 | which instruments can be booked | `app.models.instrument.Instrument.can_be_booked` (Python and SQL) |
 | a booking is answered within 5 working days; a delay or refusal states its reason and an alternative | `booking.bookings.respond_by`, `is_overdue`, `schedule`, `delay`, `refuse` |
 | booking rules: modes, opening hours, lead times, closures, slot limits | `booking.rules.slot_problems`, `day_problems`; overlaps in the database (`booking.bookings.clashes`) |
-| authorisation to operate, lapsing when unused | `booking.bookings.effective_state`, `valid_authorisation` |
+| authorisation to operate, lapsing when unused | `booking.authorisations.effective_state`, `valid_authorisation` |
 | one open use per instrument; a use's hours | `booking.usage.start`, `end`, `register`; hours `app.clock.hours_between`; measured `booking.usage.record_machine_time` |
 | fees: items, tiers, published before use, a published version never edited | `catalogue.fee_rules.check_submission`, `catalogue.fees` (workflow, `install`: the immutability guard) |
 | every charge from the published standard, invoiced, corrected only by a credit note | `money.pricing.price`, `money.settlement` (`install`: the charge guard) |

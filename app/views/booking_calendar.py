@@ -15,7 +15,7 @@ from app.extensions import db
 from app.models import Instrument, InstrumentClass, ServiceUser
 from app.models.choices import BOOKING_STATE
 from app.security.scope import own_service_user_id, unit_in_scope
-from app.services.booking import bookings
+from app.services.booking import authorisations, bookings
 from app.services.booking import rules as booking_rules, calendar
 from app.services.people import contracts
 from app.services.errors import PolicyDenied, RuleViolation
@@ -150,7 +150,7 @@ class BookingCalendarView(BaseView):
                 except PolicyDenied as refusal:
                     db.session.rollback()
                     errors = {"form": refusal.message}
-        authorised = bookings.valid_authorisation(db.session, user.id, instrument.id, clock.today(), settings) is not None
+        authorised = authorisations.valid_authorisation(db.session, user.id, instrument.id, clock.today(), settings) is not None
         return self.render_template("bookings/calendar.html", title=gettext("Book: %(name)s", name=instrument.name),
                                     booking_form=True, form=form, errors=errors, authorised=authorised, user=user,
                                     contract=contract, ask_terms=ask_terms,

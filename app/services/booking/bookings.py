@@ -26,10 +26,10 @@ from flask_babel import gettext, lazy_gettext as _
 import sqlalchemy as sa
 
 from app import clock
-from app.models import Authorisation, Booking, DeviceEvent, DeviceStatus, Instrument, ServiceUser, UsageRecord
+from app.models import Booking, DeviceEvent, DeviceStatus, Instrument, ServiceUser, UsageRecord
 from app.models.base import UtcDateTime
 
-from app.services.booking import rules as booking_rules
+from app.services.booking import authorisations, rules as booking_rules
 from app.services.people import contracts, notifications
 from app.services.actors import Actor, require_lab_side
 from app.services.errors import PolicyDenied, RuleViolation
@@ -108,27 +108,6 @@ def overdue_clause(today: date):
 
 # -- who may book --------------------------------------------------------------------------------
 
-def _months_before(day: date, months: int) -> date:
-    month = day.month - 1 - months
-    year, month = day.year + month // 12, month % 12 + 1
-    last = [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
-    return date(year, month, min(day.day, last))
-
-
-def effective_state(authorisation: Authorisation, today: date, settings: Settings) -> str:
-    """Its state, with the lapse after the configured months without use applied."""
-    if authorisation.state != "active":
-        return authorisation.state
-    last = max(d for d in (authorisation.granted_on, authorisation.last_used_on) if d is not None)
-    return "lapsed" if last < _months_before(today, settings.authorisation_lapse_months) else "active"
-
-
-def valid_authorisation(session, user_id, instrument_id, today: date, settings: Settings):
-    found = session.execute(sa.select(Authorisation).where(Authorisation.user_id == user_id,
-                                                           Authorisation.instrument_id == instrument_id)).scalar_one_or_none()
-    return found if found is not None and effective_state(found, today, settings) == "active" else None
-
-
 def _require_active(user: ServiceUser):
     if user.status != "active":
         raise PolicyDenied("account_inactive", DENIED_ACCOUNT)
@@ -188,7 +167,7 @@ def submit(session, user: ServiceUser, instrument_id, mode, now: datetime, setti
         if problems:
             raise RuleViolation(problems)
         _require_not_suspended(user, today)
-        authorised = valid_authorisation(session, user.id, instrument.id, today, settings) is not None
+        authorised = authorisations.valid_authorisation(session, user.id, instrument.id, today, settings) is not None
         if not authorised:
             raise PolicyDenied("not_authorised", DENIED_NOT_AUTHORISED)
         if clashes(session, instrument.id, start, end):

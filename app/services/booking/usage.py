@@ -34,7 +34,7 @@ from app import clock
 from app.models import Authorisation, Booking, Charge, CustomerOrg, ServiceUser, UsageRecord
 from app.models.choices import BOOKING_STATE, USAGE_DIRECTION
 
-from app.services.booking import bookings as booking_service
+from app.services.booking import authorisations
 from app.services.iot import interlock
 from app.services.money import settlement
 from app.services.actors import Actor, LabSides, require_lab_side
@@ -156,7 +156,7 @@ def _who(session, actor, now, booking, instrument_id, user, settings, *, own_use
             raise PolicyDenied("booking_state", gettext(str(MSG_BOOKING_STATE), state=BOOKING_STATE.label(booking.state)))
         return booking.instrument_id, booking.user
     require_lab_side(session, actor, instrument_id)
-    if user is None or booking_service.valid_authorisation(session, user.id, instrument_id, clock.local_date(now),
+    if user is None or authorisations.valid_authorisation(session, user.id, instrument_id, clock.local_date(now),
                                                            settings) is None:
         raise PolicyDenied("not_authorised", MSG_NOT_AUTHORISED)
     return instrument_id, user
@@ -169,7 +169,7 @@ def _may_switch_on(session, actor, now, booking, instrument_id, user, settings, 
         return
     grace = plug.grace if plug is not None else timedelta(minutes=rules_of(session, instrument_id).interlock_grace_minutes)
     interlock.require_within_slot(booking, grace, now)
-    if booking.mode == "self_operated" and booking_service.valid_authorisation(
+    if booking.mode == "self_operated" and authorisations.valid_authorisation(
             session, user.id, instrument_id, clock.local_date(now), settings) is None:
         raise PolicyDenied("not_authorised", interlock.MSG_NOT_AUTHORISED if plug is not None else MSG_NOT_AUTHORISED)
 
