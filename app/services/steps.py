@@ -5,7 +5,7 @@ call here. What a step means is the service's (app/services/booking/bookings.py,
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from app.services.booking import bookings as booking
+from app.services.booking import bookings as booking, usage
 from app.services.money import settlement
 
 
@@ -49,6 +49,16 @@ def _refuse(session, actor, record, now, settings, reason=None, alternative=None
 def _cancel(session, actor, record, now, settings):
     return booking.cancel(session, record, now, actor=actor)
 
+
+def _register_use(session, actor, record, now, settings, start=None, end=None, hours=None, direction=None, **samples):
+    return usage.register(session, actor, now, settings, booking=record, start=start, end=end, hours=hours,
+                          direction=direction or "research", **samples)
+
+
+# the lab registers a booking's use after the fact (使用登记), which prices it
+REGISTER_USE = Step(_register_use, (("start", "instant"), ("end", "instant"), ("hours", "number"), ("samples", "integer"),
+                                    ("samples_received", "integer"), ("samples_returned", "integer"),
+                                    ("direction", "text")))
 
 _SLOT = (("start", "instant"), ("end", "instant"), ("date", "day"))
 # the lab side's answers to a booking (notice §(四)2), and its cancellation

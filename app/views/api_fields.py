@@ -98,6 +98,7 @@ def _string(value):
 MSG_INSTANT = _("Enter a date and time as YYYY-MM-DDTHH:MM (Beijing time).")
 MSG_DAY = _("Enter a date as YYYY-MM-DD.")
 MSG_WHOLE = _("Enter a whole number.")
+MSG_NUMBER = _("Enter a number.")
 _READERS = {
     "instant": (lambda v: clock.parse_local(str(v)), MSG_INSTANT, True),
     "day": (lambda v: date.fromisoformat(str(v)), MSG_DAY, True),
@@ -122,13 +123,13 @@ def read(data, key, errors, kind):
 
 def read_fields(data, step, errors):
     """The values of a step's fields (app/services/steps.py) from a JSON body: {name: value}, each read by its
-    kind; an amount is passed on as a number or its text, which the service reads."""
+    kind; a number (an amount, hours) is passed on as a number or its text, which the service reads."""
     values = {}
     for name, kind in step.fields:
-        if kind == "amount":
+        if kind in ("amount", "number"):
             value = data.get(name)
             if isinstance(value, bool) or not isinstance(value, (int, float, str, type(None))):
-                errors[name] = str(settlement.MSG_AMOUNT)
+                errors[name] = str(settlement.MSG_AMOUNT if kind == "amount" else MSG_NUMBER)
             values[name] = value
         else:
             values[name] = read(data, name, errors, kind)

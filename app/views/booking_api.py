@@ -18,7 +18,7 @@ from app.models import Booking, ServiceUser
 from app.models.choices import BOOKING_MODE, USAGE_DIRECTION
 from app.security.scope import own_service_user_id
 from app.services import steps
-from app.services.booking import bookings, usage
+from app.services.booking import bookings
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
 
@@ -321,17 +321,11 @@ class BookingApi(DocumentedActions, ScopedModelApi):
         if booking is None:
             return self.response_404()
         try:
-            data, errors = _body(), {}
-            start, end = read(data, "start", errors, "instant"), read(data, "end", errors, "instant")
-            counts = {k: read(data, k, errors, "integer") for k in ("samples", "samples_received", "samples_returned")}
-            direction = read(data, "direction", errors, "text")
-            hours = data.get("hours")
-            if hours is not None and (isinstance(hours, bool) or not isinstance(hours, (int, float, str))):
-                errors["hours"] = _msg("Enter a number.")
+            errors = {}
+            values = read_fields(_body(), steps.REGISTER_USE, errors)
             if errors:
                 raise _BadInput(errors)
-            done = usage.register(db.session, Actor.of(g.user), clock.now(), self._settings(), booking=booking,
-                                  start=start, end=end, hours=hours, direction=direction or "research", **counts)
+            done = steps.REGISTER_USE.call(db.session, Actor.of(g.user), booking, clock.now(), self._settings(), **values)
             answer = {"usage_id": done.usage.id, "charge_id": done.charge.id if done.charge is not None else None}
             db.session.commit()
         except (_BadInput, RuleViolation, PolicyDenied) as error:

@@ -65,6 +65,8 @@ def form_fields(form, step):
             value = integer_text(raw) if raw else None
             if raw and value is None:
                 errors[name] = MSG_WHOLE
+        elif kind in ("amount", "number"):
+            value = raw or None  # the service reads the number, and says what is wrong with it
         else:
             value = raw
         values[name] = value

@@ -23,7 +23,7 @@ from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
 
 from .base import ScopedModelView, interface
-from .forms import flash_refusal, form_fields, form_instant
+from .forms import flash_refusal, form_fields
 
 USAGE_LABELS = {
     "instrument": _("Instrument"), "instrument.name": _("Instrument"), "user": _("Service user"), "user.name": _("Service user"),
@@ -87,16 +87,11 @@ class UsageRecordView(_UsageScreen):
     @has_access
     def register(self, booking_id):
         """使用登记: the use of a booking registered after the fact."""
-        booking, form = self._booking(booking_id), request.form
-        start, end = form_instant(form.get("start")), form_instant(form.get("end"))
+        booking = self._booking(booking_id)
         try:
-            if "bad" in (start, end):
-                raise RuleViolation({"start": gettext("Enter a date and time as YYYY-MM-DDTHH:MM (Beijing time).")})
-            completed = usage.register(
-                db.session, Actor.of(g.user), clock.now(), bookings.Settings.of(current_app.config), booking=booking,
-                start=start, end=end, hours=form.get("hours") or None, samples=form.get("samples") or None,
-                samples_received=form.get("samples_received") or None,
-                samples_returned=form.get("samples_returned") or None, direction=form.get("direction") or "research")
+            completed = steps.REGISTER_USE.call(db.session, Actor.of(g.user), booking, clock.now(),
+                                                bookings.Settings.of(current_app.config),
+                                                **form_fields(request.form, steps.REGISTER_USE))
             flash(gettext("Use registered."), "success")
             return self._done(booking_id, completed)
         except (RuleViolation, PolicyDenied) as refusal:
