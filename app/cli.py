@@ -38,13 +38,13 @@ def register_report_cli(app):
         try:
             rep = registry.get(name)
         except registry.UnknownReport:
-            raise click.UsageError(gettext("Unknown report %(name)s; available: %(names)s", name=name, names=names))
+            raise click.UsageError(gettext("Unknown report %(name)s; available: %(names)s", name=name, names=names)) from None
         if not 2000 <= year <= 2100:
             raise click.UsageError(gettext("The year must be between 2000 and 2100."))
         try:
             ctx = registry.context_for_unit_code(db.session, year, unit_code)
         except registry.UnknownUnit:
-            raise click.UsageError(gettext("Unknown unit code %(code)s", code=unit_code))
+            raise click.UsageError(gettext("Unknown unit code %(code)s", code=unit_code)) from None
         content = registry.render(rep, ctx)
         with open(output, "wb") as handle:
             handle.write(content)

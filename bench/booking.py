@@ -136,8 +136,9 @@ def creation(ours, peer, nemo_client, tool_id, instrument_id, first_day, count):
     for n in range(count):
         day = first_day + timedelta(days=n // 10)
         start = clock.aware(datetime.combine(day, datetime.min.time())) + timedelta(hours=2) + SLOT * (n % 10)
-        steps = (("ours", lambda: ours.submit(instrument_id, clock.local(start).replace(tzinfo=None), clock.local(start + SLOT).replace(tzinfo=None))),
-                 ("nemo", lambda: peer.create_reservation(nemo_client, tool_id, start, start + SLOT)))
+        steps = (("ours", lambda start=start: ours.submit(instrument_id, clock.local(start).replace(tzinfo=None),
+                                                          clock.local(start + SLOT).replace(tzinfo=None))),
+                 ("nemo", lambda start=start: peer.create_reservation(nemo_client, tool_id, start, start + SLOT)))
         for side, step in (steps if n % 2 == 0 else steps[::-1]):
             result = step()
             if side == "ours":
@@ -265,7 +266,8 @@ def main(argv=None):
             results["week_feed"] = week_feed(ours[0], info["instrument"], peer, theirs[0], nemo["tool_id"], week_start, args.feeds)
             print(f"  week feed: {results['week_feed']}")
             results["race"] = races(app, ours[:10], info, peer, theirs, nemo["tool_id"], today + timedelta(days=5), args.race_runs)
-            print(f"  race, ours: {[r['holding'] for r in results['race']['ours']]}; NEMO: {[r['holding'] for r in results['race']['nemo']]}")
+            print(f"  race, ours: {[r['holding'] for r in results['race']['ours']]}; "
+                  f"NEMO: {[r['holding'] for r in results['race']['nemo']]}")
         print(f"== mixed load: {args.clients} clients for {args.mix_seconds:.0f} s ==")
         results["mixed"] = mixed(ours[:args.clients], lab, info, args.mix_seconds)
         for kind, row in results["mixed"]["per_kind"].items():
@@ -277,8 +279,10 @@ def main(argv=None):
     small, large = (results["history"][str(s)] for s in args.history)
     st = results["statements"]
     results["goals"] = [
-        goal(results["creation"]["ratio_p50"] <= CREATE_GOAL, f"creation p50 {results['creation']['ratio_p50']} x NEMO's (<= {CREATE_GOAL})"),
-        goal(results["week_feed"]["ratio_p50"] <= FEED_GOAL, f"week feed p50 {results['week_feed']['ratio_p50']} x NEMO's (<= {FEED_GOAL})"),
+        goal(results["creation"]["ratio_p50"] <= CREATE_GOAL,
+             f"creation p50 {results['creation']['ratio_p50']} x NEMO's (<= {CREATE_GOAL})"),
+        goal(results["week_feed"]["ratio_p50"] <= FEED_GOAL,
+             f"week feed p50 {results['week_feed']['ratio_p50']} x NEMO's (<= {FEED_GOAL})"),
         goal(all(r["doubles"] == 0 and r["holding"] == 1 for r in results["race"]["ours"]),
              f"50-way race: ours held by {[r['holding'] for r in results['race']['ours']]}, NEMO by "
              f"{[r['holding'] for r in results['race']['nemo']]} (0 doubles in every run of ours)"),

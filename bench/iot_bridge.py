@@ -328,7 +328,8 @@ def main(argv=None):
             _r, rss_secs, rss, _cpu = bridge_drain(broker.port, url, tids, rss_per, seq, args.publishers, sample_rss=True)
             early = next((kb for _t, done, kb in rss if done >= 0.1), rss[-1][2]) if rss else 0
             peak = max(kb for *_x, kb in rss) if rss else 0
-            print(f"memory over {rss_per * args.terminals:,} messages ({rss_secs:.0f} s, {_r:,.0f} msg/s): RSS (receiver + storer) after 10 % "
+            print(f"memory over {rss_per * args.terminals:,} messages ({rss_secs:.0f} s, {_r:,.0f} msg/s): "
+                  f"RSS (receiver + storer) after 10 % "
                   f"{early / 1024:.0f} MB, peak {peak / 1024:.0f} MB, end {rss[-1][2] / 1024:.0f} MB")
         print(f"{'GOAL MET   ' if ratio >= RATIO_GOAL else 'GOAL MISSED'}  stored / discard >= {RATIO_GOAL}: {ratio:.2f}")
         print(f"{'GOAL MET   ' if rate >= RATE_GOAL else 'GOAL MISSED'}  stored >= {RATE_GOAL} msg/s: {rate:,.0f}")

@@ -591,7 +591,7 @@ def print_report(meta, rows, goals, results, plans, show_sql):
     if not goals["pages_show_expected_rows"]:
         print("WARNING: some pages did not show the expected instruments (see 'page' column)")
     if show_sql:
-        for key, case in results.items():
+        for _key, case in results.items():
             print()
             print(f"--- SQL of one request: {case['label']} ({sum(s['count'] for s in case['sample_sql'])} statements)")
             for s in case["sample_sql"]:

@@ -92,7 +92,8 @@ def print_report(meta, rows, goals, cases, show_sql):
     print()
     print(f"List pages — {meta['dialect']}, {meta['data']['instruments']} instruments, "
           f"{meta['rounds']} rounds (+{meta['warmup']} warm-up), times in ms")
-    header = f"{'role':<13}{'size':>5}{'visible':>9}{'scoped p50':>12}{'p95':>8}{'bare p50':>10}{'p95':>8}{'ratio':>7}{'paired':>8}{'SQL n s/b':>11}{'SQL ms s/b':>13}  page"
+    header = (f"{'role':<13}{'size':>5}{'visible':>9}{'scoped p50':>12}{'p95':>8}{'bare p50':>10}{'p95':>8}{'ratio':>7}"
+              f"{'paired':>8}{'SQL n s/b':>11}{'SQL ms s/b':>13}  page")
     print(header)
     print("-" * len(header))
     for r in rows:
@@ -131,7 +132,8 @@ def print_report(meta, rows, goals, cases, show_sql):
 # ------------------------------------------------------------------------------------------
 def git_commit():
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=5).stdout.strip() or None
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              timeout=5).stdout.strip() or None
     except Exception:
         return None
 

@@ -82,7 +82,8 @@ def prepare(app, args):
                                                    created_at=datetime.now(timezone.utc)) for i in instruments])
         standards = dict(conn.execute(sa.select(FeeStandard.instrument_id, FeeStandard.id)).all())
         _insert(conn, FeeItem.__table__, [dict(standard_id=s, name=n, billing_unit=u, cost_basis=100, quantity_basis=b)
-                                          for s in standards.values() for n, u, b in (("上机", "小时", "hours"), ("测试", "样品", "samples"))])
+                                          for s in standards.values()
+                                          for n, u, b in (("上机", "小时", "hours"), ("测试", "样品", "samples"))])
         prices = []
         for item_id, unit in conn.execute(sa.select(FeeItem.id, FeeItem.billing_unit)):
             for category, factor in (("campus", 1), ("academic", Decimal("1.2")), ("enterprise", Decimal("1.5"))):
@@ -225,7 +226,8 @@ def own_accounts(app, args):
             _insert(conn, Booking.__table__, rows)
             ids = conn.execute(sa.select(Booking.id).where(Booking.user_id == user.id)).scalars().all()
             _insert(conn, UsageRecord.__table__, [dict(instrument_id=instrument, booking_id=b, user_id=user.id,
-                                                       started_at=start0 + timedelta(hours=3 * i), ended_at=start0 + timedelta(hours=3 * i + 1),
+                                                       started_at=start0 + timedelta(hours=3 * i),
+                                                       ended_at=start0 + timedelta(hours=3 * i + 1),
                                                        hours=1, source="manual", service_type="external", direction="research")
                                                   for i, b in enumerate(ids)])
             _insert(conn, Evaluation.__table__, [dict(booking_id=b, score=5, created_at=start0) for b in ids])

@@ -117,8 +117,8 @@ def _excerpt(payload):
 def _json(payload, terminal_id):
     try:
         return json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):  # deep nesting within MAX_PAYLOAD overflows the parser
-        raise Rejected("not_json", terminal_id, _excerpt(payload))
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:  # deep nesting within MAX_PAYLOAD overflows the parser
+        raise Rejected("not_json", terminal_id, _excerpt(payload)) from e
 
 
 def _terminal(terminal_id):
@@ -144,8 +144,8 @@ def _timestamp(value, terminal_id, received_at):
         raise Rejected("wrong_type", terminal_id, f"ts={value!r}"[:100])
     try:
         ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise Rejected("bad_timestamp", terminal_id, value[:60])
+    except ValueError as e:
+        raise Rejected("bad_timestamp", terminal_id, value[:60]) from e
     if ts.tzinfo is None:  # a terminal without a zone reports Beijing time
         ts = ts.replace(tzinfo=TERMINAL_ZONE)
     ts = ts.astimezone(timezone.utc)

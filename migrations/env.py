@@ -11,7 +11,8 @@ config = context.config
 
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
-fileConfig(config.config_file_name, disable_existing_loggers=False)  # a migration run inside a process (the tests) must not silence its loggers
+fileConfig(config.config_file_name,
+           disable_existing_loggers=False)  # a migration run inside a process (the tests) must not silence its loggers
 logger = logging.getLogger('alembic.env')
 
 

@@ -96,7 +96,8 @@ def test_the_lab_replies_once_and_averages_follow(session, world):
     with pytest.raises(PolicyDenied) as denied:
         evaluations.reply(session, actor, rows[0], NOW, "再回复")
     assert denied.value.code == "replied" and rows[0].reply == "谢谢支持"
-    outsider = Actor(actor.user_id, frozenset({"LabAdmin"}), "lab", session.get(Unit, session.get(Unit, inst.unit_id).parent_id).path + "999/")
+    outsider = Actor(actor.user_id, frozenset({"LabAdmin"}), "lab",
+                     session.get(Unit, session.get(Unit, inst.unit_id).parent_id).path + "999/")
     with pytest.raises(PolicyDenied):
         evaluations.reply(session, outsider, rows[1], NOW, "不是我的")
     avg = evaluations.averages(session, inst.id)

@@ -42,7 +42,8 @@ def draft(session, actors, instrument, **kw):
 
     fee_item = FeeItem(name=item["name"], billing_unit=item["billing_unit"], cost_basis=Decimal(item["cost_basis"]))
     for category, low, high, price, reason in item["prices"]:
-        fee_item.prices.append(FeePrice(customer_category=category, tier_min=low, tier_max=high, unit_price=Decimal(price), difference_reason=reason))
+        fee_item.prices.append(FeePrice(customer_category=category, tier_min=low, tier_max=high, unit_price=Decimal(price),
+                                        difference_reason=reason))
     standard.items.append(fee_item)
     standard.justification = kw.pop("justification", "企业价格含报告编制人工")
     session.flush()

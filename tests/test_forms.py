@@ -82,7 +82,8 @@ def test_person_form_refuses_bad_contacts(app, uni, login_as, field, value, mess
     client = login_as("lab_admin")
     token = csrf_token(client, "/personview/add")
     before = count(app, Person)
-    data = {"csrf_token": token, "name": "新同事", "unit": uni.l11, "duty": "technician", "mobile": "13800138000", "email": "a@b.cn", field: value}
+    data = {"csrf_token": token, "name": "新同事", "unit": uni.l11, "duty": "technician", "mobile": "13800138000",
+            "email": "a@b.cn", field: value}
     resp = client.post("/personview/add", data=data)
     assert message in field_error(resp.get_data(as_text=True), field)
     assert count(app, Person) == before
@@ -113,7 +114,8 @@ def test_unit_placement_rules(app, uni, login_as, level, parent, message):
     client = login_as("school_admin")
     token = csrf_token(client, "/unitview/add")
     before = count(app, Unit)
-    resp = client.post("/unitview/add", data={"csrf_token": token, "code": "NEW-1", "name": "新单位", "level": level, "parent": getattr(uni, parent)})
+    resp = client.post("/unitview/add", data={"csrf_token": token, "code": "NEW-1", "name": "新单位", "level": level,
+                                              "parent": getattr(uni, parent)})
     assert message in field_error(resp.get_data(as_text=True), "parent")
     assert count(app, Unit) == before
 
@@ -123,7 +125,8 @@ def test_unit_cannot_move_under_its_own_descendant(app, uni, login_as):
     and the message must name the real mistake."""
     client = login_as("school_admin")
     token = csrf_token(client, f"/unitview/edit/{uni.c1}")
-    resp = client.post(f"/unitview/edit/{uni.c1}", data={"csrf_token": token, "code": "C1", "name": "化学学院", "level": "college", "parent": uni.l11})
+    resp = client.post(f"/unitview/edit/{uni.c1}", data={"csrf_token": token, "code": "C1", "name": "化学学院", "level": "college",
+                                                         "parent": uni.l11})
     assert "单位不能隶属于自身或其下级单位" in field_error(resp.get_data(as_text=True), "parent")
     with app.app_context():
         assert db.session.get(Unit, uni.c1).parent_id == uni.school
@@ -134,7 +137,8 @@ def test_moving_a_lab_moves_its_scope(app, uni, login_as):
     """The materialised path follows a move, so scope follows the tree."""
     client = login_as("school_admin")
     token = csrf_token(client, f"/unitview/edit/{uni.l12}")
-    resp = client.post(f"/unitview/edit/{uni.l12}", data={"csrf_token": token, "code": "C1-L2", "name": "材料实验室", "level": "lab", "parent": uni.c2})
+    resp = client.post(f"/unitview/edit/{uni.l12}", data={"csrf_token": token, "code": "C1-L2", "name": "材料实验室", "level": "lab",
+                                                          "parent": uni.c2})
     assert resp.status_code == 302
     try:
         college = login_as("college_admin")

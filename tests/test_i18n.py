@@ -113,7 +113,8 @@ def test_form_errors_and_flashes_are_chinese(uni, login_as):
 
     client = login_as("lab_admin")
     token = csrf_token(client, "/personview/add")
-    resp = client.post("/personview/add", data={"csrf_token": token, "name": "", "unit": uni.l11, "duty": "technician", "mobile": "12345", "email": "not-an-email"}, follow_redirects=True)
+    resp = client.post("/personview/add", data={"csrf_token": token, "name": "", "unit": uni.l11, "duty": "technician",
+                                                "mobile": "12345", "email": "not-an-email"}, follow_redirects=True)
     words, _ = english_words(resp.get_data(as_text=True))
     assert not words, words
     assert "请输入11位大陆手机号码" in resp.get_data(as_text=True)

@@ -24,7 +24,7 @@ def terminals(app, uni, pinned_instant):
         foreign_lab = db.session.get(Instrument, uni.inst_l21).unit
         f.instrument(own_lab, name=f"终端屏仪器{tag}", iot_terminal_id=names["own"])
         f.instrument(foreign_lab, name=f"外院终端仪器{tag}", iot_terminal_id=names["foreign"])
-        for key, tid in names.items():
+        for _key, tid in names.items():
             db.session.add(IotTerminal(terminal_id=tid, adapter="native", first_seen=now))
             db.session.add(IotRejection(reason="not_json", terminal_id=tid, count=3, first_at=now, last_at=now,
                                         last_detail="{坏消息"))

@@ -32,7 +32,10 @@ def hourly(tiers=None, **categories):
     return Item(11, "机时", "小时", "hours", table)
 
 
-def use(hours, samples=None, start=bj(2026, 3, 2, 9, 0), **kw):
+USE_START = bj(2026, 3, 2, 9, 0)
+
+
+def use(hours, samples=None, start=USE_START, **kw):
     return UseQuantities(start, start + timedelta(hours=float(hours)), D(str(hours)), samples, kw.get("entered", {}))
 
 

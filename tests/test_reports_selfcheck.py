@@ -112,7 +112,8 @@ def test_the_sheets_behind_the_findings(app, college, tmp_path):
         ("SC-002", 30, "已超过入网期限（验收后 30 个工作日）"),
         ("SC-005", 50, "新验收设备，应于 2026-02-02 前入网"),  # 30 Chinese working days after 20 Dec 2025
     ]
-    assert body(sheets["信息不完整"], listing + ["缺失信息"])[0][3:] == ["SC-008", "自查问题仪器", None, 85, "型号、主要技术指标、责任人、收费标准"]
+    assert body(sheets["信息不完整"], listing + ["缺失信息"])[0][3:] == [
+        "SC-008", "自查问题仪器", None, 85, "型号、主要技术指标、责任人、收费标准"]
     assert body(sheets["联系方式"], listing + ["存在问题"])[0][7] == "电话号码格式错误、超过一个季度未核验"
     assert body(sheets["信息精准性"], listing + ["存在问题"])[0][7] == (
         "收费标准未公示；已报废或待报废仍在网；2025-06-01 信息变更后 5 个工作日内未更新至省平台")

@@ -174,7 +174,8 @@ def test_cost_compensation_net_income_and_the_ceiling(app, subsidised, tmp_path)
     assert rows[1][3:] == ["SB-C", "补助未入网仪器", 1, 1, 1, 8000, 0, 0, 0, 0, 8000, "本年度未登记成本，按 0 计"]
     assert rows[2][3:] == ["SB-E", "补助闲置仪器", 0, 0, 0, 0, 500, 9000, 0, 500, -500, None]  # no use: materials only
     assert rows[3][1] == "合计" and rows[3][8:14] == [305000, 1500, 19000, 4000, 5500, 299500]
-    assert "本范围开放共享服务净收入 299,500.00 元；按不高于 70% 的比例，至多 209,650.00 元可作为单位绩效工资来源（第十五条）。" in texts(ws)
+    assert ("本范围开放共享服务净收入 299,500.00 元；按不高于 70% 的比例，至多 209,650.00 元可作为单位绩效工资来源（第十五条）。"
+            in texts(ws))
 
 
 def test_a_lab_sees_its_rows_of_the_school_wide_result(app, subsidised, tmp_path):

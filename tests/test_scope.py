@@ -84,7 +84,8 @@ def test_screen_refuses_out_of_scope_record(app, uni, login_as, case):
     for url in (f"/{endpoint}/show/{pk}", f"/{endpoint}/edit/{pk}"):
         assert refused(client.get(url), who), url
     token = session_csrf_token(client)
-    assert refused(client.post(f"/{endpoint}/edit/{pk}", data={"csrf_token": token, "name": "改名", "topic": "改名", "reason": "改名"}), who)
+    assert refused(client.post(f"/{endpoint}/edit/{pk}", data={"csrf_token": token, "name": "改名", "topic": "改名",
+                                                               "reason": "改名"}), who)
     assert refused(client.post(f"/{endpoint}/delete/{pk}", data={"csrf_token": token}), who)
     assert snapshot(app, model, pk) == before
 
@@ -209,7 +210,8 @@ def test_cannot_move_record_to_foreign_unit(app, uni, login_as, who, own, foreig
     pk = getattr(uni, f"person_{own}")
     before = snapshot(app, Person, pk)
     token = csrf_token(client, f"/personview/edit/{pk}")
-    resp = client.post(f"/personview/edit/{pk}", data={"csrf_token": token, "name": before["name"], "unit": getattr(uni, foreign), "duty": "technician"})
+    resp = client.post(f"/personview/edit/{pk}", data={"csrf_token": token, "name": before["name"], "unit": getattr(uni, foreign),
+                                                       "duty": "technician"})
     assert resp.status_code == 200
     assert snapshot(app, Person, pk) == before
     headers = jwt_headers(client, who)
@@ -223,7 +225,8 @@ def test_in_scope_edit_works(app, uni, login_as):
     client = login_as("college_admin")
     pk = uni.person_l12
     token = csrf_token(client, f"/personview/edit/{pk}")
-    resp = client.post(f"/personview/edit/{pk}", data={"csrf_token": token, "name": "材料实验室的老师", "unit": uni.l11, "duty": "technician", "mobile": "13900139000"})
+    resp = client.post(f"/personview/edit/{pk}", data={"csrf_token": token, "name": "材料实验室的老师", "unit": uni.l11,
+                                                       "duty": "technician", "mobile": "13900139000"})
     assert resp.status_code == 302
     after = snapshot(app, Person, pk)
     assert after["unit_id"] == uni.l11 and after["mobile"] == "13900139000"

@@ -25,6 +25,8 @@ def bj(*args):
 
 
 NOW = bj(2026, 12, 7, 18, 0)
+SLOT_START = bj(2026, 12, 7, 9, 0)  # the helpers' default slot, and the use registered in it
+SLOT_USE_END = bj(2026, 12, 7, 11, 30)
 
 
 @pytest.fixture
@@ -43,7 +45,7 @@ def user(session):
     return f.service_user(name="结算用户")
 
 
-def scheduled(session, inst, user, start=bj(2026, 12, 7, 9, 0), hours=3, mode="self_operated"):
+def scheduled(session, inst, user, start=SLOT_START, hours=3, mode="self_operated"):
     b = Booking(instrument_id=inst.id, user=user, mode=mode, state="scheduled", scheduled_start=start,
                 scheduled_end=start + timedelta(hours=hours), submitted_at=start - timedelta(days=2),
                 respond_by=date(2026, 12, 10))
@@ -52,7 +54,7 @@ def scheduled(session, inst, user, start=bj(2026, 12, 7, 9, 0), hours=3, mode="s
     return b
 
 
-def register(session, actor, booking, start=bj(2026, 12, 7, 9, 0), end=bj(2026, 12, 7, 11, 30), **kw):
+def register(session, actor, booking, start=SLOT_START, end=SLOT_USE_END, **kw):
     return usage.register(session, actor, NOW, SETTINGS, booking=booking, start=start, end=end, **kw)
 
 
@@ -337,7 +339,11 @@ def rich(session, uni):
     return inst, standard
 
 
-def a_use(session, inst, user, start=bj(2026, 12, 5, 9, 0), end=bj(2026, 12, 6, 11, 30), hours="2.5", samples=2):
+USE_START = bj(2026, 12, 5, 9, 0)  # a_use's default: a use over two days
+USE_END = bj(2026, 12, 6, 11, 30)
+
+
+def a_use(session, inst, user, start=USE_START, end=USE_END, hours="2.5", samples=2):
     use = UsageRecord(instrument_id=inst.id, user=user, started_at=start, ended_at=end,
                       hours=None if hours is None else D(hours), samples=samples, source="manual",
                       service_type="external", direction="research")

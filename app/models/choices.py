@@ -134,7 +134,12 @@ CUSTOMER_CATEGORY = Choices(
     ("enterprise", _("Enterprise")),
     ("student_startup", _("Student start-up team or individual")),
 )
-BOOKING_MODE = Choices("booking_mode", ("self_operated", _("Self-operated")), ("sample", _("Sample testing")), ("service", _("Technical service")))
+BOOKING_MODE = Choices(
+    "booking_mode",
+    ("self_operated", _("Self-operated")),
+    ("sample", _("Sample testing")),
+    ("service", _("Technical service")),
+)
 BOOKING_STATE = Choices(
     "booking_state",
     ("pending", _("Awaiting response")),

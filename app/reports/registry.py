@@ -2,7 +2,8 @@
 
 A report is a function `(ReportContext) -> [Sheet]`, registered with `@report(name, title)` here;
 the package (`app/reports/__init__.py`) imports every report module once, so importing
-`app.reports` registers them all. The one writer (excel.py) renders the sheets. The context carries the scope: the unit the report is for and every unit id below it
+`app.reports` registers them all. The one writer (excel.py) renders the sheets. The context carries the
+scope: the unit the report is for and every unit id below it
 (None = the whole school), resolved by the caller (the console from the signed-in user's
 scope, the CLI from --unit), so a report never sees anything outside it.
 """

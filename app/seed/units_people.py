@@ -56,7 +56,7 @@ class UnitsPeopleMixin(BuilderBase):
         session.add(self.school)
         session.flush()
         colleges = []
-        for key, code, name, building, _disc, _labs in COLLEGES:
+        for _key, code, name, building, _disc, _labs in COLLEGES:
             colleges.append(Unit(code=code, name=name, level="college", parent=self.school,
                                  address=f"湖南省长沙市岳麓区示范大学路 1 号{building}"))
         session.add_all(colleges)
@@ -115,7 +115,8 @@ class UnitsPeopleMixin(BuilderBase):
             person = rows[i][0]
             local = person.email.split("@")[0]
             if k % 2 == 0:
-                person.mobile = rng.choice((person.mobile[:10], "2" + person.mobile[1:], person.mobile[:3] + "-" + person.mobile[3:7] + "-" + person.mobile[7:]))
+                person.mobile = rng.choice((person.mobile[:10], "2" + person.mobile[1:],
+                                            person.mobile[:3] + "-" + person.mobile[3:7] + "-" + person.mobile[7:]))
             else:
                 person.email = rng.choice((f"{local}#{MAIL_DOMAIN}", f"{local}@hnu-demo", f"{local}@@{MAIL_DOMAIN}"))
             person.remarks = "演示数据：联系方式格式有误（待整改）"

@@ -128,7 +128,8 @@ class AvailabilityApi(BaseApi):
           - {in: query, name: start, required: true, schema: {type: string, example: "2026-12-07T00:00"}}
           - {in: query, name: end, required: true, schema: {type: string, example: "2026-12-14T00:00"}}
           responses:
-            200: {description: "busy [{start, end, mine, state (own bookings, or the lab side's)}], closures [{start, end, reason}], opening_hours, next_free"}
+            200: {description: "busy [{start, end, mine, state (own bookings, or the lab side's)}], closures [{start, end, reason}],
+              opening_hours, next_free"}
             404: {description: not a bookable instrument}
             422: {description: bad input}
         """

@@ -144,7 +144,7 @@ class ScopedModelView(_ScopeWiring, ModelView):
             # the column's own default is preselected, and taken when a form leaves the field out
             default = table_column.default.arg if table_column.default is not None and table_column.default.is_scalar else None
 
-            def make(required=not nullable, default=default):
+            def make(required=not nullable, default=default, label=label, choices=choices, description=description):
                 return SelectField(
                     label,
                     choices=choices.select_choices,

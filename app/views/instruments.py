@@ -76,11 +76,14 @@ _FORM_FIELDS = [
 ]
 
 _FIELDSETS = [
-    (_("Basic information"), {"fields": ["kind", "asset_number", "name", "name_en", "model", "manufacturer", "country", "class_code", "discipline"]}),
+    (_("Basic information"), {"fields": ["kind", "asset_number", "name", "name_en", "model", "manufacturer", "country",
+                                         "class_code", "discipline"]}),
     (_("Value and acquisition"), {"fields": ["original_value", "funding_source", "purchase_date", "acceptance_date"]}),
     (_("Capabilities"), {"fields": ["technical_indicators", "main_functions", "service_scope"]}),
-    (_("Ownership and contact"), {"fields": ["location", "unit", "platform", "responsible_person", "contact_phone", "contact_email", "contact_verified_on"]}),
-    (_("Status and sharing"), {"fields": ["run_status", "sharing_status", "bookable", "networked", "provincial_ref", "networked_on", "iot_terminal_id"]}),
+    (_("Ownership and contact"), {"fields": ["location", "unit", "platform", "responsible_person", "contact_phone", "contact_email",
+                                             "contact_verified_on"]}),
+    (_("Status and sharing"), {"fields": ["run_status", "sharing_status", "bookable", "networked", "provincial_ref", "networked_on",
+                                          "iot_terminal_id"]}),
     (_("Duty-free import"), {"fields": ["duty_free", "customs_declaration_no", "supervision_end"], "expanded": False}),
 ]
 
@@ -219,5 +222,6 @@ class UnsuitableFilingView(ScopedModelView):
 class UnsuitableFilingApi(ScopedModelApi):
     resource_name = "unsuitable_filing"
     datamodel = interface(UnsuitableFiling)
-    list_columns = show_columns = ["id", "instrument.id", "instrument.name", "category", "reason", "networked_at_filing", "state", "remarks"]
+    list_columns = show_columns = ["id", "instrument.id", "instrument.name", "category", "reason", "networked_at_filing", "state",
+                                   "remarks"]
     add_columns = edit_columns = ["instrument", "category", "reason", "networked_at_filing", "remarks"]

@@ -20,7 +20,7 @@ def _parent_rule(form, field):
     try:
         records.validate_unit_placement(db.session, unit, field.data)
     except RuleViolation as e:
-        raise ValidationError(next(iter(e.errors.values())))
+        raise ValidationError(next(iter(e.errors.values()))) from e
 
 
 def _validate_unit(session, item):

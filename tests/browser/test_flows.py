@@ -20,7 +20,8 @@ _ORG = ["组织单位", "科技创新平台"]
 _STAFF = ["人员", "培训"]
 _IOT = ["物联网终端", "被拒收的终端消息", "插座指令"]
 _REPORTS = ["报表下载", "年度成本登记", "典型案例"]
-_BOOKING = ["待答复预约", "今日安排", "预约记录", "使用记录", "费用单", "对账单", "服务评价", "上机资格", "预约规则", "开放时间", "停用安排", "服务合同", "查找空闲仪器"]
+_BOOKING = ["待答复预约", "今日安排", "预约记录", "使用记录", "费用单", "对账单", "服务评价", "上机资格", "预约规则",
+            "开放时间", "停用安排", "服务合同", "查找空闲仪器"]
 _CUSTOMERS = ["服务用户", "注册审核", "用户单位"]
 MENUS = {
     "school_admin": {"系统安全": ["用户列表", "角色列表", "后台任务故障"], "仪器设施": _RESOURCES, "组织机构": _ORG,
@@ -180,7 +181,8 @@ def test_a_report_export_shows_its_progress_and_downloads(ui, tmp_path):
     download.value.save_as(path)
     assert download.value.suggested_filename == f"科研设施和仪器开放共享年度运行报告_湖南示范大学_{clock.today().year - 1}.xlsx"
     book = openpyxl.load_workbook(path)
-    assert book.sheetnames[:2] == ["分仪器", "单位合计"] and book.worksheets[0]["A1"].value == f"{clock.today().year - 1}年度科研设施和仪器开放共享运行情况（分仪器）"
+    assert book.sheetnames[:2] == ["分仪器", "单位合计"] and book.worksheets[0]["A1"].value == (
+        f"{clock.today().year - 1}年度科研设施和仪器开放共享运行情况（分仪器）")
 
 
 def _publish(url, topic, payload):

@@ -64,7 +64,7 @@ def refresh(connection, on: date, instrument_ids=None):
         current = current.where(Instrument.id.in_(ids))
     wanted = {}
     # overlapping versions are refused at approval; should two ever overlap, the later one wins
-    for iid, sid, effective_from, price in connection.execute(in_force.order_by(FeeStandard.effective_from)):
+    for iid, sid, _effective_from, price in connection.execute(in_force.order_by(FeeStandard.effective_from)):
         wanted[iid] = (sid, price)
     now = {iid: (sid, price) for iid, sid, price in connection.execute(current)}
     changes = [

@@ -69,7 +69,7 @@ def check_tiers(item, index):
         by_category.setdefault(price.customer_category, []).append((low, price.tier_max, key))
     for tiers in by_category.values():
         tiers.sort(key=lambda t: t[0])
-        for (low, high, key), (next_low, _next_high, next_key) in zip(tiers, tiers[1:]):
+        for (_low, high, key), (next_low, _next_high, next_key) in zip(tiers, tiers[1:]):
             if high is None:
                 errors[key + "-tier_max"] = MSG_TIER_OPEN
             elif next_low < high:

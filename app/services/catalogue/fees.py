@@ -43,7 +43,8 @@ def _require_lab_side(session, actor, instrument_id):
 
 def _require_college(session, actor, standard):
     # the reviewer is the administrator bound to the college above the lab
-    if COLLEGE_ADMIN not in actor.roles or actor.unit_level != "college" or not actor.covers(instrument_unit_path(session, _instrument_id(standard))):
+    if COLLEGE_ADMIN not in actor.roles or actor.unit_level != "college" or not actor.covers(
+            instrument_unit_path(session, _instrument_id(standard))):
         raise PolicyDenied("out_of_chain", DENIED_COLLEGE)
 
 

@@ -46,7 +46,7 @@ class Query:
             q.price_min = Decimal(args["price_min"]) if args.get("price_min") else None
             q.price_max = Decimal(args["price_max"]) if args.get("price_max") else None
         except (ValueError, InvalidOperation):
-            raise RuleViolation({"query": MSG_BAD_QUERY})
+            raise RuleViolation({"query": MSG_BAD_QUERY}) from None
         sort = args.get("sort", "name")
         q.descending = sort.startswith("-")
         q.sort = sort.lstrip("-")

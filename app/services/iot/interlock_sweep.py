@@ -39,7 +39,9 @@ def _running(session, terminal_id, now, offline_after: timedelta) -> bool:
 
 
 def sweep(session, now: datetime, offline_after: timedelta = timedelta(minutes=10),
-          settings: interlock.Settings = interlock.Settings()) -> SweepResult:
+          settings: interlock.Settings | None = None) -> SweepResult:
+    if settings is None:
+        settings = interlock.Settings()
     result = SweepResult(ended=[])
     open_uses = session.execute(
         sa.select(UsageRecord).join(Booking, Booking.id == UsageRecord.booking_id)

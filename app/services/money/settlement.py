@@ -99,7 +99,8 @@ def charge_uses(session, usage_ids, now: datetime, actor_id=None) -> int:
     """Price, in one batch, the completed uses selected by `usage_ids` (a SELECT of UsageRecord ids, so a
     month of them needs no list of parameters) that have no charge yet: a pending charge each, with its
     lines. Five reads whatever their number, then multi-row INSERTs (about one per thousand rows; Core,
-    no ORM objects), never a statement per use; returns how many charges were written. Uses without a user, or without a standard in force, are left alone."""
+    no ORM objects), never a statement per use; returns how many charges were written. Uses without a user,
+    or without a standard in force, are left alone."""
     charged = sa.select(Charge.usage_id).where(Charge.credit_of_id.is_(None))
     uses = session.execute(
         sa.select(UsageRecord.id, UsageRecord.instrument_id, UsageRecord.user_id, UsageRecord.started_at,

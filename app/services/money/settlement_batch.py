@@ -1,6 +1,7 @@
 """Charges taken through their steps in one batch (the settlement of a ledger of services rendered; the
 demo's history): each pending charge is confirmed, its PI's approval through the mailed link recorded when
-it is an on-campus one (a PI without e-mail decides on paper, recorded one at a time with its scan), invoiced and settled as far as its entry goes — every step checked as its one-at-a-time sibling in
+it is an on-campus one (a PI without e-mail decides on paper, recorded one at a time with its scan), invoiced
+and settled as far as its entry goes — every step checked as its one-at-a-time sibling in
 settlement.py and pi_approval.py checks it (the lab side of the instrument, the charge's state, a unique
 invoice number dated between the use and today, a payment dated between the invoice and today, a way
 paid, an on-campus charge invoiced only once its PI approved). A few statements for the whole batch; no
@@ -24,7 +25,8 @@ from app.services.people import identifiers
 from app.services.money import pi_approval
 from app.services.actors import Actor, LabSides
 from app.services.batch import Batch
-from app.services.money.settlement import (MSG_FUTURE, MSG_INVOICE_BEFORE_USE, MSG_METHOD, MSG_NUMBER, MSG_NUMBER_TAKEN, MSG_PAID_BEFORE_INVOICE, MSG_STATE)
+from app.services.money.settlement import (MSG_FUTURE, MSG_INVOICE_BEFORE_USE, MSG_METHOD, MSG_NUMBER, MSG_NUMBER_TAKEN,
+                                           MSG_PAID_BEFORE_INVOICE, MSG_STATE)
 
 
 MSG_PAPER_ONE_AT_A_TIME = _("This charge's PI has no e-mail address: a decision on paper is recorded on the charge's "
