@@ -87,6 +87,13 @@ def test_python_and_sql_agree_on_every_combination(session, uni):
         # the run status is told first, then the sharing status, then the lab's switch
         assert reason == (None if expected else run if run in ("under_repair", "to_scrap", "scrapped")
                           else "unsuitable" if sharing == "unsuitable" else NOT_OPEN), (bookable, run, sharing)
+    # the catalogue's and the records' own predicates, said as once
+    ids = [i.id for i in made.values()]
+    in_service = set(session.scalars(sa.select(Instrument.id).where(Instrument.id.in_(ids), Instrument.in_service)))
+    listable = set(session.scalars(sa.select(Instrument.id).where(Instrument.id.in_(ids), Instrument.listable)))
+    for (_bookable, run, sharing), instrument in made.items():
+        assert instrument.in_service is (run != "scrapped") is (instrument.id in in_service), (run, sharing)
+        assert instrument.listable is (run != "scrapped" and sharing != "unsuitable") is (instrument.id in listable)
 
 
 def test_each_reason_is_told_in_chinese(app):
@@ -148,12 +155,18 @@ def test_the_calendar_search_finds_only_the_bookable(session, world):
 
 @pytest.mark.parametrize("case", CASES)
 def test_the_calendar_screens_answer_404_unless_bookable(login_as, world, case):
+    """To a service user; the instrument's own lab still opens its calendar (with the reason), to move or refuse
+    what was booked before it broke down."""
     expected = 200 if offered(case) else 404
     span = "start=2026-12-07T00:00:00Z&end=2026-12-14T00:00:00Z"
     lab, user = login_as("lab_admin"), login_as("service_user")
-    assert lab.get(f"/bookings/calendar/{world[case]}").status_code == expected
+    assert user.get(f"/bookings/calendar/{world[case]}").status_code == expected
     assert user.get(f"/bookings/calendar/{world[case]}/events?{span}").status_code == expected
     assert user.get(f"/bookings/book/{world[case]}").status_code == expected
+    page = lab.get(f"/bookings/calendar/{world[case]}")
+    assert page.status_code == 200 and lab.get(f"/bookings/calendar/{world[case]}/events?{span}").status_code == 200
+    if not offered(case):
+        assert MESSAGES[case] in page.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("case", CASES)

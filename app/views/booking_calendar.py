@@ -33,6 +33,17 @@ def _bookable_instrument(instrument_id):
     return instrument
 
 
+def _calendar_instrument(instrument_id):
+    """The instrument whose calendar is asked for: a bookable one, or — to its own lab side, which moves and
+    refuses the bookings of an instrument that broke down — one in its scope whatever its state."""
+    instrument = db.session.get(Instrument, instrument_id)
+    if instrument is None:
+        abort(404)
+    if not instrument.can_be_booked and (own_service_user_id() is not None or not unit_in_scope(instrument.unit_id)):
+        abort(404)
+    return instrument
+
+
 def _span_param(name):
     value = request.args.get(name, "")
     try:
@@ -55,7 +66,7 @@ class BookingCalendarView(BaseView):
     def events(self, instrument_id):
         """An instrument's busy slots, closures, faults and holidays over [start, end) as FullCalendar events.
         Others' bookings are anonymous to a service user; the instrument's lab side sees who booked."""
-        instrument = _bookable_instrument(instrument_id)
+        instrument = _calendar_instrument(instrument_id)
         start, end = _span_param("start"), _span_param("end")
         if end <= start or end - start > timedelta(days=62):
             abort(400)
@@ -96,9 +107,11 @@ class BookingCalendarView(BaseView):
     @expose("/calendar/<int:instrument_id>")
     @has_access
     def instrument_calendar(self, instrument_id):
-        instrument = _bookable_instrument(instrument_id)
+        instrument = _calendar_instrument(instrument_id)
         if own_service_user_id() is None and not unit_in_scope(instrument.unit_id):
             abort(404)  # another lab's calendar with its users' names: as if it did not exist
+        if not instrument.can_be_booked:  # its lab side, to move or refuse what was booked before
+            flash(str(instrument.not_bookable_message), "warning")
         feed_url = instrument_feed_url(instrument.id) if own_service_user_id() is None else None
         return self.render_template("bookings/calendar.html", title=gettext("Calendar: %(name)s", name=instrument.name),
                                     booking_form=False, feed_url=feed_url, **self._calendar_context(instrument))

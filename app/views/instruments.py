@@ -52,7 +52,7 @@ INSTRUMENT_LABELS = {
     "contact_verified_on": _("Contact last verified"),
     "run_status": _("Run status"),
     "sharing_status": _("Sharing status"),
-    "bookable": _("Bookable"),
+    "bookable": _("Open for booking"),  # the lab's switch: whether it can be booked also asks its status
     "networked": _("Networked on the provincial platform"),
     "provincial_ref": _("Provincial platform reference"),
     "networked_on": _("Date networked"),
@@ -119,6 +119,8 @@ class InstrumentView(ScopedModelView):
     edit_title = _("Edit instrument")
     show_template = "show_with_history.html"
     label_columns = INSTRUMENT_LABELS
+    description_columns = {"bookable": _("The lab's switch. An instrument under repair, to be scrapped or not shared "
+                                         "cannot be booked whatever it says.")}
     choice_columns = {
         "kind": INSTRUMENT_KIND,
         "funding_source": FUNDING_SOURCE,
