@@ -173,6 +173,21 @@ class Instrument(Model):
         return f"{self.name}（{self.asset_number}）"
 
     @hybrid_property
+    def in_service(self) -> bool:
+        """Not scrapped: it still counts in the records, the networking duty, the reports and the assessment."""
+        return self.run_status != "scrapped"
+
+    @hybrid_property
+    def listable(self) -> bool:
+        """On the public catalogue (with a fee standard in force): shared and in service."""
+        return self.sharing_status != "unsuitable" and self.in_service
+
+    @listable.inplace.expression
+    @classmethod
+    def _listable_expression(cls):
+        return sa.and_(cls.sharing_status != "unsuitable", cls.in_service)
+
+    @hybrid_property
     def can_be_booked(self) -> bool:
         """Open for booking (the lab's switch), shared, and in service: every booking path asks this."""
         return self.not_bookable_reason is None

@@ -168,7 +168,7 @@ def annual_rows(ctx) -> list:
     query = (query.outerjoin(usage, usage.c.instrument_id == Instrument.id)
              .outerjoin(income, income.c.instrument_id == Instrument.id)
              .outerjoin(evaluations, evaluations.c.instrument_id == Instrument.id)
-             .where(sa.or_(Instrument.run_status != "scrapped", usage.c.instrument_id.isnot(None))))
+             .where(sa.or_(Instrument.in_service, usage.c.instrument_id.isnot(None))))
     return ctx.session.execute(query).mappings().all()
 
 

@@ -85,7 +85,7 @@ def _usage_counts(ctx, owner):
     reporting = (sa.select(UsageRecord.instrument_id)
                  .where(UsageRecord.source == "iot", UsageRecord.started_at >= start, UsageRecord.started_at < end)
                  .distinct().subquery("reporting"))
-    in_service = sa.and_(Instrument.networked.is_(True), Instrument.run_status != "scrapped")
+    in_service = sa.and_(Instrument.networked.is_(True), Instrument.in_service)
     query = (
         sa.select(Instrument.unit_id,
                   sa.func.count(sa.case((in_service, 1))).label("in_service"),

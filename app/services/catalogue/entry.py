@@ -27,7 +27,7 @@ _PENDING = "catalogue_entry_pending"
 
 
 def listable():
-    return sa.and_(Instrument.sharing_status != "unsuitable", Instrument.run_status != "scrapped")
+    return Instrument.listable
 
 
 def standards_in_force(on: date):

@@ -36,7 +36,7 @@ def must_network():
                                                  UnsuitableFiling.state == "filed")
     return sa.and_(Instrument.funding_source.in_(("fiscal_full", "fiscal_partial")),
                    Instrument.original_value >= MUST_NETWORK_MIN_VALUE,
-                   Instrument.run_status != "scrapped", ~sa.exists(filed))
+                   Instrument.in_service, ~sa.exists(filed))
 
 
 def _blank(value):
