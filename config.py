@@ -84,9 +84,9 @@ class Config:
     # ceiling (20 %); these defaults are ours, to be replaced by the province's published ratios.
     SUBSIDY_RATIO_BY_GRADE = {"excellent": "0.20", "good": "0.15", "pass": "0.10", "poor": "0"}
     # Art. 19–21: the school's assessment of its colleges. The measures name the indicators and the
-    # four grades, not the weights; these defaults are ours (app/services/assessment.py explains
+    # four grades, not the weights; these defaults are ours (app/services/upkeep/assessment.py explains
     # each measure). Weights are relative; a grade needs at least its total score.
-    # Booking (app/services/booking.py): the no-show grace after a slot's start; N no-shows within M
+    # Booking (app/services/booking/bookings.py): the no-show grace after a slot's start; N no-shows within M
     # days suspend self-operated booking for D days; an authorisation to operate lapses after this
     # many months without use. Our defaults; the notice fixes only the 5-working-day response.
     BOOKING = {
@@ -97,19 +97,19 @@ class Config:
         # accepting them as it books (0: a contract is needed before the lab schedules)
         "standard_terms": int(os.environ.get("STANDARD_TERMS_APPLY", "1")),
     }
-    # measured against registered (app/services/machine_time.py): the grace around a slot, and the share by
+    # measured against registered (app/services/iot/machine_time.py): the grace around a slot, and the share by
     # which the terminal's machine time may differ from the registered hours before the lab is warned
     MACHINE_TIME = {"grace_minutes": int(os.environ.get("MACHINE_TIME_GRACE_MINUTES", "15")),
                     "mismatch_share": float(os.environ.get("MACHINE_TIME_MISMATCH_SHARE", "0.2"))}
-    # the power interlock's command outbox (app/services/interlock.py): an unconfirmed command is published
+    # the power interlock's command outbox (app/services/iot/interlock.py): an unconfirmed command is published
     # again after retry_seconds, and after max_attempts it stays unconfirmed and the lab is told
     INTERLOCK = {"retry_seconds": int(os.environ.get("INTERLOCK_RETRY_SECONDS", "30")),
                  "max_attempts": int(os.environ.get("INTERLOCK_MAX_ATTEMPTS", "20"))}
-    # the days an on-campus charge's PI may use the signed approval link mailed to them (app/services/pi_approval.py)
+    # the days an on-campus charge's PI may use the signed approval link mailed to them (app/services/money/pi_approval.py)
     PI_APPROVAL_LINK_DAYS = int(os.environ.get("PI_APPROVAL_LINK_DAYS", "14"))
-    # the days after a booking's completion within which its user may evaluate it (app/services/evaluations.py)
+    # the days after a booking's completion within which its user may evaluate it (app/services/booking/evaluations.py)
     EVALUATION_WINDOW_DAYS = int(os.environ.get("EVALUATION_WINDOW_DAYS", "30"))
-    # e-mail of the message centre's messages (app/services/mail.py); MAIL_SERVER unset = in-app only
+    # e-mail of the message centre's messages (app/services/people/mail.py); MAIL_SERVER unset = in-app only
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
     MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "") in ("1", "true", "yes")
@@ -119,7 +119,7 @@ class Config:
     # scanned service contracts (Art. 16): PDFs, kept outside the web root
     CONTRACT_FOLDER = Path(os.environ.get("CONTRACT_FOLDER", INSTANCE_DIR / "contracts"))
     CONTRACT_MAX_BYTES = int(os.environ.get("CONTRACT_MAX_BYTES", str(10 * 1024 * 1024)))
-    # the scans of PIs' signed papers (a decision on paper, app/services/pi_approval.py): PDFs of at most
+    # the scans of PIs' signed papers (a decision on paper, app/services/money/pi_approval.py): PDFs of at most
     # CONTRACT_MAX_BYTES, kept outside the web root
     APPROVAL_SCAN_FOLDER = Path(os.environ.get("APPROVAL_SCAN_FOLDER", INSTANCE_DIR / "approval-scans"))
     # the platform's address as users reach it: links in e-mails, and the host in calendar event ids
