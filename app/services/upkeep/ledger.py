@@ -171,7 +171,7 @@ def read_funding(text) -> str:
         return "non_fiscal"
     if re.search("部分财政|财政与自筹|混合", words):
         return "fiscal_partial"
-    if re.search("财政|中央|省级|专项", words):
+    if "财政" in words:  # only where it says so: 专项, 科研 or 中央 alone could be either
         return "fiscal_full"
     raise ValueError(MSG_FUNDING)
 
