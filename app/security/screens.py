@@ -223,19 +223,20 @@ SCREENS = (
 BY_VIEW = {entry.view: entry for entry in SCREENS if isinstance(entry, Screen)}
 
 
-def _menu_entries():
-    return [entry for entry in SCREENS if isinstance(entry, Link) or entry.menu]
+def _menu_names():
+    """(menu name, the roles shown it) of every menu entry and its category, in the table's order."""
+    for entry in SCREENS:
+        if isinstance(entry, Link) or entry.menu:
+            if entry.category:
+                yield entry.category.name, entry.shown_to
+            yield entry.menu, entry.shown_to
 
 
 def grants_of(role) -> list:
     """The role's (permission, view) pairs: what the table grants it, and the menu entries it is shown."""
     pairs = [(permission, entry.view) for entry in SCREENS if isinstance(entry, Screen)
              for permission in entry.grants.get(role, ())]
-    menus = []
-    for entry in _menu_entries():
-        if role in entry.shown_to:
-            menus += [name for name in ((entry.category.name if entry.category else None), entry.menu)
-                      if name and name not in menus]
+    menus = dict.fromkeys(name for name, roles in _menu_names() if role in roles)  # once each, in order
     return pairs + [(P.MENU_ACCESS, name) for name in menus]
 
 
@@ -243,10 +244,8 @@ def not_the_schools() -> frozenset:
     """The menu entries meant for service users only: the school (which holds every permission) is not shown
     them — an administrator's account books nothing of its own."""
     shown = {}
-    for entry in _menu_entries():
-        for name in ((entry.category.name if entry.category else None), entry.menu):
-            if name:
-                shown.setdefault(name, set()).update(entry.shown_to)
+    for name, roles in _menu_names():
+        shown.setdefault(name, set()).update(roles)
     return frozenset((P.MENU_ACCESS, name) for name, roles in shown.items() if roles == {SERVICE_USER})
 
 

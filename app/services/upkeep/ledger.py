@@ -23,7 +23,8 @@ from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _
 
-# field → the headers that name it (compared normalised, see _header_key)
+# field → the headers that name it (compared normalised, see _header_key): data — the words asset systems write
+# in their exports, matched as the file spells them, never shown as the platform's own text
 HEADERS = {
     "asset_number": ("资产编号", "卡片编号", "资产卡片号", "资产代码"),
     "name": ("资产名称", "设备名称", "仪器名称", "名称"),
@@ -153,8 +154,7 @@ def read_date(value) -> date:
         return value.date()
     if isinstance(value, date):
         return value
-    text = unicodedata.normalize("NFKC", str(value)).strip()
-    text = re.sub(r"[T ]00:00(:00)?$", "", text)
+    text = re.sub(r"[T ]00:00(:00)?$", "", _text(value))
     match = _DATE_TEXT.match(text)
     if not match:
         raise ValueError(MSG_DATE)
@@ -166,7 +166,7 @@ def read_date(value) -> date:
 
 def read_funding(text) -> str:
     """经费来源 as the platform's funding code; ValueError when it cannot be told."""
-    words = unicodedata.normalize("NFKC", str(text)).strip()
+    words = _text(text)
     if re.search("非财政|自筹|横向|捐赠|社会", words):
         return "non_fiscal"
     if re.search("部分财政|财政与自筹|混合", words):
@@ -254,17 +254,6 @@ MSG_ENCODING = _("The CSV file is neither UTF-8 nor GB18030 text.")
 
 class NotALedger(Exception):
     """The file is refused as a whole: nothing of it is read."""
-
-
-def sheet_names(data: bytes, filename: str) -> list[str]:
-    if filename.lower().endswith(".csv"):
-        return [""]
-    import pandas as pd
-
-    try:
-        return list(pd.ExcelFile(io.BytesIO(data), engine="calamine").sheet_names)
-    except Exception as error:  # calamine names every unreadable workbook its own way
-        raise NotALedger(str(MSG_NOT_A_SHEET)) from error
 
 
 def cells_of(data: bytes, filename: str, sheet: str | int = 0) -> list[list]:
