@@ -17,3 +17,4 @@ from .exports import ReportExport, TaskFailure  # noqa: F401
 from .messages import Message  # noqa: F401
 from .interlock import InterlockCommand  # noqa: F401
 from .approval import ChargeApproval  # noqa: F401
+from .ledger import LedgerEntry, LedgerImport, LedgerMapping, LedgerUnitName  # noqa: F401

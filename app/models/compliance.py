@@ -20,6 +20,8 @@ class ChangeLog(Model):
     changed_by_id = sa.Column(sa.Integer, sa.ForeignKey("ab_user.id"))
     changed_by = relationship("PlatformUser")
     changed_at = sa.Column(UtcDateTime, nullable=False, default=clock.now)
+    # where a change came from when not from a form: an imported ledger's file name and SHA-256
+    source = sa.Column(sa.String(300))
     __table_args__ = (sa.Index("ix_change_log_record", "table_name", "record_id", "changed_at"),)
 
 

@@ -14,7 +14,7 @@ TRACKED = (Instrument, Person, FeeStandard)
 IGNORED_FIELDS = {"updated_at", "sync_fingerprint"}
 
 
-def _text(value):
+def value_text(value):
     if value is None:
         return None
     if isinstance(value, datetime):  # an instant, as Beijing time with its offset
@@ -55,12 +55,12 @@ def _collect(session, flush_context, instances):
                 continue
             old = hist.deleted[0] if hist.deleted else None
             new = hist.added[0] if hist.added else None
-            if _text(old) == _text(new):
+            if value_text(old) == value_text(new):
                 continue
             entries.append(
                 ChangeLog(
                     table_name=obj.__tablename__, record_id=obj.id, field=attr.key,
-                    old_value=_text(old), new_value=_text(new), changed_by_id=user_id, changed_at=now,
+                    old_value=value_text(old), new_value=value_text(new), changed_by_id=user_id, changed_at=now,
                 )
             )
         # a form sets the relation (person.unit), and its key column (unit_id) follows only at the
@@ -76,8 +76,8 @@ def _collect(session, flush_context, instances):
             old = hist.deleted[0].id if hist.deleted and hist.deleted[0] is not None else getattr(obj, key)
             new = hist.added[0].id if hist.added and hist.added[0] is not None else None
             if old != new:
-                entries.append(ChangeLog(table_name=obj.__tablename__, record_id=obj.id, field=key, old_value=_text(old),
-                                         new_value=_text(new), changed_by_id=user_id, changed_at=now))
+                entries.append(ChangeLog(table_name=obj.__tablename__, record_id=obj.id, field=key, old_value=value_text(old),
+                                         new_value=value_text(new), changed_by_id=user_id, changed_at=now))
     session.add_all(entries)
 
 

@@ -23,6 +23,8 @@ from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _
 
+from app.models.ledger import LEDGER_TEXT_LENGTHS
+
 # field → the headers that name it (compared normalised, see _header_key): data — the words asset systems write
 # in their exports, matched as the file spells them, never shown as the platform's own text
 HEADERS = {
@@ -43,6 +45,16 @@ HEADERS = {
     "class_code": ("国标分类", "分类号", "国标分类号", "资产分类代码"),
     "status": ("使用状况", "使用状态", "资产状态"),
 }
+FIELDS = tuple(HEADERS)
+# each field as the screens, the dry run's workbook and the mapping screen name it
+FIELD_LABELS = {
+    "asset_number": _("Asset number"), "name": _("Name"), "model": _("Model and specification"),
+    "value": _("Original value"), "fiscal": _("Fiscal appropriation"), "non_fiscal": _("Non-fiscal funds"),
+    "funding": _("Funding source"), "purchase_date": _("Purchase date"), "booked_on": _("Date entered in the books"),
+    "unit_name": _("Department using it"), "location": _("Location"), "keeper": _("User or keeper"),
+    "manufacturer": _("Manufacturer"), "country": _("Country"), "class_code": _("Asset classification"),
+    "status": _("Condition of use"),
+}
 MONEY_FIELDS = ("value", "fiscal", "non_fiscal")
 DATE_FIELDS = ("purchase_date", "booked_on")
 HEADER_SEARCH_ROWS = 20
@@ -56,6 +68,7 @@ MSG_TWICE = _("This asset number is already on row %(row)s of the file.")
 MSG_MONEY = _("Not an amount: write a number (yuan, or ten thousand yuan where the header says 万元).")
 MSG_NEGATIVE = _("An amount cannot be negative.")
 MSG_DATE = _("Not a date: write it as 2019-05-06, 2019.05.06, 2019/5/6 or 2019年5月6日.")
+MSG_TOO_LONG = _("Too long: at most %(length)s characters.")
 MSG_FUNDING = _("The funding source is not one the platform knows: 财政拨款, 部分财政 or 非财政 (自筹、横向…).")
 
 
@@ -84,6 +97,7 @@ class Reading:
     unrecognised: list = field(default_factory=list)  # headers no field takes (mapped on a screen later)
     rows: list = field(default_factory=list)
     refused: list = field(default_factory=list)
+    refused_keys: set = field(default_factory=set)  # asset numbers of refused rows: still in the ledger
 
 
 def asset_key(text) -> str:
@@ -100,8 +114,18 @@ def _header_key(text) -> str:
 _KNOWN = {_header_key(header): name for name, headers in HEADERS.items() for header in headers}
 
 
-def _field_of(header) -> str | None:
-    return _KNOWN.get(_header_key(header))
+def _field_of(header, mapping=None) -> str | None:
+    """The field a header names: the saved mapping's word first (it may also set a header aside: ""), then the
+    headers asset systems write."""
+    key = _header_key(header)
+    if mapping and key in mapping:
+        return mapping[key] or None
+    return _KNOWN.get(key)
+
+
+def mapping_keys(columns: dict) -> dict:
+    """A saved mapping (header as the file writes it → field) as the reader compares headers."""
+    return {_header_key(header): name for header, name in (columns or {}).items() if name in FIELDS or not name}
 
 
 def _text(value) -> str:
@@ -116,12 +140,12 @@ def _blank(value) -> bool:
     return value is None or (isinstance(value, float) and value != value) or str(value).strip() == ""
 
 
-def find_header(cells: list[list]) -> int | None:
+def find_header(cells: list[list], mapping=None) -> int | None:
     """The index of the header row: among the first rows, the one naming the most known columns, with the
     asset number among them."""
     best, best_count = None, 0
     for index, row in enumerate(cells[:HEADER_SEARCH_ROWS]):
-        fields = {_field_of(cell) for cell in row if not _blank(cell)} - {None}
+        fields = {_field_of(cell, mapping) for cell in row if not _blank(cell)} - {None}
         if "asset_number" in fields and len(fields) > best_count:
             best, best_count = index, len(fields)
     return best
@@ -184,10 +208,11 @@ def _funding_from_amounts(fiscal: Decimal | None, non_fiscal: Decimal | None) ->
     return "fiscal_partial" if non_fiscal else "fiscal_full"
 
 
-def read_cells(cells: list[list]) -> Reading:
-    """A sheet's raw cells (a list of rows, the first being the sheet's row 1) read as ledger rows."""
+def read_cells(cells: list[list], mapping: dict | None = None) -> Reading:
+    """A sheet's raw cells (a list of rows, the first being the sheet's row 1) read as ledger rows; `mapping`
+    (from `mapping_keys`) names the headers the platform does not know by itself."""
     reading = Reading()
-    header_index = find_header(cells)
+    header_index = find_header(cells, mapping)
     if header_index is None:
         reading.refused.append(Refusal(1, "", str(MSG_NO_HEADER)))
         return reading
@@ -196,7 +221,7 @@ def read_cells(cells: list[list]) -> Reading:
     for position, header in enumerate(cells[header_index]):
         if _blank(header):
             continue
-        name = _field_of(header)
+        name = _field_of(header, mapping)
         if name is None or name in positions:
             reading.unrecognised.append(str(header).strip())
             continue
@@ -215,6 +240,10 @@ def read_cells(cells: list[list]) -> Reading:
             reading.refused.append(Refusal(number, reading.columns["asset_number"], str(MSG_NO_NUMBER)))
             continue
         asset_number = _text(cell["asset_number"])
+        if len(asset_number) > LEDGER_TEXT_LENGTHS["asset_number"]:
+            reading.refused.append(Refusal(number, reading.columns["asset_number"],
+                                           str(MSG_TOO_LONG) % {"length": LEDGER_TEXT_LENGTHS["asset_number"]}))
+            continue
         key = asset_key(asset_number)
         if key in seen:
             reading.refused.append(Refusal(number, reading.columns["asset_number"], str(MSG_TWICE) % {"row": seen[key]}))
@@ -233,10 +262,13 @@ def read_cells(cells: list[list]) -> Reading:
                     values[name] = read_funding(raw)
                 else:
                     values[name] = _text(raw)
+                    if len(values[name]) > LEDGER_TEXT_LENGTHS[name]:
+                        raise ValueError(str(MSG_TOO_LONG) % {"length": LEDGER_TEXT_LENGTHS[name]})
             except ValueError as error:
                 problems.append(Refusal(number, reading.columns[name], str(error.args[0])))
         if problems:
             reading.refused.extend(problems)
+            reading.refused_keys.add(key)
             continue
         if "funding" not in values:
             funding = _funding_from_amounts(values.get("fiscal"), values.get("non_fiscal"))
@@ -249,30 +281,73 @@ def read_cells(cells: list[list]) -> Reading:
 # -- files -------------------------------------------------------------------------------------------
 
 MSG_NOT_A_SHEET = _("The file is not a spreadsheet this platform reads (.xlsx, .xls, or .csv in UTF-8 or GB18030).")
+MSG_UNREADABLE = _("The workbook cannot be opened: it is damaged or protected by a password. Save it again "
+                   "without a password as .xlsx and upload that.")
 MSG_ENCODING = _("The CSV file is neither UTF-8 nor GB18030 text.")
+MSG_TOO_BIG = _("The file is larger than %(mb)s MB: export the ledger without pictures or split it.")
+MSG_NO_SHEET = _("The workbook has no sheet named %(sheet)s.")
+MAX_BYTES = 50 * 1024 * 1024  # a 50,000-row, 30-column export is about 10 MB as .xlsx
+# what each kind of file starts with: a workbook is read by its content, never by its name alone
+MAGIC = {".xlsx": (b"PK\x03\x04",), ".xls": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",), ".csv": None}
 
 
 class NotALedger(Exception):
     """The file is refused as a whole: nothing of it is read."""
 
 
-def cells_of(data: bytes, filename: str, sheet: str | int = 0) -> list[list]:
-    """The raw cells of one sheet of an .xlsx / .xls workbook (calamine) or of a .csv (UTF-8 with or without BOM,
-    else GB18030); NotALedger when the file is none of these."""
-    if filename.lower().endswith(".csv"):
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                text = data.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            raise NotALedger(str(MSG_ENCODING))
-        return [row for row in csv.reader(io.StringIO(text))]
+def _kind(data: bytes, filename: str, max_bytes: int) -> str:
+    if len(data) > max_bytes:
+        raise NotALedger(str(MSG_TOO_BIG) % {"mb": max_bytes // (1024 * 1024)})
+    suffix = "." + filename.lower().rsplit(".", 1)[-1] if "." in filename else ""
+    if suffix not in MAGIC:
+        raise NotALedger(str(MSG_NOT_A_SHEET))
+    if MAGIC[suffix] is not None and not data.startswith(MAGIC[suffix]):
+        if suffix == ".xlsx" and data.startswith(MAGIC[".xls"][0]):  # an encrypted .xlsx is an OLE file
+            raise NotALedger(str(MSG_UNREADABLE))
+        raise NotALedger(str(MSG_NOT_A_SHEET))
+    return suffix
+
+
+def _csv_text(data: bytes) -> str:
+    if b"\x00" in data:  # UTF-16 or a binary file named .csv
+        raise NotALedger(str(MSG_ENCODING))
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise NotALedger(str(MSG_ENCODING))
+
+
+def _workbook(data: bytes):
     import pandas as pd
 
     try:
-        frame = pd.read_excel(io.BytesIO(data), sheet_name=sheet or 0, header=None, engine="calamine", dtype=object)
+        return pd.ExcelFile(io.BytesIO(data), engine="calamine")
     except Exception as error:  # calamine names every unreadable workbook its own way
-        raise NotALedger(str(MSG_NOT_A_SHEET)) from error
+        raise NotALedger(str(MSG_UNREADABLE)) from error
+
+
+def sheet_names(data: bytes, filename: str, max_bytes: int = MAX_BYTES) -> list[str]:
+    """The sheets of a workbook, in its order (a CSV file is one sheet, named by nothing)."""
+    if _kind(data, filename, max_bytes) == ".csv":
+        _csv_text(data)
+        return []
+    return list(_workbook(data).sheet_names)
+
+
+def cells_of(data: bytes, filename: str, sheet: str | None = None, max_bytes: int = MAX_BYTES) -> list[list]:
+    """The raw cells of one sheet (the first unless named) of an .xlsx / .xls workbook (calamine) or of a .csv
+    (UTF-8 with or without BOM, else GB18030); NotALedger when the file is none of these."""
+    if _kind(data, filename, max_bytes) == ".csv":
+        return [row for row in csv.reader(io.StringIO(_csv_text(data)))]
+    import pandas as pd
+
+    book = _workbook(data)
+    if sheet and sheet not in book.sheet_names:
+        raise NotALedger(str(MSG_NO_SHEET) % {"sheet": sheet})
+    try:
+        frame = pd.read_excel(book, sheet_name=sheet or 0, header=None, dtype=object)
+    except Exception as error:
+        raise NotALedger(str(MSG_UNREADABLE)) from error
     return [[None if _blank(value) else value for value in row] for row in frame.itertuples(index=False)]

@@ -1,0 +1,180 @@
+"""Importing the asset ledger (issue 23, item 1): a dry run that tells what each row would do, and a commit that
+does all of it or nothing.
+
+An import is the school's whole ledger as the asset system exports it today: each row creates its entry, updates
+it or leaves it unchanged; an entry the file no longer has leaves the books (`present` false); a column the file
+does not have leaves what was read before. A file with a refused row is not committed (nothing half-imported):
+the dry run names each refusal's row, column and reason, the school corrects the file and imports again. The
+same file again changes nothing. Each change is in the change log under the file's name and SHA-256.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _
+import sqlalchemy as sa
+
+from app.models import ChangeLog, LedgerEntry, LedgerImport, LedgerMapping, LedgerUnitName, Unit
+
+from app.services.errors import RuleViolation
+from app.services.upkeep import ledger, reconciliation
+from app.services.upkeep.changelog import value_text as change_text
+
+STORED = [name for name in ledger.FIELDS if name != "asset_number"]  # the entry's columns a file sets
+ACTIONS = ("create", "update", "unchanged", "refused")
+
+MSG_REFUSED_ROWS = _("%(count)s rows are refused: correct them in the file (see the dry run) and import it again.")
+MSG_RACE = _("Another ledger import was committed meanwhile: run the dry run again.")
+MSG_EMPTY = _("The file holds no ledger rows.")
+
+
+@dataclass
+class RowOutcome:
+    row: int
+    asset_number: str
+    action: str  # one of ACTIONS
+    changes: dict = field(default_factory=dict)  # field → (before, after), for an update
+    refusals: list = field(default_factory=list)
+
+
+@dataclass
+class ImportPlan:
+    filename: str
+    digest: str
+    header_row: int | None
+    columns: dict  # field → the file's header
+    unrecognised: list
+    outcomes: list
+    refused: list  # ledger.Refusal, in row order
+    removed: list  # the asset numbers of present entries the file no longer has
+    unmapped_units: list  # 使用部门 names no unit is known for
+    reconciliation: reconciliation.Reconciliation
+    sequence: int  # the sequence the commit will take
+    mapping_id: int | None = None
+    _writes: dict = field(default_factory=dict, repr=False)  # action → rows to write
+
+    def count(self, action) -> int:
+        return sum(1 for outcome in self.outcomes if outcome.action == action)
+
+    def summary(self) -> dict:
+        """SPEC §5's JSON line."""
+        return {"rows": len(self.outcomes), "created": self.count("create"), "updated": self.count("update"),
+                "unchanged": self.count("unchanged"),
+                "refused": [{"row": r.row, "column": r.column, "message": r.message} for r in self.refused],
+                **self.reconciliation.counts(), "removed": len(self.removed)}
+
+
+def digest_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def unit_resolver(session):
+    """使用部门 name → unit id: the school's mapping first, then a unit of exactly that name (when only one)."""
+    mapped = dict(session.execute(sa.select(LedgerUnitName.name, LedgerUnitName.unit_id)).all())
+    named = {}
+    for unit_id, name in session.execute(sa.select(Unit.id, Unit.name)):
+        named.setdefault(name.strip(), []).append(unit_id)
+
+    def resolve(name):
+        if not name:
+            return None
+        if name in mapped:
+            return mapped[name]
+        found = named.get(name, ())
+        return found[0] if len(found) == 1 else None
+
+    return resolve
+
+
+def plan(session, data: bytes, filename: str, *, mapping: LedgerMapping | None = None, sheet: str | None = None,
+         max_bytes: int = ledger.MAX_BYTES) -> ImportPlan:
+    """What importing the file would do; ledger.NotALedger when the file is refused as a whole."""
+    cells = ledger.cells_of(data, filename, sheet, max_bytes)
+    reading = ledger.read_cells(cells, ledger.mapping_keys(mapping.columns) if mapping else None)
+    if reading.header_row is None:
+        raise ledger.NotALedger(reading.refused[0].message)
+    resolve = unit_resolver(session)
+    existing = {row.asset_key: row for row in session.execute(sa.select(*LedgerEntry.__table__.columns))}
+    outcomes, writes, after = [], {"create": [], "update": []}, []
+    refused_rows = {}
+    for refusal in reading.refused:
+        refused_rows.setdefault(refusal.row, []).append(refusal)
+    for row in reading.rows:
+        values = {name: row.values.get(name) for name in STORED if name in reading.columns or name in row.values}
+        if "funding" in row.values:
+            values["funding"] = row.values["funding"]
+        if "unit_name" in values:
+            values["unit_id"] = resolve(values["unit_name"])
+        values.update(asset_key=row.key, asset_number=row.asset_number, present=True)
+        before = existing.get(row.key)
+        if before is None:
+            outcomes.append(RowOutcome(row.row, row.asset_number, "create"))
+            writes["create"].append(values)
+            after.append({**{name: None for name in STORED}, "unit_id": None, **values})
+            continue
+        old = before._mapping
+        changes = {name: (old[name], new) for name, new in values.items() if old[name] != new}
+        outcomes.append(RowOutcome(row.row, row.asset_number, "update" if changes else "unchanged", changes))
+        if changes:
+            writes["update"].append({"id": old["id"], **{name: new for name, (_, new) in changes.items()}})
+        after.append({**old, **values})
+    for number, refusals in refused_rows.items():
+        outcomes.append(RowOutcome(number, "", "refused", refusals=refusals))
+    outcomes.sort(key=lambda outcome: outcome.row)
+    seen = {row.key for row in reading.rows} | reading.refused_keys
+    removed = [row for key, row in existing.items() if row.present and key not in seen]
+    last = session.execute(sa.select(sa.func.max(LedgerImport.sequence))).scalar() or 0
+    result = ImportPlan(
+        filename=filename, digest=digest_of(data), header_row=reading.header_row, columns=reading.columns,
+        unrecognised=reading.unrecognised, outcomes=outcomes, refused=sorted(reading.refused, key=lambda r: r.row),
+        removed=[row.asset_number for row in removed],
+        unmapped_units=sorted({entry["unit_name"] for entry in after if entry.get("unit_name") and entry.get("unit_id") is None}),
+        reconciliation=reconciliation.compare(session, after), sequence=last + 1,
+        mapping_id=mapping.id if mapping else None,
+    )
+    result._writes = {**writes, "remove": [row.id for row in removed]}
+    return result
+
+
+def commit(session, import_plan: ImportPlan, actor_id: int | None, now) -> LedgerImport:
+    """Write the plan in the caller's transaction: every row, or (a refused row; another import first) nothing."""
+    if import_plan.refused:
+        raise RuleViolation({"file": str(MSG_REFUSED_ROWS) % {"count": len({r.row for r in import_plan.refused})}})
+    if not import_plan.outcomes:
+        raise RuleViolation({"file": MSG_EMPTY})
+    record = LedgerImport(
+        sequence=import_plan.sequence, filename=import_plan.filename[:255], digest=import_plan.digest,
+        mapping_id=import_plan.mapping_id, imported_by_id=actor_id, imported_at=now, rows=len(import_plan.outcomes),
+        created=import_plan.count("create"), updated=import_plan.count("update"),
+        unchanged=import_plan.count("unchanged"), removed=len(import_plan.removed),
+    )
+    try:
+        with session.begin_nested():
+            session.add(record)
+            session.flush()  # the sequence is unique: a second import of the same turn stops here
+    except sa.exc.IntegrityError:
+        raise RuleViolation({"file": MSG_RACE}) from None
+    writes = import_plan._writes
+    source = f"{import_plan.filename[:200]} sha256:{import_plan.digest}"
+    log = []
+    if writes["create"]:
+        session.execute(sa.insert(LedgerEntry), [{**row, "import_id": record.id} for row in writes["create"]])
+    if writes["update"]:
+        session.execute(sa.update(LedgerEntry), [{**row, "import_id": record.id} for row in writes["update"]])
+    if writes["create"] or writes["update"]:  # the ids of what this import wrote, for the change log
+        ids = dict(session.execute(sa.select(LedgerEntry.asset_key, LedgerEntry.id)
+                                   .where(LedgerEntry.import_id == record.id)).all())
+        log += [dict(record_id=ids[row["asset_key"]], field="asset_number", old_value=None,
+                     new_value=row["asset_number"]) for row in writes["create"]]
+        log += [dict(record_id=ids[ledger.asset_key(o.asset_number)], field=name, old_value=change_text(old),
+                     new_value=change_text(new))
+                for o in import_plan.outcomes if o.action == "update" for name, (old, new) in o.changes.items()]
+    if writes["remove"]:
+        session.execute(sa.update(LedgerEntry), [{"id": pk, "present": False, "import_id": record.id}
+                                                 for pk in writes["remove"]])
+        log += [dict(record_id=pk, field="present", old_value="True", new_value="False") for pk in writes["remove"]]
+    if log:
+        session.execute(sa.insert(ChangeLog), [{**entry, "table_name": "ledger_entry", "changed_by_id": actor_id,
+                                                "changed_at": now, "source": source} for entry in log])
+    return record

@@ -1,0 +1,85 @@
+"""The asset ledger (issue 23): the ledger as last imported (ledger_entry), each committed import
+(ledger_import), the saved column mappings of asset systems (ledger_mapping) and the ledger's 使用部门 names
+mapped to units (ledger_unit_name); the change log names where a change came from (source: the imported
+file's name and SHA-256). New tables and one new nullable column: nothing existing is rewritten.
+
+Revision ID: 0023_asset_ledger
+Revises: 0022_pi_paper_scan
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "0023_asset_ledger"
+down_revision = "0022_pi_paper_scan"
+branch_labels = None
+depends_on = None
+
+FUNDING = ("fiscal_full", "fiscal_partial", "non_fiscal")
+
+
+def upgrade():
+    op.create_table(
+        "ledger_mapping",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("name", sa.String(100), nullable=False, unique=True),
+        sa.Column("columns", sa.JSON(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_table(
+        "ledger_unit_name",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("name", sa.String(200), nullable=False, unique=True),
+        sa.Column("unit_id", sa.Integer(), sa.ForeignKey("unit.id", ondelete="CASCADE"), nullable=False),
+    )
+    op.create_index("ix_ledger_unit_name_unit_id", "ledger_unit_name", ["unit_id"])
+    op.create_table(
+        "ledger_import",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("sequence", sa.Integer(), nullable=False, unique=True),
+        sa.Column("filename", sa.String(255), nullable=False),
+        sa.Column("digest", sa.String(64), nullable=False),
+        sa.Column("mapping_id", sa.Integer(), sa.ForeignKey("ledger_mapping.id", ondelete="SET NULL")),
+        sa.Column("imported_by_id", sa.Integer(), sa.ForeignKey("ab_user.id")),
+        sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
+        *(sa.Column(count, sa.Integer(), nullable=False) for count in ("rows", "created", "updated", "unchanged", "removed")),
+    )
+    op.create_index("ix_ledger_import_digest", "ledger_import", ["digest"])
+    op.create_table(
+        "ledger_entry",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("asset_key", sa.String(128), nullable=False, unique=True),
+        sa.Column("asset_number", sa.String(64), nullable=False),
+        sa.Column("name", sa.String(200)),
+        sa.Column("model", sa.String(200)),
+        sa.Column("value", sa.Numeric(14, 2)),
+        sa.Column("fiscal", sa.Numeric(14, 2)),
+        sa.Column("non_fiscal", sa.Numeric(14, 2)),
+        sa.Column("funding", sa.Enum(*FUNDING, name="ck_ledger_funding", native_enum=False, create_constraint=True,
+                                     length=max(len(c) for c in FUNDING))),
+        sa.Column("purchase_date", sa.Date()),
+        sa.Column("booked_on", sa.Date()),
+        sa.Column("unit_name", sa.String(200)),
+        sa.Column("unit_id", sa.Integer(), sa.ForeignKey("unit.id", ondelete="SET NULL")),
+        sa.Column("location", sa.String(200)),
+        sa.Column("keeper", sa.String(100)),
+        sa.Column("manufacturer", sa.String(200)),
+        sa.Column("country", sa.String(64)),
+        sa.Column("class_code", sa.String(32)),
+        sa.Column("status", sa.String(32)),
+        sa.Column("present", sa.Boolean(), nullable=False),
+        sa.Column("import_id", sa.Integer(), sa.ForeignKey("ledger_import.id"), nullable=False),
+        *(sa.CheckConstraint(f"{c} IS NULL OR {c} >= 0", name=f"ledger_{c}_non_negative")
+          for c in ("value", "fiscal", "non_fiscal")),
+    )
+    for column in ("unit_name", "unit_id", "import_id"):
+        op.create_index(f"ix_ledger_entry_{column}", "ledger_entry", [column])
+    op.add_column("change_log", sa.Column("source", sa.String(300)))
+
+
+def downgrade():
+    with op.batch_alter_table("change_log") as batch:
+        batch.drop_column("source")
+    op.drop_table("ledger_entry")
+    op.drop_table("ledger_import")
+    op.drop_table("ledger_unit_name")
+    op.drop_table("ledger_mapping")
