@@ -122,6 +122,9 @@ class Config:
     # the scans of PIs' signed papers (a decision on paper, app/services/money/pi_approval.py): PDFs of at most
     # CONTRACT_MAX_BYTES, kept outside the web root
     APPROVAL_SCAN_FOLDER = Path(os.environ.get("APPROVAL_SCAN_FOLDER", INSTANCE_DIR / "approval-scans"))
+    # the asset ledgers the school uploads (issue 23), kept by their SHA-256 outside the web root: the dry run's
+    # file is the one committed, and each import's file stays as its evidence
+    LEDGER_FOLDER = Path(os.environ.get("LEDGER_FOLDER", INSTANCE_DIR / "ledgers"))
     # the platform's address as users reach it: links in e-mails, and the host in calendar event ids
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:8080")
     ASSESSMENT_RULES = {

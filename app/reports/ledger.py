@@ -44,7 +44,7 @@ def dry_run_workbook(plan) -> bytes:
                                for m in found.mismatches],
                               columns=[gettext("Asset number"), gettext("Field"), gettext("On the platform"),
                                        gettext("In the ledger")])
-    header = [(gettext("File"), plan.filename), (gettext("SHA-256"), plan.digest)]
+    header = [(gettext("File"), plan.filename), (gettext("File digest"), plan.digest)]
     return write_workbook([
         Sheet(gettext("Rows"), gettext("Ledger import: dry run"), rows, header_fields=header,
               column_widths={gettext("Reason or change"): 60}),

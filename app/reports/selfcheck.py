@@ -12,7 +12,7 @@ from flask_babel import gettext, lazy_gettext as _
 
 from app import clock
 from app.models import InnovationPlatform, Instrument
-from app.services.upkeep import record_checks as rules
+from app.services.upkeep import deadlines, record_checks as rules
 from app.services.catalogue.entry import standards_in_force
 from app.services.workdays import load_calendar
 
@@ -80,8 +80,7 @@ def annex1(ctx):
     missing = [r for r in due if not r["networked"]]
     not_networked_rows, new, overdue = [], 0, 0  # listed in the ledger's order
     for r in missing:
-        deadline = (calendar.add_working_days(r["acceptance_date"], rules.JOIN_WITHIN_WORKING_DAYS)
-                    if r["acceptance_date"] else None)
+        deadline = deadlines.networking_due(calendar, r["acceptance_date"])
         if deadline is not None and as_of <= deadline.day:
             new += 1
             not_networked_rows.append((r, gettext("newly accepted; to join by %(day)s", day=deadline.day.isoformat())))

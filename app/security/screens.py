@@ -81,6 +81,7 @@ REPORTS = Category("Reports", _("Reports"), "fa-file-excel")
 BOOKING = Category("Booking", _("Booking"), "fa-calendar-alt")
 MINE = Category("My services", _("My services"), "fa-concierge-bell")
 CUSTOMERS = Category("Customers", _("Customers"), "fa-handshake")
+COMPLIANCE = Category("Compliance", _("Records and compliance"), "fa-clipboard-check")
 
 # what every signed-in account needs for its own profile and password, and its messages
 _OWN_FORMS = to(SIGNED_IN, (P.CAN_THIS_FORM_GET, P.CAN_THIS_FORM_POST))
@@ -130,6 +131,16 @@ SCREENS = (
            REPORTS),
     Screen("TaskFailureView", {}, "Background task failures", _("Background task failures"),
            "fa-exclamation-triangle", SECURITY, permissions=P.READ),  # the school's: background work that failed
+    # 清查建账: the school imports the asset ledger and names its departments and columns; every administrator
+    # reconciles its own scope with it
+    Screen("LedgerImportView", {}, "Ledger import", _("Asset ledger import"), "fa-file-import", COMPLIANCE,
+           permissions=P.LEDGER_IMPORT),
+    Screen("LedgerUnitNameView", {}, "Ledger department names", _("Ledger department names"), "fa-tags", COMPLIANCE),
+    Screen("LedgerMappingView", {}, "Ledger column mappings", _("Ledger column mappings"), "fa-columns", COMPLIANCE,
+           permissions=(*P.READ, P.CAN_DELETE)),
+    Screen("ReconciliationView", to(LAB_SIDE, (P.CAN_INDEX, P.CAN_ACCEPT, P.CAN_DRAFT)), "Reconciliation",
+           _("Reconciliation with the asset ledger"), "fa-balance-scale", COMPLIANCE,
+           permissions=(P.CAN_INDEX, P.CAN_ACCEPT, P.CAN_DRAFT)),
     # the lab side's booking work
     Screen("BookingQueueView", to(LAB_SIDE, (P.CAN_LIST,)), "Bookings to answer", _("Bookings to answer"), "fa-inbox",
            BOOKING, permissions=(P.CAN_LIST,)),
@@ -216,6 +227,9 @@ SCREENS = (
            api=True, methods={"get": P.CAN_GET, "get_list": P.CAN_GET, "info": P.CAN_INFO, "post": P.CAN_POST,
                               "reply": P.CAN_REPLY}),
     Screen("StatementApi", to(SIGNED_IN, (P.CAN_GET,)), api=True, methods={"statement": P.CAN_GET}),
+    Screen("ReconciliationApi", to(LAB_SIDE, (P.CAN_GET, P.CAN_POST)), api=True,
+           methods={"listing": P.CAN_GET, "accept": P.CAN_POST, "draft": P.CAN_POST}),
+    Screen("ComplianceApi", to(LAB_SIDE, (P.CAN_GET,)), api=True, methods={"deadlines": P.CAN_GET}),
     # FAB's OpenAPI document at /api/v1/_openapi of every API above
     Screen("OpenApi", to(SIGNED_IN, (P.CAN_GET,)), api=True),
 )

@@ -18,7 +18,8 @@ Each rule of SPEC §2 and the function that keeps it:
 | rule | kept by |
 |---|---|
 | networked on the provincial platform (应入尽入): fiscally funded, ≥ 300,000 CNY | `upkeep.record_checks.must_network`; the self-check filing (app/reports/selfcheck.py) |
-| join within 30 working days of acceptance | `upkeep.record_checks.JOIN_WITHIN_WORKING_DAYS` with `workdays.WorkCalendar.add_working_days` |
+| join within 30 working days of acceptance | `upkeep.deadlines.networking_due` (`upkeep.record_checks.JOIN_WITHIN_WORKING_DAYS`, `workdays.WorkCalendar.add_working_days`) |
+| 应入尽入 against the asset ledger: candidates, missing, mismatches | `upkeep.reconciliation.compare` (one rule for a dry run and the stored ledger); reading a ledger `upkeep.ledger.read_cells`; importing `upkeep.ledger_import.plan`, `commit` |
 | required record fields (信息完整), valid contact | `upkeep.record_checks.missing_fields`, `contact_problems`; entry checks `upkeep.records.validate_instrument` |
 | the unit tree: whose units are whose | `app.models.org.path_covers`, `Unit.is_under` / `covers` / `ids_under`; `actors.require_lab_side` |
 | which instruments can be booked | `app.models.instrument.Instrument.can_be_booked` (Python and SQL) |

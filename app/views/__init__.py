@@ -30,6 +30,9 @@ from .contracts import MyContractView, ServiceContractView
 from .feeds import CalendarFeedView
 from .messages import MessageView
 from .customers import CustomerOrgView, RegistrationQueueView, RegistrationView, ServiceUserView
+from .ledger import LedgerImportView, LedgerMappingView, LedgerUnitNameView
+from .reconciliation import ReconciliationView
+from .compliance_api import ComplianceApi, ReconciliationApi
 
 
 VIEWS = (
@@ -37,6 +40,7 @@ VIEWS = (
     UnitView, InnovationPlatformView, PersonView, TrainingSessionView,
     IotTerminalView, IotRejectionView, InterlockCommandView,
     ReportsView, InstrumentYearCostView, TypicalCaseView, AssessmentView, TaskFailureView,
+    LedgerImportView, LedgerUnitNameView, LedgerMappingView, ReconciliationView,
     BookingQueueView, TodayScheduleView, BookingRecordView, UsageRecordView, ChargeView, StatementView, EvaluationView,
     AuthorisationView, BookingRuleView, OpeningHoursView, ClosureView, ServiceContractView, BookingCalendarView,
     CalendarFeedView, MessageView,
@@ -44,6 +48,7 @@ VIEWS = (
     ServiceUserView, RegistrationQueueView, CustomerOrgView, RegistrationView, PublicFeesView, PiApprovalView,
     UnitApi, InnovationPlatformApi, InstrumentApi, PersonApi, TrainingSessionApi, UnsuitableFilingApi,
     BookingApi, AuthorisationApi, AvailabilityApi, UsageApi, ChargeApi, EvaluationApi, StatementApi,
+    ReconciliationApi, ComplianceApi,
     # FAB's OpenAPI document (/api/v1/_openapi) of every API, without its Swagger UI (which loads its
     # scripts from a CDN)
     PlatformOpenApi,

@@ -178,3 +178,17 @@ def commit(session, import_plan: ImportPlan, actor_id: int | None, now) -> Ledge
         session.execute(sa.insert(ChangeLog), [{**entry, "table_name": "ledger_entry", "changed_by_id": actor_id,
                                                 "changed_at": now, "source": source} for entry in log])
     return record
+
+
+def remap_units(session) -> int:
+    """After the school names a 使用部门 (or forgets one): every entry's unit from its name again. Returns how many
+    entries changed unit. One statement per name the ledger uses."""
+    resolve = unit_resolver(session)
+    names = session.execute(sa.select(LedgerEntry.unit_name, LedgerEntry.unit_id).where(LedgerEntry.unit_name.is_not(None))
+                            .distinct()).all()
+    changed = 0
+    for name in {row.unit_name for row in names}:
+        unit_id = resolve(name)
+        changed += session.execute(sa.update(LedgerEntry).where(
+            LedgerEntry.unit_name == name, LedgerEntry.unit_id.is_distinct_from(unit_id)).values(unit_id=unit_id)).rowcount
+    return changed

@@ -183,3 +183,44 @@ def accept(session, actor, instrument_id: int, field_name: str) -> Instrument:
     setattr(instrument, COMPARED[field_name], mismatch.ledger_value)
     session.info["actor_id"] = actor.user_id
     return instrument
+
+
+MSG_ON_PLATFORM = _("This asset is already on the platform.")
+MSG_NOT_IN_LEDGER = _("This asset is no longer in the ledger.")
+MSG_CHOOSE_LAB = _("Choose a laboratory of your own scope for the record.")
+
+
+def draft_record(session, actor, entry_id: int, lab_id: int, now) -> Instrument:
+    """A record in `lab_id` drafted from a ledger entry without one (a candidate, or any asset the school decides
+    to network), the ledger's fields filled in; the lab completes the rest. The acceptance date is taken from
+    入账日期 (an asset is booked after its acceptance) where that is not before the purchase."""
+    entry = session.get(LedgerEntry, entry_id)
+    lab = session.get(Unit, lab_id)
+    if entry is None or not actor.covers(entry.unit.path if entry.unit is not None else _school_path(session)):
+        raise PolicyDenied("out_of_scope", MSG_NOT_IN_LEDGER)  # an entry of no unit yet is the school's
+    if not entry.present:
+        raise RuleViolation({"entry": MSG_NOT_IN_LEDGER})
+    if lab is None or lab.level != "lab" or not actor.is_admin or not actor.covers(lab.path):
+        raise RuleViolation({"unit": MSG_CHOOSE_LAB})
+    numbers = session.execute(sa.select(Instrument.asset_number)).scalars()
+    if any(asset_key(number) == entry.asset_key for number in numbers):
+        raise RuleViolation({"entry": MSG_ON_PLATFORM})
+    accepted = entry.booked_on if entry.booked_on and (not entry.purchase_date or entry.booked_on >= entry.purchase_date) else None
+    record = Instrument(
+        asset_number=entry.asset_number, name=entry.name or entry.asset_number, model=entry.model,
+        original_value=entry.value or 0, funding_source=entry.funding or "fiscal_full", purchase_date=entry.purchase_date,
+        acceptance_date=accepted, location=entry.location, manufacturer=entry.manufacturer, country=entry.country,
+        unit_id=lab.id, bookable=False, networked=False, run_status="normal", sharing_status="external",
+    )
+    try:
+        with session.begin_nested():
+            session.add(record)
+            session.flush()  # two drafts of one asset at once: the asset number is unique
+    except sa.exc.IntegrityError:
+        raise RuleViolation({"entry": MSG_ON_PLATFORM}) from None
+    session.info["actor_id"] = actor.user_id
+    return record
+
+
+def _school_path(session):
+    return session.execute(sa.select(Unit.path).where(Unit.parent_id.is_(None))).scalar()

@@ -1,0 +1,102 @@
+"""The reconciliation workspace (issue 23, item 2): the asset ledger against the platform, in the caller's scope —
+the school sees every unit, a college its labs, a lab itself. A candidate becomes a draft record in a laboratory
+(then the lab completes it on the instrument's own form); a mismatch's ledger value is accepted as an edit; the
+networking deadlines are listed with their due dates."""
+from flask import abort, flash, g, redirect, request, url_for
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+from flask_babel import gettext, lazy_gettext as _
+import sqlalchemy as sa
+
+from app import clock
+from app.extensions import db
+from app.models import Instrument, LedgerImport
+from app.models.choices import FUNDING_SOURCE
+from app.reports.ledger import COMPARED_LABELS
+from app.services.actors import Actor
+from app.services.errors import PolicyDenied, RuleViolation
+from app.services.upkeep import deadlines, reconciliation
+from app.services.workdays import load_calendar
+
+from .compliance_api import scope_ids
+from .reports import _units_in_scope
+
+SHOWN_ROWS = 500
+TABS = {"candidates": _("Candidates to network"), "encouraged": _("Encouraged to network"),
+        "missing": _("Missing from the ledger"), "mismatches": _("Mismatches"), "deadlines": _("Networking deadlines")}
+
+
+class ReconciliationView(BaseView):
+    route_base = "/reconciliation"
+    default_view = "index"
+
+    @expose("/")
+    @has_access
+    def index(self):
+        tab = request.args.get("tab", "candidates")
+        if tab not in TABS:
+            tab = "candidates"
+        unit_ids = scope_ids()
+        found = reconciliation.reconcile(db.session, unit_ids)
+        today = clock.today()
+        due = deadlines.networking(db.session, unit_ids, load_calendar(db.session))
+        counts = {"candidates": len(found.candidates), "encouraged": len(found.encouraged), "missing": len(found.missing),
+                  "mismatches": len(found.mismatches), "deadlines": len(due)}
+        rows = due if tab == "deadlines" else getattr(found, tab)
+        labs = [u for u in _units_in_scope() if u.level == "lab"]
+        units = {u.id: u.name for u in _units_in_scope()}
+        last = db.session.execute(sa.select(LedgerImport).order_by(LedgerImport.id.desc()).limit(1)).scalar()
+        return self.render_template(
+            "reconciliation/index.html", title=gettext("Reconciliation with the asset ledger"), tab=tab, tabs=TABS,
+            counts=counts, rows=rows[:SHOWN_ROWS], shown=SHOWN_ROWS, found=found, labs=labs, units=units, today=today,
+            last=last, fields=COMPARED_LABELS, funding=dict(FUNDING_SOURCE.select_choices()))
+
+    def _back(self, tab):
+        return redirect(url_for("ReconciliationView.index", tab=tab))
+
+    @expose("/accept", methods=["POST"])
+    @has_access
+    def accept(self):
+        instrument_id = request.form.get("instrument_id", "")
+        field = request.form.get("field", "")
+        if not instrument_id.isdigit() or len(instrument_id) > 9 or field not in reconciliation.COMPARED:
+            abort(404)
+        record = db.session.get(Instrument, int(instrument_id))
+        ids = scope_ids()
+        if record is None or (ids is not None and record.unit_id not in ids):
+            abort(404)
+        try:
+            reconciliation.accept(db.session, Actor.of(g.user), record.id, field)
+            db.session.commit()
+        except (RuleViolation, PolicyDenied) as refusal:
+            db.session.rollback()
+            messages = refusal.errors.values() if isinstance(refusal, RuleViolation) else [refusal.message]
+            for message in messages:
+                flash(message, "danger")
+            return self._back("mismatches")
+        flash(gettext("The ledger's %(field)s taken into %(record)s.", field=COMPARED_LABELS[field], record=str(record)),
+              "success")
+        return self._back("mismatches")
+
+    @expose("/draft", methods=["POST"])
+    @has_access
+    def draft(self):
+        entry_id, unit_id = request.form.get("entry_id", ""), request.form.get("unit_id", "")
+        if not entry_id.isdigit() or len(entry_id) > 9 or not unit_id.isdigit() or len(unit_id) > 9:
+            flash(str(reconciliation.MSG_CHOOSE_LAB), "danger")
+            return self._back(request.form.get("tab", "candidates"))
+        try:
+            record = reconciliation.draft_record(db.session, Actor.of(g.user), int(entry_id), int(unit_id), clock.now())
+            record_id = record.id
+            db.session.commit()
+        except PolicyDenied:
+            db.session.rollback()
+            abort(404)
+        except RuleViolation as refusal:
+            db.session.rollback()
+            for message in refusal.errors.values():
+                flash(message, "danger")
+            return self._back(request.form.get("tab", "candidates"))
+        flash(gettext("A draft record was made from the ledger: complete its indicators, contact, responsible person "
+                      "and fee standard, then network it."), "success")
+        return redirect(url_for("InstrumentView.edit", pk=record_id))
