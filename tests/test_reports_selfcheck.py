@@ -49,9 +49,9 @@ def college(app, uni):
         row = db.session.execute(sa.select(*(Instrument.__table__.c[c] for c in rules.NATIONAL_RECORD_COLUMNS))
                                  .where(Instrument.id == good.id)).one()
         db.session.execute(sa.update(Instrument).where(Instrument.id == good.id)
-                           .values(sync_fingerprint=rules.national_fingerprint(dict(row._mapping))))
+                           .values(sync_fingerprint=rules.national_fingerprint(dict(row._mapping)), province_changed_at=None))
         db.session.execute(sa.update(Instrument).where(Instrument.id == bad.id)
-                           .values(updated_at=datetime(YEAR, 6, 1, 8)))
+                           .values(updated_at=datetime(YEAR, 6, 1, 8), province_changed_at=datetime(YEAR, 6, 1, 8)))
         db.session.commit()
         ids = dict(college=c.id, lab=lab.id)
     yield ids
@@ -148,7 +148,7 @@ def test_provincial_upload_flags_records_changed_since_their_upload(app, college
     assert "上次上传后有变更的记录数：3" in [r[0] for r in rows[:5]]
     start, body_rows = table(rows, PROVINCIAL_HEAD)
     header = rows[start]
-    assert header[-5:] == ["年度服务机时（小时）", "所属单位", "联系人", "联系电话", "邮箱"]
+    assert header[-6:] == ["年度服务机时（小时）", "所属单位", "联系人", "联系电话", "邮箱", "运行状态"]
     # on the platform or due on it: the uploaded one unchanged, the rest never uploaded or changed since
     assert [(r[5], r[1]) for r in body_rows] == [("SC-001", "否"), ("SC-002", "是"), ("SC-005", "是"), ("SC-008", "是")]
     fee = header.index("收费标准")

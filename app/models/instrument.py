@@ -116,6 +116,9 @@ class Instrument(Model):
     provincial_ref = sa.Column(sa.String(64))
     networked_on = sa.Column(sa.Date)
     sync_fingerprint = sa.Column(sa.String(64))
+    # the first change to the record's provincial data since it was last sent: the 5-working-day clock's start
+    # (app/services/upkeep/change_clock.py); none while the province holds what the record says
+    province_changed_at = sa.Column(UtcDateTime)
     duty_free = sa.Column(sa.Boolean, nullable=False, default=False)
     customs_declaration_no = sa.Column(sa.String(64))
     supervision_end = sa.Column(sa.Date)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask_babel import gettext, lazy_gettext as _
 
 from app.models import FeeItem, FeePrice, Instrument, Person
-from app.models.choices import CUSTOMER_CATEGORY, FUNDING_SOURCE, INSTRUMENT_KIND, SHARING_STATUS
+from app.models.choices import CUSTOMER_CATEGORY, FUNDING_SOURCE, INSTRUMENT_KIND, RUN_STATUS, SHARING_STATUS
 from app.services.upkeep import record_checks as rules
 from app.services.catalogue.entry import standards_in_force
 
@@ -67,7 +67,7 @@ def provincial(ctx):
                gettext("Fee standard"), gettext("Service content"), gettext("Duty-free import"),
                gettext("Customs declaration number"), gettext("End of customs supervision"),
                gettext("Annual running hours"), gettext("Annual service hours"), gettext("Department"),
-               gettext("Contact person"), gettext("Contact phone"), gettext("E-mail")]
+               gettext("Contact person"), gettext("Contact phone"), gettext("E-mail"), gettext("Run status")]
     yes, no = gettext("Yes"), gettext("No")
     rows = [(
         i, yes if r["sync_fingerprint"] != rules.national_fingerprint(r) else no, r["provincial_ref"] or "",
@@ -80,6 +80,7 @@ def provincial(ctx):
         r["supervision_end"].isoformat() if r["supervision_end"] else "", r["running_hours"], r["service_hours"],
         f"{r['college_name']} {r['lab_name']}" if r["college_name"] != r["lab_name"] else r["lab_name"],
         r["responsible_name"] or "", r["contact_phone"] or "", r["contact_email"] or "",
+        str(RUN_STATUS.label(r["run_status"])),
     ) for i, r in enumerate(records, start=1)]
     frame = pd.DataFrame(rows, columns=columns)
     changed = sum(1 for r in rows if r[1] == yes)
@@ -87,7 +88,7 @@ def provincial(ctx):
         name=gettext("Upload"), title=gettext("Provincial sharing platform upload file"), frame=frame,
         header_fields=[(gettext("Filing unit"), ctx.unit.name), (gettext("Report year"), ctx.year),
                        (gettext("Records changed since the last upload"), changed)],
-        landscape=True, money_columns=(columns[9],), pages_wide=3, repeat_columns=4,  # 30 columns: three pages wide
+        landscape=True, money_columns=(columns[9],), pages_wide=3, repeat_columns=4,  # 31 columns: three pages wide
         column_widths={columns[16]: 30, columns[17]: 30, columns[19]: 40, columns[20]: 30},
         empty_note=gettext("No instrument is or must be on the provincial platform."), footer_lines=[sign_off()],
     )]

@@ -48,9 +48,8 @@ def instrument_records(ctx, as_of):
     """Every instrument in scope as a record dict: the national record fields, the rule inputs, its unit and terminal."""
     in_force = standards_in_force(as_of).subquery()
     columns = [Instrument.__table__.c[c] for c in rules.NATIONAL_RECORD_COLUMNS] + [
-        Instrument.id, Instrument.networked, Instrument.run_status, Instrument.acceptance_date,
-        Instrument.contact_verified_on, Instrument.sync_fingerprint, Instrument.updated_at, Instrument.responsible_person_id,
-        Instrument.unit_id, Instrument.iot_terminal_id,
+        Instrument.id, Instrument.networked, Instrument.acceptance_date, Instrument.contact_verified_on,
+        Instrument.sync_fingerprint, Instrument.province_changed_at, Instrument.iot_terminal_id,
     ]
     query = instruments_in_scope(
         sa.select(*columns, units.lab_name(), units.college_name(),
@@ -140,12 +139,12 @@ def annex1(ctx):
             problems.append(gettext("fee standard not published"))
         if r["run_status"] in ("to_scrap", "scrapped"):
             problems.append(gettext("marked scrapped or to be scrapped while networked"))
-        if r["sync_fingerprint"] != rules.national_fingerprint(r) and r["updated_at"] is not None:
-            changed = clock.local_date(r["updated_at"])  # the Beijing day of the change
-            deadline = calendar.add_working_days(changed, rules.UPDATE_WITHIN_WORKING_DAYS)
+        if r["sync_fingerprint"] != rules.national_fingerprint(r) and r["province_changed_at"] is not None:
+            deadline = deadlines.change_due(calendar, r["province_changed_at"])
             if as_of > deadline.day:
                 problems.append(gettext("changed on %(day)s, not uploaded within %(days)s working days",
-                                        day=changed.isoformat(), days=rules.UPDATE_WITHIN_WORKING_DAYS))
+                                        day=clock.local_date(r["province_changed_at"]).isoformat(),
+                                        days=rules.UPDATE_WITHIN_WORKING_DAYS))
         if problems:
             accuracy.append((r, "；".join(problems)))
     row5 = (gettext("%(count)s networked instruments checked; %(good)s accurate and current.",

@@ -81,6 +81,13 @@ def refresh(connection, on: date, instrument_ids=None):
                     updated_at=table.c.updated_at),
             changes,
         )
+        # another fee standard in force is a change of what the province holds: a networked record's clock starts
+        # (app/services/upkeep/change_clock.py), unless it already runs
+        replaced = [c["b_id"] for c in changes if now.get(c["b_id"], (None, None))[0] != c["b_sid"]]
+        if replaced:
+            connection.execute(table.update().where(table.c.id.in_(replaced), table.c.networked.is_(True),
+                                                    table.c.province_changed_at.is_(None))
+                               .values(province_changed_at=clock.now(), updated_at=table.c.updated_at))
     return len(changes)
 
 

@@ -2,6 +2,8 @@
 
 - `networking`: an instrument that must be on the provincial platform joins it within 30 working days of its
   acceptance (Art. 14); one with no acceptance date on record is counted late, as 附件1 counts it.
+- `change`: a networked record whose provincial data changed is sent again within 5 working days of the first
+  change (notice §(三)3; the clock: change_clock.py), counted from the Beijing day of the change.
 
 Each duty is a `Due` — what, which record, by when — from one statement per kind whatever the number of records;
 the compliance API, the to-do lists and 附件1 read the same ones.
@@ -13,12 +15,13 @@ from datetime import date
 
 import sqlalchemy as sa
 
+from app import clock
 from app.models import Instrument
 
 from app.services.upkeep import record_checks as rules
 from app.services.workdays import Deadline, WorkCalendar
 
-KINDS = ("networking",)
+KINDS = ("networking", "change")
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,30 @@ def networking(session, unit_ids, calendar: WorkCalendar) -> list[Due]:
     return found
 
 
+def change_due(calendar: WorkCalendar, changed_at) -> Deadline:
+    """The last day a record first changed at the instant `changed_at` is to be sent to the province again."""
+    return calendar.add_working_days(clock.local_date(changed_at), rules.UPDATE_WITHIN_WORKING_DAYS)
+
+
+def changes(session, unit_ids, calendar: WorkCalendar) -> list[Due]:
+    """Networked records whose provincial data changed and was not sent again, in `unit_ids` (None: all)."""
+    scope = sa.true() if unit_ids is None else Instrument.unit_id.in_(unit_ids)
+    columns = [Instrument.__table__.c[c] for c in rules.NATIONAL_RECORD_COLUMNS]
+    rows = session.execute(
+        sa.select(Instrument.id, Instrument.sync_fingerprint, Instrument.province_changed_at, *columns)
+        .where(scope, Instrument.networked.is_(True), Instrument.province_changed_at.is_not(None))
+        .order_by(Instrument.id)).all()
+    found = []
+    for row in rows:
+        if row.sync_fingerprint is not None and rules.national_fingerprint(dict(row._mapping)) == row.sync_fingerprint:
+            continue  # what was sent again
+        deadline = change_due(calendar, row.province_changed_at)
+        found.append(Due("change", "instrument", row.id, f"{row.name}（{row.asset_number}）", row.unit_id,
+                         deadline.day, deadline.official))
+    return found
+
+
 def all_due(session, unit_ids, calendar: WorkCalendar) -> list[Due]:
     """Every duty of every kind in scope, the latest first to fall due first (no date: first of all)."""
-    found = networking(session, unit_ids, calendar)
+    found = networking(session, unit_ids, calendar) + changes(session, unit_ids, calendar)
     return sorted(found, key=lambda d: (d.due is not None, d.due or date.min, d.kind, d.record_id))

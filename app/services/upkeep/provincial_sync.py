@@ -1,6 +1,6 @@
 """Marking the provincial upload as done (notice §(三)3): every record in the upload file keeps the
 fingerprint of what was uploaded, so the file's 上次上传后有变更 column and the self-check's
-"changed but not uploaded" finding clear until the record changes again."""
+"changed but not uploaded" finding clear until the record changes again, and their change clocks stop."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -25,4 +25,8 @@ def mark_uploaded(session, unit_ids) -> int:
     for pk, fingerprint in changed:
         session.execute(sa.update(Instrument).where(Instrument.id == pk)
                         .values(sync_fingerprint=fingerprint, updated_at=Instrument.updated_at))
+    # sent: every 5-working-day clock of the file's records stops (app/services/upkeep/change_clock.py)
+    session.execute(sa.update(Instrument).where(Instrument.id.in_([row.id for row in rows]),
+                                                Instrument.province_changed_at.is_not(None))
+                    .values(province_changed_at=None, updated_at=Instrument.updated_at))
     return len(changed)

@@ -80,7 +80,7 @@ NATIONAL_RECORD_COLUMNS = (
     "name", "name_en", "asset_number", "class_code", "discipline", "location", "original_value", "funding_source",
     "kind", "country", "model", "manufacturer", "purchase_date", "technical_indicators", "main_functions",
     "sharing_status", "public_standard_id", "service_scope", "duty_free", "customs_declaration_no", "supervision_end",
-    "unit_id", "responsible_person_id", "contact_phone", "contact_email",
+    "unit_id", "responsible_person_id", "contact_phone", "contact_email", "run_status",
 )
 
 
