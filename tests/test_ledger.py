@@ -129,3 +129,11 @@ def test_a_date_is_read_in_each_way_a_ledger_writes_it(day, pattern):
 def test_ten_thousand_yuan_only_where_the_header_says_so(amount):
     assert ledger.read_money(str(amount), ten_thousands=False) == amount
     assert ledger.read_money(str(amount), ten_thousands=True) == (amount * 10000).quantize(Decimal("0.01"))
+
+
+def test_a_subtotal_written_where_the_asset_number_goes_is_passed_over(app):
+    """Asset systems write 合计 in the first column, which is often the card number's."""
+    cells = [["卡片编号", "资产名称", "单价"], ["ZC-1", "离心机", "350000"], ["合计", None, "350000"], ["小计：", None, "1"]]
+    with app.app_context():
+        reading = ledger.read_cells(cells)
+    assert [r.asset_number for r in reading.rows] == ["ZC-1"] and reading.refused == []

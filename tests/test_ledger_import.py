@@ -12,7 +12,8 @@ import sqlalchemy as sa
 import xlwt
 
 from app import clock
-from app.models import ChangeLog, Instrument, LedgerEntry, LedgerImport, LedgerMapping, LedgerUnitName
+from app.models import ChangeLog, Instrument, LedgerEntry, LedgerImport, LedgerMapping, LedgerUnitName, PlatformUser, Unit
+from app.services.actors import Actor
 from app.services.errors import RuleViolation
 from app.services.upkeep import ledger, ledger_import, reconciliation
 
@@ -56,22 +57,23 @@ def _csv(rows, encoding="utf-8-sig", header=HEADER):
 
 @pytest.fixture
 def platform(session, uni):
-    """lab l11's instrument (850,000, 型号甲, 理科楼101室, bought 2020-03-01) and one the ledger knows under
-    another number; returns their asset numbers and ids."""
-    lab = session.get(Instrument, uni.inst_l11).unit
+    """A lab of its own under college c1 (other tests' records never meet it) with an instrument (850,000, 型号甲,
+    理科楼101室, bought 2020-03-01), one the ledger knows under another number, and a scrapped one; removed
+    afterwards with the ledger."""
+    lab = f.unit("对账实验室", "lab", session.get(Unit, uni.c1), code="REC-L1")
+    own = f.instrument(lab, name="对账实验室的仪器", asset_number="ZC-700001")
     renumbered = f.instrument(lab, name="旧编号仪器", model="M-1", asset_number="OLD-0001")
     scrapped = f.instrument(lab, name="已报废仪器", asset_number="OLD-0002", run_status="scrapped")
-    own = session.get(Instrument, uni.inst_l11)
+    ids = (own.id, renumbered.id, scrapped.id)
     yield {"own": own.asset_number, "own_id": own.id, "renumbered_id": renumbered.id, "scrapped_id": scrapped.id,
            "lab": lab}
     session.rollback()
-    session.execute(sa.delete(ChangeLog).where(ChangeLog.table_name.in_(("ledger_entry", "instrument")),
-                                               ChangeLog.record_id.in_((own.id, renumbered.id, scrapped.id))
-                                               | (ChangeLog.table_name == "ledger_entry")))
+    session.execute(sa.delete(ChangeLog).where((ChangeLog.table_name == "ledger_entry")
+                                               | ((ChangeLog.table_name == "instrument") & ChangeLog.record_id.in_(ids))))
     for model in (LedgerEntry, LedgerImport, LedgerMapping, LedgerUnitName):
         session.execute(sa.delete(model))
-    session.execute(sa.delete(Instrument).where(Instrument.asset_number.in_(("OLD-0001", "OLD-0002"))))
-    session.execute(sa.update(Instrument).where(Instrument.id == own.id).values(model="型号甲"))
+    session.execute(sa.delete(Instrument).where(Instrument.id.in_(ids)))
+    session.execute(sa.delete(Unit).where(Unit.code == "REC-L1"))
     session.commit()
 
 
@@ -79,15 +81,15 @@ def _ledger_rows(own_number):
     full_width = own_number.translate({ord(c): ord(c) + 0xFEE0 for c in "ZC0123456789"}).lower()
     return [
         # the lab's own instrument, written full-width and in lower case: matched; model and value differ
-        [full_width, "分析测试实验室的仪器", "型号乙", "900000", "财政拨款", "2020-03-01", "分析测试实验室", "理科楼101室"],
+        [full_width, "对账实验室的仪器", "型号乙", "900000", "财政拨款", "2020-03-01", "对账实验室", "理科楼101室"],
         # fiscal, ≥ 300,000, not on the platform: a candidate; its name and model are a record's with another number
-        ["ZC-NEW-0001", "旧编号仪器", "M-1", "400000", "财政拨款", "2021-05-06", "分析测试实验室", "理科楼102室"],
+        ["ZC-NEW-0001", "旧编号仪器", "M-1", "400000", "财政拨款", "2021-05-06", "对账实验室", "理科楼102室"],
         # partly fiscal: a candidate too
-        ["ZC-NEW-0002", "红外光谱仪", "IR-9", "350000.00", "部分财政", "2022.01.02", "分析测试实验室", "理科楼103室"],
+        ["ZC-NEW-0002", "红外光谱仪", "IR-9", "350000.00", "部分财政", "2022.01.02", "对账实验室", "理科楼103室"],
         # fiscal below 300,000: networking is voluntary (Art. 4), not listed
-        ["ZC-NEW-0003", "离心机", "C-1", "250000", "财政拨款", "2022-01-02", "分析测试实验室", ""],
+        ["ZC-NEW-0003", "离心机", "C-1", "250000", "财政拨款", "2022-01-02", "对账实验室", ""],
         # socially funded ≥ 500,000: encouraged, not a candidate
-        ["ZC-NEW-0004", "质谱仪", "MS-1", "600000", "横向经费", "2022-01-02", "分析测试实验室", ""],
+        ["ZC-NEW-0004", "质谱仪", "MS-1", "600000", "横向经费", "2022-01-02", "对账实验室", ""],
         # another college's unit name the platform does not know: unmapped
         ["ZC-NEW-0005", "激光器", "L-1", "500000", "财政拨款", "2022-01-02", "光电所", ""],
     ]
@@ -240,20 +242,21 @@ def test_two_imports_committed_at_once_the_database_keeps_one(app, session, plat
     assert session.execute(sa.select(sa.func.count()).select_from(LedgerEntry)).scalar() == 0
 
 
-def test_accepting_a_mismatch_takes_the_ledgers_value_as_an_edit(app, session, platform, lab_actor):
+def test_accepting_a_mismatch_takes_the_ledgers_value_as_an_edit(app, session, platform):
+    college = Actor.of(session.execute(sa.select(PlatformUser).filter_by(username="college_admin")).scalar_one())
     session.commit()
     plan = ledger_import.plan(session, _xlsx(_ledger_rows(platform["own"])), "台账.xlsx")
     ledger_import.commit(session, plan, None, clock.now())
     session.commit()
     found = reconciliation.reconcile(session, (platform["lab"].id,))
     assert {m.field for m in found.mismatches} == {"model", "value"}
-    reconciliation.accept(session, lab_actor, platform["own_id"], "model")
+    reconciliation.accept(session, college, platform["own_id"], "model")
     session.flush()
     assert session.get(Instrument, platform["own_id"]).model == "型号乙"
     edit = session.execute(sa.select(ChangeLog).where(ChangeLog.table_name == "instrument",
                                                       ChangeLog.record_id == platform["own_id"],
                                                       ChangeLog.field == "model")).scalar_one()
-    assert (edit.old_value, edit.new_value, edit.changed_by_id) == ("型号甲", "型号乙", lab_actor.user_id)
+    assert (edit.old_value, edit.new_value, edit.changed_by_id) == ("型号甲", "型号乙", college.user_id)
     assert {m.field for m in reconciliation.reconcile(session, (platform["lab"].id,)).mismatches} == {"value"}
     with pytest.raises(RuleViolation):
-        reconciliation.accept(session, lab_actor, platform["own_id"], "model")  # nothing left to accept
+        reconciliation.accept(session, college, platform["own_id"], "model")  # nothing left to accept

@@ -11,9 +11,10 @@ import sqlalchemy as sa
 
 from app import clock
 from app.extensions import db
-from app.models import ChangeLog, Instrument, LedgerEntry, LedgerImport, LedgerMapping, LedgerUnitName
+from app.models import ChangeLog, Instrument, LedgerEntry, LedgerImport, LedgerMapping, LedgerUnitName, Unit
 from app.services.upkeep import ledger_import
 
+from . import factories as f
 from .conftest import csrf_token
 
 HEADER = ["资产编号", "资产名称", "规格型号", "原值(元)", "经费来源", "购置日期", "入账日期", "使用部门", "存放地点"]
@@ -46,10 +47,11 @@ def database(app):
 
 @pytest.fixture
 def ledger(database, uni):
-    """A ledger of lab l11's instrument (its model differs), one candidate each of lab l11 and lab l21; removed
+    """A ledger of an instrument of lab l11 (its model differs), one candidate each of lab l11 and lab l21; removed
     afterwards with whatever the test drafted."""
     with database() as session:
-        own = session.get(Instrument, uni.inst_l11)
+        own = f.instrument(session.get(Unit, uni.l11), name="对账仪器", asset_number="LG-OWN-0001")
+        session.commit()
         own_id, own_number, name, location = own.id, own.asset_number, own.name, own.location
     rows = [
         [own_number, name, "型号乙", "850000", "财政拨款", "2020-03-01", "2020-04-01", "分析测试实验室", location],
@@ -64,7 +66,6 @@ def ledger(database, uni):
         for model in (LedgerEntry, LedgerImport, LedgerMapping, LedgerUnitName):
             session.execute(sa.delete(model))
         session.execute(sa.delete(Instrument).where(Instrument.id.in_(drafted)))
-        session.execute(sa.update(Instrument).where(Instrument.id == own_id).values(model="型号甲"))
         session.commit()
 
 
@@ -204,10 +205,12 @@ def test_a_mismatch_is_accepted_by_the_records_lab_only(database, login_as, ledg
     assert nothing_left.status_code == 422
 
 
-def test_the_workspace_shows_each_tab(database, login_as, ledger):
+def test_the_workspace_shows_each_tab(database, login_as, ledger, uni):
     _commit(database, ledger["data"])
     client = login_as("lab_admin")
-    for tab, expected in (("candidates", "LG-L11-0001"), ("mismatches", "型号乙"), ("missing", "暂无待办事项"),
+    with database() as session:
+        not_in_ledger = session.get(Instrument, uni.inst_l11).asset_number
+    for tab, expected in (("candidates", "LG-L11-0001"), ("mismatches", "型号乙"), ("missing", not_in_ledger),
                           ("deadlines", "入网截止日期")):
         html = client.get("/reconciliation/", query_string={"tab": tab}).get_data(as_text=True)
         assert expected in html, tab

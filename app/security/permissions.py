@@ -43,7 +43,7 @@ CAN_EXPORT, CAN_EXPORT_STATUS, CAN_EXPORT_FILE = "can_export", "can_export_statu
 CAN_MARK_UPLOADED = "can_mark_uploaded"  # the school's: it uploads the file to the province
 # the asset ledger: the school imports it (dry run, sheet, mapping, commit, the dry run's workbook); the lab
 # side accepts a ledger value into a record and drafts a record from a ledger entry
-LEDGER_IMPORT = ("can_index", "can_dry_run", "can_sheet", "can_save_mapping", "can_commit", "can_report")
+LEDGER_IMPORT = ("can_index", "can_dry_run", "can_sheet", "can_save_mapping", "can_commit", "can_report", "can_demo")
 CAN_ACCEPT, CAN_DRAFT = "can_accept", "can_draft"
 # a booking's use: registered after the fact, or started and ended as it happens
 CAN_REGISTER, CAN_START, CAN_END = "can_register", "can_start", "can_end"

@@ -66,7 +66,16 @@ class _ScopeWiring:
             merged = {key: scoped_rel.get(key, []) + list(declared.get(key, [])) for key in {*scoped_rel, *declared}}
             setattr(self, attr, merged)
 
+    @staticmethod
+    def _blank_is_none(item):
+        """An optional text left blank is no value (NULL), as the record rules read it — never "", which a unique
+        column (a terminal id) holds once and a foreign key (a class code) refuses."""
+        for column in item.__table__.columns:
+            if column.nullable and isinstance(column.type, sa.String) and getattr(item, column.key, None) == "":
+                setattr(item, column.key, None)
+
     def _check_write(self, item, rel_fields):
+        self._blank_is_none(item)
         with db.session.no_autoflush:
             require_in_scope(item)
             self._check_related(item, rel_fields)

@@ -157,6 +157,8 @@ class InstrumentView(ScopedModelView):
             _("Classification code"),
             description=_("6-digit code of the national instrument classification, e.g. 010101"),
             validators=[Optional(), _class_code_rule],
+            # left empty: no class (NULL), not a code "" the classification's foreign key refuses
+            filters=[lambda value: (value.strip() or None) if isinstance(value, str) else value],
             render_kw={"class": "form-control", "maxlength": 6, "placeholder": "010101"},
         ),
     }

@@ -3,7 +3,7 @@ row, name the headers and 使用部门 the platform does not know, commit, downl
 uploaded file is kept by its SHA-256 outside the web root, so the file committed is the one the dry run showed."""
 import re
 
-from flask import abort, current_app, flash, g, redirect, request, Response, url_for
+from flask import abort, current_app, flash, g, redirect, request, Response, send_file, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext, lazy_gettext as _
@@ -16,12 +16,14 @@ from app.reports.excel import content_disposition
 from app.reports.ledger import ACTION_LABELS, dry_run_workbook
 from app.services.errors import RuleViolation
 from app.services.people.contracts import uploaded_name
+from app.seed.ledger import demo_ledger_path
 from app.services.upkeep import ledger, ledger_import
 
 from .base import ScopedModelView, interface
 from .reports import XLSX
 
-SHOWN_ROWS = 500  # on screen; the workbook holds every row
+SHOWN_ROWS = 500  # on screen, what needs a look first (refused, changed, new); the workbook holds every row
+SHOWN_FIRST = {"refused": 0, "update": 1, "create": 2, "unchanged": 3}
 DIGEST = re.compile(r"^[0-9a-f]{64}$")
 SUFFIXES = (".xlsx", ".xls", ".csv")
 MSG_NO_FILE = _("Choose the ledger file exported from the asset system (.xlsx, .xls or .csv).")
@@ -70,7 +72,7 @@ class LedgerImportView(BaseView):
         mappings = db.session.execute(sa.select(LedgerMapping).order_by(LedgerMapping.name)).scalars().all()
         return self.render_template("ledger/index.html", title=gettext("Asset ledger import"), imports=imports,
                                     mappings=mappings, labels=ledger.FIELD_LABELS, actions=ACTION_LABELS,
-                                    shown=SHOWN_ROWS, **kwargs)
+                                    shown=SHOWN_ROWS, demo=demo_ledger_path(_folder()).is_file(), **kwargs)
 
     @expose("/")
     @has_access
@@ -96,7 +98,8 @@ class LedgerImportView(BaseView):
         plan, extra = self._plan(data, filename, mapping, sheet)
         kept = {"digest": digest, "suffix": suffix, "filename": filename, "mapping": mapping.id if mapping else "",
                 "sheet": sheet or ""}
-        return self._page(plan=plan, kept=kept, mapping=mapping, **extra)
+        outcomes = sorted(plan.outcomes, key=lambda o: (SHOWN_FIRST[o.action], o.row))[:SHOWN_ROWS] if plan else []
+        return self._page(plan=plan, kept=kept, mapping=mapping, outcomes=outcomes, **extra)
 
     @expose("/dry-run", methods=["POST"])
     @has_access
@@ -188,6 +191,17 @@ class LedgerImportView(BaseView):
             abort(404)
         return Response(dry_run_workbook(plan), mimetype=XLSX, headers={
             "Content-Disposition": content_disposition(gettext("Ledger dry run %(name)s.xlsx", name=filename))})
+
+
+    @expose("/demo")
+    @has_access
+    def demo(self):
+        """The demo university's ledger workbook (written by the demo seed; none elsewhere)."""
+        path = demo_ledger_path(_folder())
+        if not path.is_file():
+            abort(404)
+        return send_file(path, mimetype=XLSX, as_attachment=True, download_name=gettext("Demo asset ledger.xlsx"),
+                         max_age=0)
 
 
 class LedgerUnitNameView(ScopedModelView):

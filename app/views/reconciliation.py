@@ -23,7 +23,8 @@ from .reports import _units_in_scope
 
 SHOWN_ROWS = 500
 TABS = {"candidates": _("Candidates to network"), "encouraged": _("Encouraged to network"),
-        "missing": _("Missing from the ledger"), "mismatches": _("Mismatches"), "deadlines": _("Networking deadlines")}
+        "missing": _("Missing from the ledger"), "mismatches": _("Mismatches"), "deadlines": _("Networking deadlines"),
+        "changes": _("Changes to send to the province")}
 
 
 class ReconciliationView(BaseView):
@@ -39,10 +40,12 @@ class ReconciliationView(BaseView):
         unit_ids = scope_ids()
         found = reconciliation.reconcile(db.session, unit_ids)
         today = clock.today()
-        due = deadlines.networking(db.session, unit_ids, load_calendar(db.session))
+        calendar = load_calendar(db.session)
+        due = {"deadlines": deadlines.networking(db.session, unit_ids, calendar),
+               "changes": deadlines.changes(db.session, unit_ids, calendar)}
         counts = {"candidates": len(found.candidates), "encouraged": len(found.encouraged), "missing": len(found.missing),
-                  "mismatches": len(found.mismatches), "deadlines": len(due)}
-        rows = due if tab == "deadlines" else getattr(found, tab)
+                  "mismatches": len(found.mismatches), **{kind: len(rows) for kind, rows in due.items()}}
+        rows = due[tab] if tab in due else getattr(found, tab)
         labs = [u for u in _units_in_scope() if u.level == "lab"]
         units = {u.id: u.name for u in _units_in_scope()}
         last = db.session.execute(sa.select(LedgerImport).order_by(LedgerImport.id.desc()).limit(1)).scalar()

@@ -9,7 +9,7 @@ the platform's records, and importing, come after.
   ten thousand yuan — never guessed from the magnitude.
 - Asset numbers are compared normalised (`asset_key`): full-width letters and digits as half-width, spaces
   dropped, upper case. A number twice in one file is refused the second time.
-- Empty rows and subtotal rows (合计, 小计, 总计 with no asset number) are passed over.
+- Empty rows and subtotal rows (合计, 小计, 总计 in place of an asset number, or beside none) are passed over.
 """
 from __future__ import annotations
 
@@ -128,12 +128,22 @@ def mapping_keys(columns: dict) -> dict:
     return {_header_key(header): name for header, name in (columns or {}).items() if name in FIELDS or not name}
 
 
-def _text(value) -> str:
-    """A cell as text: half-width, trimmed; a whole number written as a number cell (20190001.0) without its
+def _written(value) -> str:
+    """A cell as the file writes it, trimmed; a whole number written as a number cell (20190001.0) without its
     decimal point."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return unicodedata.normalize("NFKC", str(value)).strip()
+    return str(value).strip()
+
+
+def _text(value) -> str:
+    """A cell as it is read for a number, a date or a code: half-width (NFKC), trimmed."""
+    return unicodedata.normalize("NFKC", _written(value)).strip()
+
+
+def plain_name(text) -> str:
+    """A name as names are compared (a 使用部门 with a unit's): half-width, no spaces."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text or "")))
 
 
 def _blank(value) -> bool:
@@ -234,9 +244,9 @@ def read_cells(cells: list[list], mapping: dict | None = None) -> Reading:
         cell = {name: (row[position] if position < len(row) else None) for name, position in positions.items()}
         if all(_blank(value) for value in cell.values()):
             continue
-        if _blank(cell["asset_number"]):
+        if _blank(cell["asset_number"]) or SUBTOTAL.match(_text(cell["asset_number"])):
             if any(SUBTOTAL.match(_text(value)) for value in row if not _blank(value)):
-                continue
+                continue  # a subtotal, its word in any column (the asset number's included)
             reading.refused.append(Refusal(number, reading.columns["asset_number"], str(MSG_NO_NUMBER)))
             continue
         asset_number = _text(cell["asset_number"])
@@ -260,8 +270,8 @@ def read_cells(cells: list[list], mapping: dict | None = None) -> Reading:
                     values[name] = read_date(raw)
                 elif name == "funding":
                     values[name] = read_funding(raw)
-                else:
-                    values[name] = _text(raw)
+                else:  # kept as written (full-width brackets and all): compared by plain_name / same_text
+                    values[name] = _written(raw)
                     if len(values[name]) > LEDGER_TEXT_LENGTHS[name]:
                         raise ValueError(str(MSG_TOO_LONG) % {"length": LEDGER_TEXT_LENGTHS[name]})
             except ValueError as error:

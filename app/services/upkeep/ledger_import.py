@@ -70,18 +70,20 @@ def digest_of(data: bytes) -> str:
 
 
 def unit_resolver(session):
-    """使用部门 name → unit id: the school's mapping first, then a unit of exactly that name (when only one)."""
-    mapped = dict(session.execute(sa.select(LedgerUnitName.name, LedgerUnitName.unit_id)).all())
+    """使用部门 name → unit id: the school's mapping first, then a unit of that name (when only one), names compared
+    half-width and without spaces."""
+    plain = ledger.plain_name
+    mapped = {plain(name): unit_id for name, unit_id in session.execute(sa.select(LedgerUnitName.name, LedgerUnitName.unit_id))}
     named = {}
     for unit_id, name in session.execute(sa.select(Unit.id, Unit.name)):
-        named.setdefault(name.strip(), []).append(unit_id)
+        named.setdefault(plain(name), []).append(unit_id)
 
     def resolve(name):
         if not name:
             return None
-        if name in mapped:
-            return mapped[name]
-        found = named.get(name, ())
+        if plain(name) in mapped:
+            return mapped[plain(name)]
+        found = named.get(plain(name), ())
         return found[0] if len(found) == 1 else None
 
     return resolve
