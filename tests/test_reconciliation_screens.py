@@ -4,6 +4,7 @@ candidate, accepts a ledger value — and reads its deadlines through the API; n
 import contextlib
 import io
 import re
+from datetime import date
 
 import openpyxl
 import pytest
@@ -183,8 +184,9 @@ def test_a_candidate_becomes_a_draft_record_in_a_lab_of_ones_scope(database, log
     assert lab.get("/api/v1/reconciliation/", query_string={"kind": "candidates"}).json["count"] == 0
     due = [d for d in lab.get("/api/v1/compliance/deadlines/").json["result"] if d["record"] == record_id]
     assert due == [{"kind": "networking", "record": record_id, "record_type": "instrument",
-                    "label": "流式细胞仪（LG-L11-0001）", "unit_id": uni.l11, "due": "2026-12-01", "overdue": True,
-                    "due_today": False, "official": True}]
+                    "label": "流式细胞仪（LG-L11-0001）", "unit_id": uni.l11, "due": "2026-12-01",
+                    "overdue": clock.today() > date(2026, 12, 1), "due_today": clock.today() == date(2026, 12, 1),
+                    "official": True}]
     assert record_id not in {d["record"] for d in login_as("lab2_admin").get("/api/v1/compliance/deadlines/").json["result"]}
 
 
