@@ -3,7 +3,7 @@ row, name the headers and 使用部门 the platform does not know, commit, downl
 uploaded file is kept by its SHA-256 outside the web root, so the file committed is the one the dry run showed."""
 import re
 
-from flask import abort, current_app, flash, g, redirect, request, Response, send_file, url_for
+from flask import abort, current_app, flash, g, redirect, request, Response, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext, lazy_gettext as _
@@ -200,8 +200,8 @@ class LedgerImportView(BaseView):
         path = demo_ledger_path(_folder())
         if not path.is_file():
             abort(404)
-        return send_file(path, mimetype=XLSX, as_attachment=True, download_name=gettext("Demo asset ledger.xlsx"),
-                         max_age=0)
+        return Response(path.read_bytes(), mimetype=XLSX, headers={
+            "Content-Disposition": content_disposition(gettext("Demo asset ledger.xlsx"))})
 
 
 class LedgerUnitNameView(ScopedModelView):
