@@ -84,10 +84,7 @@ class LedgerRow:
     row: int
     asset_number: str  # as the file writes it, trimmed
     values: dict  # field → value read: text stripped, money in yuan (Decimal), dates, funding code
-
-    @property
-    def key(self) -> str:
-        return asset_key(self.asset_number)
+    key: str  # the asset number as compared (asset_key)
 
 
 @dataclass
@@ -147,7 +144,11 @@ def plain_name(text) -> str:
 
 
 def _blank(value) -> bool:
-    return value is None or (isinstance(value, float) and value != value) or str(value).strip() == ""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    return isinstance(value, float) and value != value
 
 
 def find_header(cells: list[list], mapping=None) -> int | None:
@@ -284,7 +285,7 @@ def read_cells(cells: list[list], mapping: dict | None = None) -> Reading:
             funding = _funding_from_amounts(values.get("fiscal"), values.get("non_fiscal"))
             if funding is not None:
                 values["funding"] = funding
-        reading.rows.append(LedgerRow(number, asset_number, values))
+        reading.rows.append(LedgerRow(number, asset_number, values, key))
     return reading
 
 
@@ -330,11 +331,13 @@ def _csv_text(data: bytes) -> str:
 
 
 def _workbook(data: bytes):
-    import pandas as pd
+    """The workbook, read by calamine (the reader pandas' engine="calamine" wraps; called directly, the cells
+    arrive as Python values once, not converted a second time into a DataFrame)."""
+    import python_calamine
 
     try:
-        return pd.ExcelFile(io.BytesIO(data), engine="calamine")
-    except Exception as error:  # calamine names every unreadable workbook its own way
+        return python_calamine.load_workbook(io.BytesIO(data))
+    except Exception as error:  # calamine names every unreadable workbook its own way (a password: PasswordError)
         raise NotALedger(str(MSG_UNREADABLE)) from error
 
 
@@ -351,13 +354,11 @@ def cells_of(data: bytes, filename: str, sheet: str | None = None, max_bytes: in
     (UTF-8 with or without BOM, else GB18030); NotALedger when the file is none of these."""
     if _kind(data, filename, max_bytes) == ".csv":
         return [row for row in csv.reader(io.StringIO(_csv_text(data)))]
-    import pandas as pd
-
     book = _workbook(data)
-    if sheet and sheet not in book.sheet_names:
+    names = list(book.sheet_names)
+    if sheet and sheet not in names:
         raise NotALedger(str(MSG_NO_SHEET) % {"sheet": sheet})
     try:
-        frame = pd.read_excel(book, sheet_name=sheet or 0, header=None, dtype=object)
+        return book.get_sheet_by_name(sheet or names[0]).to_python(skip_empty_area=False)
     except Exception as error:
         raise NotALedger(str(MSG_UNREADABLE)) from error
-    return [[None if _blank(value) else value for value in row] for row in frame.itertuples(index=False)]

@@ -12,7 +12,6 @@ compares the file as it would be imported and the screens compare the ledger as 
 """
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -66,11 +65,11 @@ class Reconciliation:
 
 def same_text(a, b) -> bool:
     """Two texts the same but for width, spaces and case (a model written ABC-100 or ａｂｃ－100)."""
-    return _plain(a) == _plain(b)
+    return a == b or _plain(a) == _plain(b)
 
 
 def _plain(text) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text or ""))).casefold()
+    return "".join(unicodedata.normalize("NFKC", str(text or "")).split()).casefold()
 
 
 class _Units:
@@ -97,7 +96,8 @@ def compare(session, ledger_rows, unit_ids=None) -> Reconciliation:
     a record by its own unit."""
     units = _Units(session)
     instruments = session.execute(sa.select(*(Instrument.__table__.c[c] for c in INSTRUMENT_COLUMNS))).all()
-    by_key = {asset_key(row.asset_number): row for row in instruments}
+    keys = {row.id: asset_key(row.asset_number) for row in instruments}  # each number normalised once
+    by_key = {keys[row.id]: row for row in instruments}
     result = Reconciliation(ledger_imported=session.execute(sa.select(LedgerImport.id).limit(1)).first() is not None)
     ledger_keys = set()
     unmatched = []
@@ -116,10 +116,10 @@ def compare(session, ledger_rows, unit_ids=None) -> Reconciliation:
     if not result.ledger_imported:
         return result
     result.missing = [dict(row._mapping) for row in instruments if row.run_status != "scrapped"
-                      and asset_key(row.asset_number) not in ledger_keys and _in_scope(row.unit_id, unit_ids)]
+                      and keys[row.id] not in ledger_keys and _in_scope(row.unit_id, unit_ids)]
     orphans = {}  # records the ledger does not know, by (name, model): a row's likely record
     for row in instruments:
-        if asset_key(row.asset_number) not in ledger_keys:
+        if keys[row.id] not in ledger_keys:
             orphans.setdefault((_plain(row.name), _plain(row.model)), []).append(row)
     for entry in unmatched:
         value, funding = entry.get("value"), entry.get("funding")
