@@ -122,6 +122,8 @@ class Config:
     # the scans of PIs' signed papers (a decision on paper, app/services/money/pi_approval.py): PDFs of at most
     # CONTRACT_MAX_BYTES, kept outside the web root
     APPROVAL_SCAN_FOLDER = Path(os.environ.get("APPROVAL_SCAN_FOLDER", INSTANCE_DIR / "approval-scans"))
+    # a published phone is called again this many days after a call last reached it (issue 23: a quarter)
+    CONTACT_RECHECK_DAYS = int(os.environ.get("CONTACT_RECHECK_DAYS", "92"))
     # the asset ledgers the school uploads (issue 23), kept by their SHA-256 outside the web root: the dry run's
     # file is the one committed, and each import's file stays as its evidence
     LEDGER_FOLDER = Path(os.environ.get("LEDGER_FOLDER", INSTANCE_DIR / "ledgers"))

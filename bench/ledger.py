@@ -38,7 +38,8 @@ from bench.reports import _high_water_mb  # noqa: E402
 RATIO_GOAL, MEMORY_GOAL_MB = 2.0, 1024
 HEADER = ["卡片编号", "资产名称", "规格型号", "单价(元)", "经费来源", "取得日期", "入账日期", "使用部门", "存放地点", "使用人",
           "生产厂家", "国别", "国标分类", "使用状况"] + [f"自定义项{n:02d}" for n in range(1, 17)]  # 30 columns
-PAGES = ["/reconciliation/?tab=" + tab for tab in ("candidates", "encouraged", "missing", "mismatches", "deadlines", "changes")]
+PAGES = ["/reconciliation/?tab=" + tab for tab in ("candidates", "encouraged", "missing", "mismatches", "deadlines", "changes",
+                                                  "verify", "corrections")]
 DEADLINES = "/api/v1/compliance/deadlines/?page_size=1000"
 
 

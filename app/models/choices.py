@@ -274,6 +274,15 @@ DEVICE_STATE = Choices(
     ("fault", _("Fault")),
     ("offline", _("Offline")),
 )
+# what a call to a published contact found (issue 23: 空号、停机 are found by calling, never guessed from the number)
+CALL_RESULT = Choices(
+    "call_result",
+    ("reachable", _("Reachable")),
+    ("vacant", _("Number does not exist")),
+    ("suspended", _("Out of service")),
+    ("no_answer", _("No answer")),
+    ("wrong_person", _("Not the person")),
+)
 CHECK_KIND = Choices("check_kind", ("monthly", _("Monthly self-check")), ("quarterly", _("Quarterly review")))
 ASSESSMENT_GRADE = Choices(
     "assessment_grade",

@@ -6,7 +6,8 @@ from sqlalchemy.orm import relationship
 from app import clock
 
 from .base import MONEY, UtcDateTime
-from .choices import ASSESSMENT_GRADE, CHECK_KIND, REVIEW_STATE
+from .choices import ASSESSMENT_GRADE, CALL_RESULT, CHECK_KIND, REVIEW_STATE
+from .instrument import OwnedByInstrument
 
 
 class ChangeLog(Model):
@@ -23,6 +24,26 @@ class ChangeLog(Model):
     # where a change came from when not from a form: an imported ledger's file name and SHA-256
     source = sa.Column(sa.String(300))
     __table_args__ = (sa.Index("ix_change_log_record", "table_name", "record_id", "changed_at"),)
+
+
+class ContactCall(OwnedByInstrument, Model):
+    """A call to an instrument's published contact (notice §(三)2: no 空号 or 停机): who called, when, the number
+    called as it was published then, and what the call found."""
+
+    __tablename__ = "contact_call"
+    id = sa.Column(sa.Integer, primary_key=True)
+    instrument_id = sa.Column(sa.Integer, sa.ForeignKey("instrument.id", ondelete="CASCADE"), nullable=False, index=True)
+    instrument = relationship("Instrument")
+    phone = sa.Column(sa.String(32))
+    result = sa.Column(CALL_RESULT.column_type(), nullable=False)
+    note = sa.Column(sa.String(200))
+    called_by_id = sa.Column(sa.Integer, sa.ForeignKey("ab_user.id"))
+    called_by = relationship("PlatformUser")
+    called_at = sa.Column(UtcDateTime, nullable=False, default=clock.now)
+    __table_args__ = (sa.Index("ix_contact_call_latest", "instrument_id", "called_at"),)
+
+    def __repr__(self):
+        return f"{self.instrument} {self.phone or ''}"
 
 
 class CheckRecord(Model):

@@ -12,7 +12,7 @@ from flask_babel import gettext, lazy_gettext as _
 
 from app import clock
 from app.models import InnovationPlatform, Instrument
-from app.services.upkeep import deadlines, record_checks as rules
+from app.services.upkeep import contacts, deadlines, record_checks as rules
 from app.services.catalogue.entry import standards_in_force
 from app.services.workdays import load_calendar
 
@@ -35,7 +35,10 @@ def _field_label(code):
 
 
 def _contact_label(code):
-    return {"no_contact": gettext("no contact published"), "phone_malformed": gettext("malformed phone number"),
+    return {"vacant": gettext("found by a call: number does not exist"),
+            "suspended": gettext("found by a call: out of service"),
+            "wrong_person": gettext("found by a call: not the person"), "no_contact": gettext("no contact published"),
+            "phone_malformed": gettext("malformed phone number"),
             "email_malformed": gettext("malformed e-mail"),
             "unverified": gettext("not verified within the last quarter")}[code]
 
@@ -47,14 +50,17 @@ def _percent(part, whole):
 def instrument_records(ctx, as_of):
     """Every instrument in scope as a record dict: the national record fields, the rule inputs, its unit and terminal."""
     in_force = standards_in_force(as_of).subquery()
+    calls = contacts.latest_calls()
     columns = [Instrument.__table__.c[c] for c in rules.NATIONAL_RECORD_COLUMNS] + [
+        calls.c.result.label("call_result"), calls.c.phone.label("call_phone"),
         Instrument.id, Instrument.networked, Instrument.acceptance_date, Instrument.contact_verified_on,
         Instrument.sync_fingerprint, Instrument.province_changed_at, Instrument.iot_terminal_id,
     ]
     query = instruments_in_scope(
         sa.select(*columns, units.lab_name(), units.college_name(),
                   in_force.c.standard_id.isnot(None).label("has_fee_standard"), rules.must_network().label("must_network"))
-        .outerjoin(in_force, in_force.c.instrument_id == Instrument.id), ctx)
+        .outerjoin(in_force, in_force.c.instrument_id == Instrument.id)
+        .outerjoin(calls, calls.c.instrument_id == Instrument.id), ctx)
     return [dict(r._mapping) for r in ctx.session.execute(query)]
 
 
@@ -120,15 +126,16 @@ def annex1(ctx):
                                 for f, n in by_field.items() if n)))
 
     # 4. published contacts are well-formed and confirmed
-    contacts = [(r, rules.contact_problems(r["contact_phone"], r["contact_email"], r["contact_verified_on"], as_of))
-                for r in networked]
-    bad_contacts = [(r, p) for r, p in contacts if p]
+    checked = [(r, rules.contact_problems(r["contact_phone"], r["contact_email"], r["contact_verified_on"], as_of,
+                                          contacts.dead_call(r["call_result"], r["call_phone"], r["contact_phone"])))
+               for r in networked]
+    bad_contacts = [(r, p) for r, p in checked if p]
     row4 = (gettext("%(count)s published contacts checked; %(good)s well-formed and verified within the quarter.",
                     count=len(networked), good=len(networked) - len(bad_contacts)),
             gettext("No problem found") if not bad_contacts else gettext(
                 "%(count)s contacts to rectify: %(detail)s.", count=len(bad_contacts),
-                detail="，".join(f"{_contact_label(code)} {n}" for code in ("no_contact", "phone_malformed",
-                                                                          "email_malformed", "unverified")
+                detail="，".join(f"{_contact_label(code)} {n}" for code in ("vacant", "suspended", "wrong_person", "no_contact",
+                                                                          "phone_malformed", "email_malformed", "unverified")
                                 for n in [sum(code in p for _r, p in bad_contacts)] if n)))
 
     # 5. fee published, status plausible, changes uploaded within 5 working days

@@ -45,6 +45,7 @@ CAN_MARK_UPLOADED = "can_mark_uploaded"  # the school's: it uploads the file to 
 # side accepts a ledger value into a record and drafts a record from a ledger entry
 LEDGER_IMPORT = ("can_index", "can_dry_run", "can_sheet", "can_save_mapping", "can_commit", "can_report", "can_demo")
 CAN_ACCEPT, CAN_DRAFT = "can_accept", "can_draft"
+CAN_CALL = "can_call"  # record what a call to a published contact found
 # a booking's use: registered after the fact, or started and ended as it happens
 CAN_REGISTER, CAN_START, CAN_END = "can_register", "can_start", "can_end"
 USE_STEPS = (CAN_REGISTER, CAN_START, CAN_END)

@@ -138,9 +138,11 @@ SCREENS = (
     Screen("LedgerUnitNameView", {}, "Ledger department names", _("Ledger department names"), "fa-tags", COMPLIANCE),
     Screen("LedgerMappingView", {}, "Ledger column mappings", _("Ledger column mappings"), "fa-columns", COMPLIANCE,
            permissions=(*P.READ, P.CAN_DELETE)),
-    Screen("ReconciliationView", to(LAB_SIDE, (P.CAN_INDEX, P.CAN_ACCEPT, P.CAN_DRAFT)), "Reconciliation",
+    Screen("ReconciliationView", to(LAB_SIDE, (P.CAN_INDEX, P.CAN_ACCEPT, P.CAN_DRAFT, P.CAN_CALL)), "Reconciliation",
            _("Reconciliation with the asset ledger"), "fa-balance-scale", COMPLIANCE,
-           permissions=(P.CAN_INDEX, P.CAN_ACCEPT, P.CAN_DRAFT)),
+           permissions=(P.CAN_INDEX, P.CAN_ACCEPT, P.CAN_DRAFT, P.CAN_CALL)),
+    Screen("ContactCallView", to(LAB_SIDE, P.READ), "Contact calls", _("Calls to published contacts"), "fa-phone",
+           COMPLIANCE, permissions=P.READ),  # recorded from the workspace, never edited
     # the lab side's booking work
     Screen("BookingQueueView", to(LAB_SIDE, (P.CAN_LIST,)), "Bookings to answer", _("Bookings to answer"), "fa-inbox",
            BOOKING, permissions=(P.CAN_LIST,)),

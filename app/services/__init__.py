@@ -19,6 +19,8 @@ Each rule of SPEC §2 and the function that keeps it:
 |---|---|
 | networked on the provincial platform (应入尽入): fiscally funded, ≥ 300,000 CNY | `upkeep.record_checks.must_network`; the self-check filing (app/reports/selfcheck.py) |
 | join within 30 working days of acceptance | `upkeep.deadlines.networking_due` (`upkeep.record_checks.JOIN_WITHIN_WORKING_DAYS`, `workdays.WorkCalendar.add_working_days`) |
+| update within 5 working days of a change to a networked record's provincial data | `upkeep.change_clock` (starts, stops), `upkeep.deadlines.changes`, `change_due`; sent: `upkeep.provincial_sync.mark_uploaded` |
+| a valid contact: no 空号 or 停机 (found by calling, corrected within 5 working days) | `upkeep.contacts.record_call`, `to_verify`, `dead_call`; `upkeep.deadlines.corrections` |
 | 应入尽入 against the asset ledger: candidates, missing, mismatches | `upkeep.reconciliation.compare` (one rule for a dry run and the stored ledger); reading a ledger `upkeep.ledger.read_cells`; importing `upkeep.ledger_import.plan`, `commit` |
 | required record fields (信息完整), valid contact | `upkeep.record_checks.missing_fields`, `contact_problems`; entry checks `upkeep.records.validate_instrument` |
 | the unit tree: whose units are whose | `app.models.org.path_covers`, `Unit.is_under` / `covers` / `ids_under`; `actors.require_lab_side` |

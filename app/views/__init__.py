@@ -31,7 +31,7 @@ from .feeds import CalendarFeedView
 from .messages import MessageView
 from .customers import CustomerOrgView, RegistrationQueueView, RegistrationView, ServiceUserView
 from .ledger import LedgerImportView, LedgerMappingView, LedgerUnitNameView
-from .reconciliation import ReconciliationView
+from .reconciliation import ContactCallView, ReconciliationView
 from .compliance_api import ComplianceApi, ReconciliationApi
 
 
@@ -40,7 +40,7 @@ VIEWS = (
     UnitView, InnovationPlatformView, PersonView, TrainingSessionView,
     IotTerminalView, IotRejectionView, InterlockCommandView,
     ReportsView, InstrumentYearCostView, TypicalCaseView, AssessmentView, TaskFailureView,
-    LedgerImportView, LedgerUnitNameView, LedgerMappingView, ReconciliationView,
+    LedgerImportView, LedgerUnitNameView, LedgerMappingView, ReconciliationView, ContactCallView,
     BookingQueueView, TodayScheduleView, BookingRecordView, UsageRecordView, ChargeView, StatementView, EvaluationView,
     AuthorisationView, BookingRuleView, OpeningHoursView, ClosureView, ServiceContractView, BookingCalendarView,
     CalendarFeedView, MessageView,

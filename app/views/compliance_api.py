@@ -233,7 +233,7 @@ class ComplianceApi(_Actions):
         get:
           summary: Every duty with its due date (Chinese working days), the earliest first
           parameters:
-          - {in: query, name: kind, schema: {type: string, enum: [networking]}}
+          - {in: query, name: kind, schema: {type: string, enum: [networking, change, contact]}}
           - {in: query, name: overdue, schema: {type: boolean}}
           - {in: query, name: page, schema: {type: integer, default: 0, minimum: 0}}
           - {in: query, name: page_size, schema: {type: integer, default: 100, minimum: 1, maximum: 1000}}

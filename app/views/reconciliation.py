@@ -2,7 +2,7 @@
 the school sees every unit, a college its labs, a lab itself. A candidate becomes a draft record in a laboratory
 (then the lab completes it on the instrument's own form); a mismatch's ledger value is accepted as an edit; the
 networking deadlines are listed with their due dates."""
-from flask import abort, flash, g, redirect, request, url_for
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext, lazy_gettext as _
@@ -10,21 +10,23 @@ import sqlalchemy as sa
 
 from app import clock
 from app.extensions import db
-from app.models import Instrument, LedgerImport
-from app.models.choices import FUNDING_SOURCE
+from app.models import ContactCall, Instrument, LedgerImport
+from app.models.choices import CALL_RESULT, FUNDING_SOURCE
 from app.reports.ledger import COMPARED_LABELS
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
-from app.services.upkeep import deadlines, reconciliation
+from app.services.upkeep import contacts, deadlines, reconciliation
 from app.services.workdays import load_calendar
 
+from .base import ScopedModelView, interface
 from .compliance_api import scope_ids
 from .reports import _units_in_scope
 
 SHOWN_ROWS = 500
 TABS = {"candidates": _("Candidates to network"), "encouraged": _("Encouraged to network"),
         "missing": _("Missing from the ledger"), "mismatches": _("Mismatches"), "deadlines": _("Networking deadlines"),
-        "changes": _("Changes to send to the province")}
+        "changes": _("Changes to send to the province"), "verify": _("Contacts to verify"),
+        "corrections": _("Contacts to correct")}
 
 
 class ReconciliationView(BaseView):
@@ -42,7 +44,9 @@ class ReconciliationView(BaseView):
         today = clock.today()
         calendar = load_calendar(db.session)
         due = {"deadlines": deadlines.networking(db.session, unit_ids, calendar),
-               "changes": deadlines.changes(db.session, unit_ids, calendar)}
+               "changes": deadlines.changes(db.session, unit_ids, calendar),
+               "corrections": deadlines.corrections(db.session, unit_ids, calendar),
+               "verify": contacts.to_verify(db.session, unit_ids, today, current_app.config["CONTACT_RECHECK_DAYS"])}
         counts = {"candidates": len(found.candidates), "encouraged": len(found.encouraged), "missing": len(found.missing),
                   "mismatches": len(found.mismatches), **{kind: len(rows) for kind, rows in due.items()}}
         rows = due[tab] if tab in due else getattr(found, tab)
@@ -52,7 +56,8 @@ class ReconciliationView(BaseView):
         return self.render_template(
             "reconciliation/index.html", title=gettext("Reconciliation with the asset ledger"), tab=tab, tabs=TABS,
             counts=counts, rows=rows[:SHOWN_ROWS], shown=SHOWN_ROWS, found=found, labs=labs, units=units, today=today,
-            last=last, fields=COMPARED_LABELS, funding=dict(FUNDING_SOURCE.select_choices()))
+            last=last, fields=COMPARED_LABELS, funding=dict(FUNDING_SOURCE.select_choices()),
+            results=CALL_RESULT.pairs)
 
     def _back(self, tab):
         return redirect(url_for("ReconciliationView.index", tab=tab))
@@ -103,3 +108,40 @@ class ReconciliationView(BaseView):
         flash(gettext("A draft record was made from the ledger: complete its indicators, contact, responsible person "
                       "and fee standard, then network it."), "success")
         return redirect(url_for("InstrumentView.edit", pk=record_id))
+
+    @expose("/call", methods=["POST"])
+    @has_access
+    def call(self):
+        """What a call to an instrument's published phone found."""
+        instrument_id = request.form.get("instrument_id", "")
+        if not instrument_id.isdigit() or len(instrument_id) > 9:
+            abort(404)
+        record = db.session.get(Instrument, int(instrument_id))
+        ids = scope_ids()
+        if record is None or (ids is not None and record.unit_id not in ids):
+            abort(404)
+        try:
+            contacts.record_call(db.session, Actor.of(g.user), record.id, request.form.get("result", ""),
+                                 request.form.get("note"), clock.now())
+            db.session.commit()
+        except (RuleViolation, PolicyDenied) as refusal:
+            db.session.rollback()
+            for message in (refusal.errors.values() if isinstance(refusal, RuleViolation) else [refusal.message]):
+                flash(message, "danger")
+            return self._back("verify")
+        flash(gettext("The call to %(record)s is recorded.", record=str(record)), "success")
+        return self._back("verify")
+
+
+class ContactCallView(ScopedModelView):
+    """The log of calls to published contacts (recorded from the workspace; never edited)."""
+
+    datamodel = interface(ContactCall)
+    list_title = _("Calls to published contacts")
+    show_title = _("Call to a published contact")
+    list_columns = show_columns = ["instrument", "phone", "result", "called_by", "called_at", "note"]
+    label_columns = {"instrument": _("Instrument"), "phone": _("Number called"), "result": _("What the call found"),
+                     "called_by": _("Called by"), "called_at": _("Called at"), "note": _("Note")}
+    choice_columns = {"result": CALL_RESULT}
+    search_columns = ["instrument", "result", "called_at"]
+    base_order = ("called_at", "desc")

@@ -9,6 +9,8 @@ since the data was last sent; the run status joins the record's fingerprint (the
 province stays current — and a networked record changed since is given its clock from its last edit (updated_at:
 the best this release knows). Plain ADD COLUMN on SQLite (no batch copy of a table with children).
 
+The calls to published contacts (contact_call): who called which number when, and what the call found.
+
 Revision ID: 0023_asset_ledger
 Revises: 0022_pi_paper_scan
 """
@@ -26,6 +28,7 @@ branch_labels = None
 depends_on = None
 
 FUNDING = ("fiscal_full", "fiscal_partial", "non_fiscal")
+CALL_RESULTS = ("reachable", "vacant", "suspended", "no_answer", "wrong_person")
 # the national record's fields before this release; after it, the run status follows them
 RECORD = ("name", "name_en", "asset_number", "class_code", "discipline", "location", "original_value", "funding_source",
           "kind", "country", "model", "manufacturer", "purchase_date", "technical_indicators", "main_functions",
@@ -121,9 +124,23 @@ def upgrade():
     op.add_column("change_log", sa.Column("source", sa.String(300)))
     op.add_column("instrument", sa.Column("province_changed_at", sa.DateTime(timezone=True)))
     _clocks()
+    op.create_table(
+        "contact_call",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("instrument_id", sa.Integer(), sa.ForeignKey("instrument.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("phone", sa.String(32)),
+        sa.Column("result", sa.Enum(*CALL_RESULTS, name="ck_call_result", native_enum=False, create_constraint=True,
+                                    length=max(len(c) for c in CALL_RESULTS)), nullable=False),
+        sa.Column("note", sa.String(200)),
+        sa.Column("called_by_id", sa.Integer(), sa.ForeignKey("ab_user.id")),
+        sa.Column("called_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_contact_call_instrument_id", "contact_call", ["instrument_id"])
+    op.create_index("ix_contact_call_latest", "contact_call", ["instrument_id", "called_at"])
 
 
 def downgrade():
+    op.drop_table("contact_call")
     # the fingerprints keep the run status: a record reads as changed since the upload, until it is uploaded again
     op.drop_column("instrument", "province_changed_at")
     with op.batch_alter_table("change_log") as batch:

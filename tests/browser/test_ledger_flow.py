@@ -4,6 +4,7 @@ the provincial platform, and takes the ledger's model of a mismatched record; �
 it now must network and has networked. Against the demo served by gunicorn."""
 import io
 import re
+from datetime import timedelta
 
 import openpyxl
 import sqlalchemy as sa
@@ -11,20 +12,35 @@ import sqlalchemy as sa
 from app import clock
 from app.models import Instrument, LedgerEntry, LedgerImport
 from app.seed.ledger import NOT_ON_THE_PLATFORM
+from app.services.workdays import WorkCalendar
 
 from .test_flows import _flash, demo_db, lab_of  # noqa: F401  (demo_db: the fixture)
 
 CANDIDATE = NOT_ON_THE_PLATFORM[0][0]  # the demo lab's 流式细胞仪
 
 
-def _annex1_row1(ui, lab_id):
-    """附件1's first finding for the lab: (must be networked, networked)."""
+def _annex1(ui, lab_id):
+    """附件1 of the lab, its first sheet as text."""
     answer = ui.page.request.get(f"/reports/download?name=annex1&year={clock.today().year}&unit={lab_id}")
     assert answer.ok, answer.status
     sheet = openpyxl.load_workbook(io.BytesIO(answer.body())).worksheets[0]
-    text = "\n".join(str(v) for row in sheet.iter_rows(values_only=True) for v in row if v)
-    due, done = re.search(r"应纳入省共享平台科研仪器设备 (\d+) 台套，已纳入 (\d+) 台套", text).groups()
+    return "\n".join(str(v) for row in sheet.iter_rows(values_only=True) for v in row if v)
+
+
+def _annex1_row1(ui, lab_id):
+    """附件1's first finding for the lab: (must be networked, networked)."""
+    due, done = re.search(r"应纳入省共享平台科研仪器设备 (\d+) 台套，已纳入 (\d+) 台套", _annex1(ui, lab_id)).groups()
     return int(due), int(done)
+
+
+def _networked_contact_to_verify(engine, lab_id):
+    """A networked record of the lab whose published phone is due for a call (not found reachable in 92 days)."""
+    with engine.connect() as conn:
+        return conn.execute(sa.select(Instrument.id, Instrument.asset_number).where(
+            Instrument.unit_id == lab_id, Instrument.networked.is_(True), Instrument.contact_phone.is_not(None),
+            Instrument.contact_phone != "", sa.or_(Instrument.contact_verified_on.is_(None),
+                                                   Instrument.contact_verified_on < clock.today() - timedelta(days=92)))
+            .order_by(Instrument.id).limit(1)).one()
 
 
 def test_the_school_imports_the_demo_ledger_and_the_lab_works_through_it(ui, demo_db, tmp_path):
@@ -107,3 +123,22 @@ def test_the_school_imports_the_demo_ledger_and_the_lab_works_through_it(ui, dem
     # 附件1: one more instrument that must be on the provincial platform, and it is
     due, done = _annex1_row1(ui, lab_id)
     assert (due, done) == (before[0] + 1, before[1] + 1), (before, (due, done))
+
+    # a networked record's phone, called: 空号; its correction is due in 5 working days, and 附件1 says so
+    _called_id, number = _networked_contact_to_verify(engine, lab_id)
+    assert "电话核实为空号" not in _annex1(ui, lab_id)
+    ui.goto("/reconciliation/?tab=verify")
+    form = page.locator("table.reconciliation-verify tr", has_text=number).locator("form.reconciliation-call")
+    form.locator("select[name=result]").select_option("vacant")
+    form.locator("input[name=note]").fill("拨打提示空号")
+    ui.step("lab-admin-calls-a-published-contact")
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state("networkidle")
+    assert "已登记" in _flash(ui), _flash(ui)
+    ui.goto("/reconciliation/?tab=corrections")
+    correction = page.locator("table.reconciliation-corrections tr", has_text=number)
+    assert correction.count() == 1
+    assert correction.locator(".reconciliation-due").inner_text() == \
+        WorkCalendar().add_working_days(clock.today(), 5).day.isoformat()
+    ui.step("lab-admin-sees-the-correction-due")
+    assert "电话核实为空号 1" in _annex1(ui, lab_id)

@@ -4,6 +4,8 @@
   acceptance (Art. 14); one with no acceptance date on record is counted late, as 附件1 counts it.
 - `change`: a networked record whose provincial data changed is sent again within 5 working days of the first
   change (notice §(三)3; the clock: change_clock.py), counted from the Beijing day of the change.
+- `contact`: a published phone a call found dead (空号, 停机, 非本人) is corrected within 5 working days of the call
+  (contacts.py), until the phone published changes or a later call reaches it.
 
 Each duty is a `Due` — what, which record, by when — from one statement per kind whatever the number of records;
 the compliance API, the to-do lists and 附件1 read the same ones.
@@ -18,10 +20,10 @@ import sqlalchemy as sa
 from app import clock
 from app.models import Instrument
 
-from app.services.upkeep import record_checks as rules
+from app.services.upkeep import contacts, record_checks as rules
 from app.services.workdays import Deadline, WorkCalendar
 
-KINDS = ("networking", "change")
+KINDS = ("networking", "change", "contact")
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,25 @@ def changes(session, unit_ids, calendar: WorkCalendar) -> list[Due]:
     return found
 
 
+def corrections(session, unit_ids, calendar: WorkCalendar) -> list[Due]:
+    """Published phones whose latest call found them dead and that still read as called, in `unit_ids`."""
+    latest = contacts.latest_calls()
+    scope = sa.true() if unit_ids is None else Instrument.unit_id.in_(unit_ids)
+    rows = session.execute(
+        sa.select(Instrument.id, Instrument.name, Instrument.asset_number, Instrument.unit_id, latest.c.called_at)
+        .join(latest, latest.c.instrument_id == Instrument.id)
+        .where(scope, latest.c.result.in_(contacts.DEAD), Instrument.contact_phone == latest.c.phone)
+        .order_by(Instrument.id)).all()
+    found = []
+    for row in rows:
+        deadline = calendar.add_working_days(clock.local_date(row.called_at), rules.UPDATE_WITHIN_WORKING_DAYS)
+        found.append(Due("contact", "instrument", row.id, f"{row.name}（{row.asset_number}）", row.unit_id,
+                         deadline.day, deadline.official))
+    return found
+
+
 def all_due(session, unit_ids, calendar: WorkCalendar) -> list[Due]:
     """Every duty of every kind in scope, the latest first to fall due first (no date: first of all)."""
-    found = networking(session, unit_ids, calendar) + changes(session, unit_ids, calendar)
+    found = (networking(session, unit_ids, calendar) + changes(session, unit_ids, calendar)
+             + corrections(session, unit_ids, calendar))
     return sorted(found, key=lambda d: (d.due is not None, d.due or date.min, d.kind, d.record_id))

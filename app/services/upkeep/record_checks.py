@@ -57,10 +57,10 @@ def missing_fields(record: dict) -> list:
     return sorted(missing, key=REQUIRED_FIELDS.index)
 
 
-def contact_problems(phone, email, verified_on, as_of: date) -> list:
-    """What makes a published contact unusable: malformed phone or e-mail, none at all, or not
-    confirmed within the last quarter."""
-    problems = []
+def contact_problems(phone, email, verified_on, as_of: date, dead: str | None = None) -> list:
+    """What makes a published contact unusable: malformed phone or e-mail, none at all, not confirmed within
+    the last quarter, or found dead by a call not yet corrected (`dead`: the call's result, contacts.dead_call)."""
+    problems = [dead] if dead else []
     phone = (phone or "").strip().replace(" ", "")
     email = (email or "").strip()
     if not phone and not email:
