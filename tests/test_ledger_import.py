@@ -260,3 +260,35 @@ def test_accepting_a_mismatch_takes_the_ledgers_value_as_an_edit(app, session, p
     assert {m.field for m in reconciliation.reconcile(session, (platform["lab"].id,)).mismatches} == {"value"}
     with pytest.raises(RuleViolation):
         reconciliation.accept(session, college, platform["own_id"], "model")  # nothing left to accept
+
+
+def test_a_narrower_file_keeps_what_the_entries_hold_in_its_missing_columns(session, platform):
+    rows = _ledger_rows(platform["own"])
+    rows[0][7] = "新楼201室"  # the ledger has the instrument elsewhere
+    ledger_import.commit(session, ledger_import.plan(session, _xlsx(rows), "台账.xlsx"), None, clock.now())
+    session.commit()
+    narrow = _xlsx([row[:7] for row in rows], header=HEADER[:7])  # no 存放地点
+    for _ in range(2):  # the second time its rows state exactly what they stated the first
+        plan = ledger_import.plan(session, narrow, "台账.xlsx")
+        assert [o.action for o in plan.outcomes] == ["unchanged"] * 6
+        assert {m.field for m in plan.reconciliation.mismatches} == {"model", "value", "location"}  # still compared
+        ledger_import.commit(session, plan, None, clock.now())
+        session.commit()
+    entry = session.execute(sa.select(LedgerEntry).filter_by(asset_key="ZC-NEW-0001")).scalar_one()
+    assert entry.location == "理科楼102室"
+
+
+def test_a_department_mapped_after_the_import_changes_no_row_of_the_same_file(session, platform, uni):
+    data = _xlsx(_ledger_rows(platform["own"]))
+    ledger_import.commit(session, ledger_import.plan(session, data, "台账.xlsx"), None, clock.now())
+    session.commit()
+    session.add(LedgerUnitName(name="光电所", unit_id=uni.l21))
+    session.flush()
+    assert ledger_import.remap_units(session) == 1
+    session.commit()
+    plan = ledger_import.plan(session, data, "台账.xlsx")
+    assert [o.action for o in plan.outcomes] == ["unchanged"] * 6 and len(plan._writes["digest"]) == 1
+    ledger_import.commit(session, plan, None, clock.now())
+    session.commit()
+    again = ledger_import.plan(session, data, "台账.xlsx")
+    assert [o.action for o in again.outcomes] == ["unchanged"] * 6 and again._writes["digest"] == []

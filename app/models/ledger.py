@@ -104,6 +104,9 @@ class LedgerEntry(Model):
     class_code = sa.Column(sa.String(LEDGER_TEXT_LENGTHS["class_code"]))  # the asset classification, as written
     status = sa.Column(sa.String(LEDGER_TEXT_LENGTHS["status"]))
     present = sa.Column(sa.Boolean, nullable=False, default=True)
+    # a digest of what the file that last wrote it stated (ledger_import.stated_digest): the same row of a later
+    # file is known unchanged without reading the entry back
+    stated_digest = sa.Column(sa.String(64))
     import_id = sa.Column(sa.Integer, sa.ForeignKey("ledger_import.id"), nullable=False, index=True)
     last_import = relationship("LedgerImport")
     __table_args__ = tuple(sa.CheckConstraint(f"{c} IS NULL OR {c} >= 0", name=f"ledger_{c}_non_negative")

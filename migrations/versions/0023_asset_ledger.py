@@ -115,6 +115,7 @@ def upgrade():
         sa.Column("class_code", sa.String(32)),
         sa.Column("status", sa.String(32)),
         sa.Column("present", sa.Boolean(), nullable=False),
+        sa.Column("stated_digest", sa.String(64)),
         sa.Column("import_id", sa.Integer(), sa.ForeignKey("ledger_import.id"), nullable=False),
         *(sa.CheckConstraint(f"{c} IS NULL OR {c} >= 0", name=f"ledger_{c}_non_negative")
           for c in ("value", "fiscal", "non_fiscal")),
