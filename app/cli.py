@@ -63,7 +63,7 @@ def register_ledger_cli(app):
     from .services.errors import RuleViolation
     from .services.upkeep import ledger, ledger_import
 
-    group = click.Group("ledger", help="The finance office's asset ledger (清查建账).")
+    group = click.Group("ledger", help="The finance office's asset ledger: import it, reconcile the platform with it.")
     app.cli.add_command(group)
 
     @group.command("import")

@@ -70,6 +70,12 @@ def scope_unit_ids():
     return scope if scope in (ALL, NOTHING) else scope[2]
 
 
+def unit_ids_for_rules():
+    """The caller's units as the services take them: None (the whole school), () (none) or their ids."""
+    ids = scope_unit_ids()
+    return None if ids == ALL else (() if ids == NOTHING else tuple(ids))
+
+
 def own_service_user_id():
     """The caller's own ServiceUser row id (a service user's account), cached per request; None for others."""
     if has_request_context() and "_own_service_user" in g:

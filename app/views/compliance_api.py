@@ -12,7 +12,7 @@ from flask_babel import gettext
 from app import clock
 from app.extensions import db
 from app.models import Instrument
-from app.security.scope import ALL, NOTHING, scope_unit_ids
+from app.security.scope import unit_ids_for_rules
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
 from app.services.upkeep import deadlines, reconciliation
@@ -27,10 +27,18 @@ NULLABLE_NUMBER = {"type": "number", "nullable": True}
 NULLABLE_DATE = {"type": "string", "format": "date", "nullable": True}
 
 
-def scope_ids():
-    """The caller's units for the services: None (the whole school), () (none) or their ids."""
-    ids = scope_unit_ids()
-    return None if ids == ALL else (() if ids == NOTHING else tuple(ids))
+def record_in_scope(instrument_id):
+    """The instrument of that id when the caller's scope holds it, else None (answered 404 like a missing one)."""
+    record = db.session.get(Instrument, instrument_id)
+    ids = unit_ids_for_rules()
+    return None if record is None or (ids is not None and record.unit_id not in ids) else record
+
+
+def _whole_number(data, name):
+    value = data.get(name)
+    if not isinstance(value, int) or isinstance(value, bool) or integer_text(value) is None:
+        raise BadInput({name: gettext("Give the record's id (a whole number).")})
+    return value
 
 
 def _page(items):
@@ -124,7 +132,7 @@ class ReconciliationApi(_Actions):
         try:
             if kind not in ROWS:
                 raise BadInput({"kind": gettext("Choose candidates, encouraged, missing or mismatches.")})
-            found = reconciliation.reconcile(db.session, scope_ids())
+            found = reconciliation.reconcile(db.session, unit_ids_for_rules())
             attribute, shown = ROWS[kind]
             rows = getattr(found, attribute)
             page = _page(rows)
@@ -158,15 +166,11 @@ class ReconciliationApi(_Actions):
         """
         try:
             data = body()
-            instrument_id = data.get("instrument_id")
-            if not isinstance(instrument_id, int) or isinstance(instrument_id, bool) or integer_text(instrument_id) is None:
-                raise BadInput({"instrument_id": gettext("Give the record's id (a whole number).")})
+            instrument_id = _whole_number(data, "instrument_id")
             field = data.get("field")
             if field not in reconciliation.COMPARED:
                 raise BadInput({"field": gettext("Choose value, model, unit, location or purchase_date.")})
-            ids = scope_ids()
-            record = db.session.get(Instrument, instrument_id)
-            if record is None or (ids is not None and record.unit_id not in ids):
+            if record_in_scope(instrument_id) is None:
                 return self.response_404()
             reconciliation.accept(db.session, Actor.of(g.user), instrument_id, field)
             db.session.commit()
@@ -199,14 +203,8 @@ class ReconciliationApi(_Actions):
         """
         try:
             data = body()
-            values = {}
-            for name in ("entry_id", "unit_id"):
-                value = data.get(name)
-                if not isinstance(value, int) or isinstance(value, bool) or integer_text(value) is None:
-                    raise BadInput({name: gettext("Give the record's id (a whole number).")})
-                values[name] = value
-            record = reconciliation.draft_record(db.session, Actor.of(g.user), values["entry_id"], values["unit_id"],
-                                                 clock.now())
+            entry_id, unit_id = _whole_number(data, "entry_id"), _whole_number(data, "unit_id")
+            record = reconciliation.draft_record(db.session, Actor.of(g.user), entry_id, unit_id, clock.now())
             record_id = record.id
             db.session.commit()
         except (BadInput, RuleViolation, PolicyDenied) as error:
@@ -271,7 +269,7 @@ class ComplianceApi(_Actions):
                 raise BadInput({"kind": gettext("Choose a kind of duty: %(kinds)s.", kinds=", ".join(deadlines.KINDS))})
             if overdue is not None and overdue not in ("true", "false"):
                 raise BadInput({"overdue": gettext("Write true or false.")})
-            found = [d for d in deadlines.all_due(db.session, scope_ids(), load_calendar(db.session))
+            found = [d for d in deadlines.all_due(db.session, unit_ids_for_rules(), load_calendar(db.session))
                      if (kind is None or d.kind == kind) and (overdue is None or d.overdue(today) == (overdue == "true"))]
             page = _page(found)
         except BadInput as error:

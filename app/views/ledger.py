@@ -2,6 +2,7 @@
 row, name the headers and 使用部门 the platform does not know, commit, download the dry run as a workbook. The
 uploaded file is kept by its SHA-256 outside the web root, so the file committed is the one the dry run showed."""
 import re
+from dataclasses import dataclass
 
 from flask import abort, current_app, flash, g, redirect, request, Response, url_for
 from flask_appbuilder import BaseView, expose
@@ -63,6 +64,33 @@ def _mapping(value):
     return db.session.get(LedgerMapping, int(value)) if value and str(value).isdigit() and len(str(value)) < 10 else None
 
 
+@dataclass
+class KeptUpload:
+    """An uploaded ledger as the dry run's page names it: its kept file and how it is read."""
+
+    digest: str
+    suffix: str
+    filename: str
+    data: bytes
+    mapping: LedgerMapping | None
+    sheet: str | None
+
+    def fields(self) -> dict:
+        """The page's hidden fields (and the workbook link's query) that name it again."""
+        return {"digest": self.digest, "suffix": self.suffix, "filename": self.filename,
+                "mapping": self.mapping.id if self.mapping else "", "sheet": self.sheet or ""}
+
+
+def _kept_upload(values) -> KeptUpload | None:
+    """The upload a form or link names by its fields; None when its file is not kept (or never was)."""
+    filename = uploaded_name(values.get("filename"), "")
+    data = _kept(values.get("digest"), values.get("suffix"))
+    if data is None or not filename:
+        return None
+    return KeptUpload(values["digest"], values["suffix"], filename, data, _mapping(values.get("mapping")),
+                      values.get("sheet") or None)
+
+
 class LedgerImportView(BaseView):
     route_base = "/ledger"
     default_view = "index"
@@ -74,32 +102,34 @@ class LedgerImportView(BaseView):
                                     mappings=mappings, labels=ledger.FIELD_LABELS, actions=ACTION_LABELS,
                                     shown=SHOWN_ROWS, demo=demo_ledger_path(_folder()).is_file(), **kwargs)
 
+    @staticmethod
+    def _gone():
+        flash(str(MSG_GONE), "danger")
+        return redirect(url_for("LedgerImportView.index"))
+
     @expose("/")
     @has_access
     def index(self):
         return self._page()
 
-    def _plan(self, data, filename, mapping, sheet):
+    def _plan(self, upload: KeptUpload):
         """The dry run of a kept file, or a page telling why there is none (a sheet to choose, a refusal)."""
         try:
-            sheets = ledger.sheet_names(data, filename)
-            if len(sheets) > 1 and sheet not in sheets:
+            sheets = ledger.sheet_names(upload.data, upload.filename)
+            if len(sheets) > 1 and upload.sheet not in sheets:
                 return None, {"sheets": sheets}
-            return ledger_import.plan(db.session, data, filename, mapping=mapping, sheet=sheet or None), {}
+            return ledger_import.plan(db.session, upload.data, upload.filename, mapping=upload.mapping,
+                                      sheet=upload.sheet), {}
         except ledger.NotALedger as refusal:
             flash(str(refusal), "danger")
             return None, {}
 
-    def _dry_run_page(self, digest, suffix, filename, mapping, sheet):
-        data = _kept(digest, suffix)
-        if data is None:
-            flash(str(MSG_GONE), "danger")
-            return redirect(url_for("LedgerImportView.index"))
-        plan, extra = self._plan(data, filename, mapping, sheet)
-        kept = {"digest": digest, "suffix": suffix, "filename": filename, "mapping": mapping.id if mapping else "",
-                "sheet": sheet or ""}
+    def _dry_run_page(self, upload: KeptUpload | None):
+        if upload is None:
+            return self._gone()
+        plan, extra = self._plan(upload)
         outcomes = sorted(plan.outcomes, key=lambda o: (SHOWN_FIRST[o.action], o.row))[:SHOWN_ROWS] if plan else []
-        return self._page(plan=plan, kept=kept, mapping=mapping, outcomes=outcomes, **extra)
+        return self._page(plan=plan, kept=upload.fields(), mapping=upload.mapping, outcomes=outcomes, **extra)
 
     @expose("/dry-run", methods=["POST"])
     @has_access
@@ -113,28 +143,25 @@ class LedgerImportView(BaseView):
         if suffix is None:
             flash(str(ledger.MSG_NOT_A_SHEET), "danger")
             return redirect(url_for("LedgerImportView.index"))
-        digest = _keep(upload.read(), suffix)
-        return self._dry_run_page(digest, suffix, filename, _mapping(request.form.get("mapping")),
-                                  request.form.get("sheet"))
+        data = upload.read()
+        return self._dry_run_page(KeptUpload(_keep(data, suffix), suffix, filename, data,
+                                             _mapping(request.form.get("mapping")), request.form.get("sheet") or None))
 
     @expose("/sheet", methods=["POST"])
     @has_access
     def sheet(self):
         """The dry run again, of the sheet chosen, or with another saved mapping."""
-        form = request.form
-        return self._dry_run_page(form.get("digest"), form.get("suffix"), uploaded_name(form.get("filename"), ""),
-                                  _mapping(form.get("mapping")), form.get("sheet"))
+        return self._dry_run_page(_kept_upload(request.form))
 
     @expose("/mapping", methods=["POST"])
     @has_access
     def save_mapping(self):
         """Save the headers named on the dry run's page as a mapping of this asset system, and read the file with it."""
-        form = request.form
+        form, upload = request.form, _kept_upload(request.form)
         name = (form.get("mapping_name") or "").strip()
         if not name or len(name) > 100 or not name.isprintable():
             flash(str(MSG_MAPPING_NAME), "danger")
-            return self._dry_run_page(form.get("digest"), form.get("suffix"), uploaded_name(form.get("filename"), ""),
-                                      _mapping(form.get("mapping")), form.get("sheet"))
+            return self._dry_run_page(upload)
         columns = {}
         for key, value in form.items():
             if key.startswith("header:") and (value in ledger.FIELDS or value == ""):
@@ -148,19 +175,17 @@ class LedgerImportView(BaseView):
         mapping.columns = {**(mapping.columns or {}), **columns}
         db.session.commit()
         flash(gettext("Column mapping %(name)s saved.", name=name), "success")
-        return self._dry_run_page(form.get("digest"), form.get("suffix"), uploaded_name(form.get("filename"), ""),
-                                  mapping, form.get("sheet"))
+        if upload is not None:
+            upload.mapping = mapping
+        return self._dry_run_page(upload)
 
     @expose("/commit", methods=["POST"])
     @has_access
     def commit(self):
-        form = request.form
-        filename = uploaded_name(form.get("filename"), "")
-        data = _kept(form.get("digest"), form.get("suffix"))
-        if data is None or not filename:
-            flash(str(MSG_GONE), "danger")
-            return redirect(url_for("LedgerImportView.index"))
-        plan, _extra = self._plan(data, filename, _mapping(form.get("mapping")), form.get("sheet"))
+        upload = _kept_upload(request.form)
+        if upload is None:
+            return self._gone()
+        plan, _extra = self._plan(upload)
         if plan is None:
             return redirect(url_for("LedgerImportView.index"))
         try:
@@ -179,19 +204,15 @@ class LedgerImportView(BaseView):
     @expose("/report")
     @has_access
     def report(self):
-        args = request.args
-        filename = uploaded_name(args.get("filename"), "")
-        data = _kept(args.get("digest"), args.get("suffix"))
-        if data is None or not filename:
+        upload = _kept_upload(request.args)
+        if upload is None:
             abort(404)
         try:
-            plan = ledger_import.plan(db.session, data, filename, mapping=_mapping(args.get("mapping")),
-                                      sheet=args.get("sheet") or None)
+            plan = ledger_import.plan(db.session, upload.data, upload.filename, mapping=upload.mapping, sheet=upload.sheet)
         except ledger.NotALedger:
             abort(404)
         return Response(dry_run_workbook(plan), mimetype=XLSX, headers={
-            "Content-Disposition": content_disposition(gettext("Ledger dry run %(name)s.xlsx", name=filename))})
-
+            "Content-Disposition": content_disposition(gettext("Ledger dry run %(name)s.xlsx", name=upload.filename))})
 
     @expose("/demo")
     @has_access

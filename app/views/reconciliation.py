@@ -10,16 +10,17 @@ import sqlalchemy as sa
 
 from app import clock
 from app.extensions import db
-from app.models import ContactCall, Instrument, LedgerImport
+from app.models import ContactCall, LedgerImport
 from app.models.choices import CALL_RESULT, FUNDING_SOURCE
 from app.reports.ledger import COMPARED_LABELS
+from app.security.scope import unit_ids_for_rules
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
 from app.services.upkeep import contacts, deadlines, reconciliation
 from app.services.workdays import load_calendar
 
 from .base import ScopedModelView, interface
-from .compliance_api import scope_ids
+from .compliance_api import record_in_scope
 from .reports import _units_in_scope
 
 SHOWN_ROWS = 500
@@ -27,6 +28,15 @@ TABS = {"candidates": _("Candidates to network"), "encouraged": _("Encouraged to
         "missing": _("Missing from the ledger"), "mismatches": _("Mismatches"), "deadlines": _("Networking deadlines"),
         "changes": _("Changes to send to the province"), "verify": _("Contacts to verify"),
         "corrections": _("Contacts to correct")}
+
+
+def _posted_record():
+    """The instrument a form names (`instrument_id`), in the caller's scope; 404 otherwise."""
+    instrument_id = request.form.get("instrument_id", "")
+    record = record_in_scope(int(instrument_id)) if instrument_id.isdigit() and len(instrument_id) <= 9 else None
+    if record is None:
+        abort(404)
+    return record
 
 
 class ReconciliationView(BaseView):
@@ -39,7 +49,7 @@ class ReconciliationView(BaseView):
         tab = request.args.get("tab", "candidates")
         if tab not in TABS:
             tab = "candidates"
-        unit_ids = scope_ids()
+        unit_ids = unit_ids_for_rules()
         found = reconciliation.reconcile(db.session, unit_ids)
         today = clock.today()
         calendar = load_calendar(db.session)
@@ -65,13 +75,9 @@ class ReconciliationView(BaseView):
     @expose("/accept", methods=["POST"])
     @has_access
     def accept(self):
-        instrument_id = request.form.get("instrument_id", "")
         field = request.form.get("field", "")
-        if not instrument_id.isdigit() or len(instrument_id) > 9 or field not in reconciliation.COMPARED:
-            abort(404)
-        record = db.session.get(Instrument, int(instrument_id))
-        ids = scope_ids()
-        if record is None or (ids is not None and record.unit_id not in ids):
+        record = _posted_record()
+        if field not in reconciliation.COMPARED:
             abort(404)
         try:
             reconciliation.accept(db.session, Actor.of(g.user), record.id, field)
@@ -113,13 +119,7 @@ class ReconciliationView(BaseView):
     @has_access
     def call(self):
         """What a call to an instrument's published phone found."""
-        instrument_id = request.form.get("instrument_id", "")
-        if not instrument_id.isdigit() or len(instrument_id) > 9:
-            abort(404)
-        record = db.session.get(Instrument, int(instrument_id))
-        ids = scope_ids()
-        if record is None or (ids is not None and record.unit_id not in ids):
-            abort(404)
+        record = _posted_record()
         try:
             contacts.record_call(db.session, Actor.of(g.user), record.id, request.form.get("result", ""),
                                  request.form.get("note"), clock.now())

@@ -15,7 +15,7 @@ from app.models import Charge, CustomerOrg, Instrument, ServiceUser, UsageRecord
 from app.models.choices import CHARGE_STATE
 from app.reports import statement as statement_report
 from app.reports.excel import content_disposition, write_workbook
-from app.security.scope import (ALL, NOTHING, apply_scope, own_service_user_id, scope_root, scope_unit_ids,
+from app.security.scope import (NOTHING, apply_scope, own_service_user_id, scope_root, unit_ids_for_rules,
                                 unit_in_scope)
 from app.services.money import statements
 
@@ -23,11 +23,6 @@ from .api_fields import integer_text
 from .reports import FIRST_YEAR, XLSX, _default_unit_id, _units_in_scope
 
 SHOWN_ROWS = 200  # on screen; the workbook holds them all
-
-
-def _scope():
-    ids = scope_unit_ids()
-    return None if ids == ALL else (() if ids == NOTHING else tuple(ids))
 
 
 def _customers(unit_ids):
@@ -69,7 +64,7 @@ def requested_statement(args):
     if kind == "user" and apply_scope(db.session.query(ServiceUser.id), ServiceUser).filter(
             ServiceUser.id == party_id).first() is None:
         return None  # an on-campus researcher of another lab: not this administrator's to name
-    return statements.Party(kind, party_id), statements.Period.of(year, month), _scope()
+    return statements.Party(kind, party_id), statements.Period.of(year, month), unit_ids_for_rules()
 
 
 class StatementView(BaseView):
