@@ -124,6 +124,11 @@ class Config:
     APPROVAL_SCAN_FOLDER = Path(os.environ.get("APPROVAL_SCAN_FOLDER", INSTANCE_DIR / "approval-scans"))
     # a published phone is called again this many days after a call last reached it (issue 23: a quarter)
     CONTACT_RECHECK_DAYS = int(os.environ.get("CONTACT_RECHECK_DAYS", "92"))
+    # the monthly self-check and the quarterly review (notice §(三)3): the first month checked, and the working
+    # days after a month's (a quarter's) end by which its check (review) is signed off
+    SELF_CHECKS_SINCE = os.environ.get("SELF_CHECKS_SINCE", "2026-06")
+    SELF_CHECK_DUE_WORKING_DAYS = int(os.environ.get("SELF_CHECK_DUE_WORKING_DAYS", "5"))
+    REVIEW_DUE_WORKING_DAYS = int(os.environ.get("REVIEW_DUE_WORKING_DAYS", "10"))
     # the asset ledgers the school uploads (issue 23), kept by their SHA-256 outside the web root: the dry run's
     # file is the one committed, and each import's file stays as its evidence
     LEDGER_FOLDER = Path(os.environ.get("LEDGER_FOLDER", INSTANCE_DIR / "ledgers"))

@@ -120,9 +120,11 @@ def assessed(app, uni):
         this_year, last_year = f.training(l1, held_on=date(YEAR, 4, 1)), f.training(l2, held_on=date(YEAR - 1, 4, 1))
         this_year.attendees.extend([technician, liaison])
         last_year.attendees.append(manager)
-        for unit, kind, period in ((l1, "monthly", f"{YEAR}-01"), (l1, "monthly", f"{YEAR}-02"), (l2, "monthly", f"{YEAR}-02"),
-                                   (l2, "quarterly", f"{YEAR}-Q1"), (l2, "monthly", f"{YEAR - 1}-12")):
-            db.session.add(CheckRecord(unit_id=unit.id, kind=kind, period=period, checked_on=date(YEAR, 3, 1)))
+        for unit, kind, period, state in ((l1, "monthly", f"{YEAR}-01", "approved"), (l1, "monthly", f"{YEAR}-02", "signed"),
+                                          (l2, "monthly", f"{YEAR}-02", "signed"), (l2, "quarterly", f"{YEAR}-Q1", "signed"),
+                                          (l2, "monthly", f"{YEAR - 1}-12", "signed"),
+                                          (l2, "monthly", f"{YEAR}-03", "open"), (l2, "monthly", f"{YEAR}-04", "returned")):
+            db.session.add(CheckRecord(unit_id=unit.id, kind=kind, period=period, state=state, checked_on=date(YEAR, 3, 1)))
         db.session.add(Assessment(unit_id=college.id, year=YEAR, grade="pass"))
         db.session.commit()
         ids = dict(college=college.id, labs=(l1.id, l2.id), org=org.id)

@@ -11,7 +11,7 @@ from .evaluation import Evaluation  # noqa: F401
 from .annual_records import InstrumentYearCost, TypicalCase  # noqa: F401
 from .booking_setup import Authorisation, BookingRule, Closure, InstrumentFeed, OpeningHours  # noqa: F401
 from .iot import DeviceEvent, DeviceStatus, IotRejection, IotTerminal  # noqa: F401
-from .compliance import Assessment, ChangeLog, CheckRecord, ContactCall, PurchaseReview, WorkdayOverride  # noqa: F401
+from .compliance import Assessment, ChangeLog, CheckItem, CheckRecord, ContactCall, PurchaseReview, WorkdayOverride  # noqa: F401
 from .user import PlatformUser  # noqa: F401
 from .exports import ReportExport, TaskFailure  # noqa: F401
 from .messages import Message  # noqa: F401

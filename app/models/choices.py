@@ -284,6 +284,17 @@ CALL_RESULT = Choices(
     ("wrong_person", _("Not the person")),
 )
 CHECK_KIND = Choices("check_kind", ("monthly", _("Monthly self-check")), ("quarterly", _("Quarterly review")))
+# a monthly self-check is open while the lab goes through it, signed by the lab, then approved or returned by
+# the college's quarterly review; a quarterly review is open, then signed
+CHECK_STATE = Choices(
+    "check_state",
+    ("open", _("In progress")),
+    ("signed", _("Signed off")),
+    ("returned", _("Returned")),
+    ("approved", _("Approved")),
+)
+# what a self-check found of one field of one record: as it was, or corrected during the check
+CHECK_RESULT = Choices("check_result", ("confirmed", _("Confirmed")), ("corrected", _("Corrected")))
 ASSESSMENT_GRADE = Choices(
     "assessment_grade",
     ("excellent", _("Excellent")),

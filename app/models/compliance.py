@@ -6,7 +6,7 @@ from sqlalchemy.orm import relationship
 from app import clock
 
 from .base import MONEY, UtcDateTime
-from .choices import ASSESSMENT_GRADE, CALL_RESULT, CHECK_KIND, REVIEW_STATE
+from .choices import ASSESSMENT_GRADE, CALL_RESULT, CHECK_KIND, CHECK_RESULT, CHECK_STATE, REVIEW_STATE
 from .instrument import OwnedByInstrument
 
 
@@ -47,15 +47,56 @@ class ContactCall(OwnedByInstrument, Model):
 
 
 class CheckRecord(Model):
+    """A lab's monthly self-check ("2026-06") or a college's quarterly review of its labs' checks ("2026-Q2"),
+    notice §(三)3 (services/upkeep/self_checks.py)."""
+
     __tablename__ = "check_record"
     id = sa.Column(sa.Integer, primary_key=True)
     unit_id = sa.Column(sa.Integer, sa.ForeignKey("unit.id"), nullable=False, index=True)
     unit = relationship("Unit")
     kind = sa.Column(CHECK_KIND.column_type(), nullable=False)
     period = sa.Column(sa.String(7), nullable=False)  # "2026-06" or "2026-Q2"
-    checked_on = sa.Column(sa.Date, nullable=False)
+    state = sa.Column(CHECK_STATE.column_type(), nullable=False, default="open", server_default="signed")
+    opened_at = sa.Column(UtcDateTime)
+    checked_on = sa.Column(sa.Date)  # the Beijing day it was signed off
+    signed_by_id = sa.Column(sa.Integer, sa.ForeignKey("ab_user.id"))
+    signed_by = relationship("PlatformUser", foreign_keys=[signed_by_id])
     findings = sa.Column(sa.Text)
+    # the quarterly review's decision on a monthly check
+    reviewed_by_id = sa.Column(sa.Integer, sa.ForeignKey("ab_user.id"))
+    reviewed_by = relationship("PlatformUser", foreign_keys=[reviewed_by_id])
+    reviewed_at = sa.Column(UtcDateTime)
+    remarks = sa.Column(sa.Text)
+    items = relationship("CheckItem", back_populates="check", cascade="all, delete-orphan")
     __table_args__ = (sa.UniqueConstraint("unit_id", "kind", "period", name="uq_check_once_per_period"),)
+
+    def __repr__(self):
+        return f"{self.unit} {self.period}"
+
+    @classmethod
+    def scope_clause(cls, unit_ids):
+        return cls.unit_id.in_(unit_ids)
+
+
+class CheckItem(OwnedByInstrument, Model):
+    """One record gone through in a monthly self-check: each checked field confirmed as it was, or corrected
+    during the check (read from the change log, not claimed)."""
+
+    __tablename__ = "check_item"
+    id = sa.Column(sa.Integer, primary_key=True)
+    check_id = sa.Column(sa.Integer, sa.ForeignKey("check_record.id", ondelete="CASCADE"), nullable=False)
+    check = relationship("CheckRecord", back_populates="items")
+    instrument_id = sa.Column(sa.Integer, sa.ForeignKey("instrument.id", ondelete="CASCADE"), nullable=False, index=True)
+    instrument = relationship("Instrument")
+    run_status = sa.Column(CHECK_RESULT.column_type(name="check_item_run_status"), nullable=False)
+    location = sa.Column(CHECK_RESULT.column_type(name="check_item_location"), nullable=False)
+    contact = sa.Column(CHECK_RESULT.column_type(name="check_item_contact"), nullable=False)
+    fee_standard = sa.Column(CHECK_RESULT.column_type(name="check_item_fee_standard"), nullable=False)
+    indicators = sa.Column(CHECK_RESULT.column_type(name="check_item_indicators"), nullable=False)
+    note = sa.Column(sa.String(200))
+    confirmed_by_id = sa.Column(sa.Integer, sa.ForeignKey("ab_user.id"))
+    confirmed_at = sa.Column(UtcDateTime, nullable=False)
+    __table_args__ = (sa.UniqueConstraint("check_id", "instrument_id", name="uq_check_item_once"),)
 
 
 class Assessment(Model):

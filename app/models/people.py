@@ -24,6 +24,7 @@ class Person(Model):
     email = sa.Column(sa.String(120))
     duty = sa.Column(PERSON_DUTY.column_type(), nullable=False, default="technician")
     remarks = sa.Column(sa.Text)
+    left_on = sa.Column(sa.Date)  # the day the person left the school: no longer anyone's responsible person
     trainings = relationship("TrainingSession", secondary="training_attendee", back_populates="attendees")
 
     def __repr__(self):

@@ -24,6 +24,7 @@ from app.models.choices import ASSESSMENT_GRADE
 from app.models.people import training_attendee
 from app.services.upkeep import assessment as rules_service
 from app.services.upkeep import record_checks as checks
+from app.services.upkeep import self_checks
 
 from .annual import usage_of_year
 from .excel import BLANK, Sheet
@@ -135,7 +136,8 @@ def _staff_counts(ctx, owner):
 def _self_check_months(ctx, owner):
     rows = ctx.session.execute(
         sa.select(CheckRecord.unit_id, CheckRecord.period)
-        .where(CheckRecord.kind == "monthly", CheckRecord.period.startswith(f"{ctx.year}-"), ctx.in_scope(CheckRecord.unit_id))
+        .where(CheckRecord.kind == "monthly", CheckRecord.state.in_(self_checks.DONE),
+               CheckRecord.period.startswith(f"{ctx.year}-"), ctx.in_scope(CheckRecord.unit_id))
     ).all()
     months = defaultdict(set)
     for unit_id, period in rows:

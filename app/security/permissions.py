@@ -46,6 +46,10 @@ CAN_MARK_UPLOADED = "can_mark_uploaded"  # the school's: it uploads the file to 
 LEDGER_IMPORT = ("can_index", "can_dry_run", "can_sheet", "can_save_mapping", "can_commit", "can_report", "can_demo")
 CAN_ACCEPT, CAN_DRAFT = "can_accept", "can_draft"
 CAN_CALL = "can_call"  # record what a call to a published contact found
+# the monthly self-check (the lab side goes through its records and signs the month off) and the quarterly
+# review (the unit above the lab approves or returns each check and signs the quarter off)
+SELF_CHECK = ("can_index", "can_open", "can_confirm", "can_sign")
+SELF_CHECK_REVIEW = ("can_review", "can_decide", "can_sign_review")
 # a booking's use: registered after the fact, or started and ended as it happens
 CAN_REGISTER, CAN_START, CAN_END = "can_register", "can_start", "can_end"
 USE_STEPS = (CAN_REGISTER, CAN_START, CAN_END)

@@ -143,6 +143,9 @@ SCREENS = (
            permissions=(P.CAN_INDEX, P.CAN_ACCEPT, P.CAN_DRAFT, P.CAN_CALL)),
     Screen("ContactCallView", to(LAB_SIDE, P.READ), "Contact calls", _("Calls to published contacts"), "fa-phone",
            COMPLIANCE, permissions=P.READ),  # recorded from the workspace, never edited
+    Screen("SelfCheckView", {LAB_ADMIN: P.SELF_CHECK, COLLEGE_ADMIN: (*P.SELF_CHECK, *P.SELF_CHECK_REVIEW)},
+           "Self-checks", _("Monthly self-check"), "fa-clipboard-check", COMPLIANCE,
+           permissions=(*P.SELF_CHECK, *P.SELF_CHECK_REVIEW)),
     # the lab side's booking work
     Screen("BookingQueueView", to(LAB_SIDE, (P.CAN_LIST,)), "Bookings to answer", _("Bookings to answer"), "fa-inbox",
            BOOKING, permissions=(P.CAN_LIST,)),

@@ -32,6 +32,7 @@ from .messages import MessageView
 from .customers import CustomerOrgView, RegistrationQueueView, RegistrationView, ServiceUserView
 from .ledger import LedgerImportView, LedgerMappingView, LedgerUnitNameView
 from .reconciliation import ContactCallView, ReconciliationView
+from .self_checks import SelfCheckView
 from .compliance_api import ComplianceApi, ReconciliationApi
 
 
@@ -40,7 +41,7 @@ VIEWS = (
     UnitView, InnovationPlatformView, PersonView, TrainingSessionView,
     IotTerminalView, IotRejectionView, InterlockCommandView,
     ReportsView, InstrumentYearCostView, TypicalCaseView, AssessmentView, TaskFailureView,
-    LedgerImportView, LedgerUnitNameView, LedgerMappingView, ReconciliationView, ContactCallView,
+    LedgerImportView, LedgerUnitNameView, LedgerMappingView, ReconciliationView, ContactCallView, SelfCheckView,
     BookingQueueView, TodayScheduleView, BookingRecordView, UsageRecordView, ChargeView, StatementView, EvaluationView,
     AuthorisationView, BookingRuleView, OpeningHoursView, ClosureView, ServiceContractView, BookingCalendarView,
     CalendarFeedView, MessageView,

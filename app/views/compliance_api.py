@@ -5,7 +5,7 @@
   drafts a record in a laboratory from a ledger entry;
 - `/api/v1/compliance/deadlines/` — every dated duty on the records in scope (kind, record, due, overdue).
 """
-from flask import g, request
+from flask import current_app, g, request
 from flask_appbuilder.api import BaseApi, expose, protect, safe
 from flask_babel import gettext
 
@@ -16,6 +16,7 @@ from app.security.scope import unit_ids_for_rules
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
 from app.services.upkeep import deadlines, reconciliation
+from app.services.upkeep.self_checks import Terms
 from app.services.workdays import load_calendar
 
 from . import api_messages
@@ -231,7 +232,7 @@ class ComplianceApi(_Actions):
         get:
           summary: Every duty with its due date (Chinese working days), the earliest first
           parameters:
-          - {in: query, name: kind, schema: {type: string, enum: [networking, change, contact]}}
+          - {in: query, name: kind, schema: {type: string, enum: [networking, change, contact, self_check, review]}}
           - {in: query, name: overdue, schema: {type: boolean}}
           - {in: query, name: page, schema: {type: integer, default: 0, minimum: 0}}
           - {in: query, name: page_size, schema: {type: integer, default: 100, minimum: 1, maximum: 1000}}
@@ -269,7 +270,8 @@ class ComplianceApi(_Actions):
                 raise BadInput({"kind": gettext("Choose a kind of duty: %(kinds)s.", kinds=", ".join(deadlines.KINDS))})
             if overdue is not None and overdue not in ("true", "false"):
                 raise BadInput({"overdue": gettext("Write true or false.")})
-            found = [d for d in deadlines.all_due(db.session, unit_ids_for_rules(), load_calendar(db.session))
+            found = [d for d in deadlines.all_due(db.session, unit_ids_for_rules(), load_calendar(db.session),
+                                                 Terms.of(current_app.config), today)
                      if (kind is None or d.kind == kind) and (overdue is None or d.overdue(today) == (overdue == "true"))]
             page = _page(found)
         except BadInput as error:

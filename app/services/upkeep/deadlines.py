@@ -6,6 +6,10 @@
   change (notice §(三)3; the clock: change_clock.py), counted from the Beijing day of the change.
 - `contact`: a published phone a call found dead (空号, 停机, 非本人) is corrected within 5 working days of the call
   (contacts.py), until the phone published changes or a later call reaches it.
+- `self_check`: a lab holding networked records signs each month's self-check off within `Terms.check_days` working
+  days of the month's end; a returned check, as many working days after its return (self_checks.py).
+- `review`: the unit above such labs signs each quarter's review off within `Terms.review_days` working days of the
+  quarter's end.
 
 Each duty is a `Due` — what, which record, by when — from one statement per kind whatever the number of records;
 the compliance API, the to-do lists and 附件1 read the same ones.
@@ -18,12 +22,15 @@ from datetime import date
 import sqlalchemy as sa
 
 from app import clock
-from app.models import Instrument
+from flask_babel import gettext
 
-from app.services.upkeep import contacts, record_checks as rules
+from app.models import CheckRecord, Instrument, Unit
+
+from app.services.upkeep import contacts, record_checks as rules, self_checks
+from app.services.upkeep.self_checks import Terms
 from app.services.workdays import Deadline, WorkCalendar
 
-KINDS = ("networking", "change", "contact")
+KINDS = ("networking", "change", "contact", "self_check", "review")
 
 
 @dataclass(frozen=True)
@@ -104,8 +111,60 @@ def corrections(session, unit_ids, calendar: WorkCalendar) -> list[Due]:
     return found
 
 
-def all_due(session, unit_ids, calendar: WorkCalendar) -> list[Due]:
+def _checking_labs(session, unit_ids):
+    """The labs holding networked records, in `unit_ids` (None: all): they owe monthly self-checks."""
+    scope = sa.true() if unit_ids is None else Unit.id.in_(unit_ids)
+    return session.execute(sa.select(Unit.id, Unit.name, Unit.parent_id).where(scope, self_checks.owes_checks())
+                           .order_by(Unit.id)).all()
+
+
+def self_checks_due(session, unit_ids, calendar: WorkCalendar, terms: Terms, today: date) -> list[Due]:
+    """Monthly self-checks not signed off, from `terms.since` to this month, of the labs in `unit_ids`."""
+    labs = _checking_labs(session, unit_ids)
+    months = self_checks.months_between(terms.since, self_checks.month_of(today))
+    checks = {(c.unit_id, c.period): c for c in session.execute(
+        sa.select(CheckRecord.unit_id, CheckRecord.period, CheckRecord.state, CheckRecord.reviewed_at)
+        .where(CheckRecord.kind == "monthly", CheckRecord.period.in_(months),
+               CheckRecord.unit_id.in_([lab.id for lab in labs])))}
+    found = []
+    for lab in labs:
+        for month in months:
+            check = checks.get((lab.id, month))
+            if check is not None and check.state in self_checks.DONE:
+                continue
+            start = (clock.local_date(check.reviewed_at) if check is not None and check.state == "returned"
+                     else self_checks.last_day(month))
+            deadline = calendar.add_working_days(start, terms.check_days)
+            found.append(Due("self_check", "unit", lab.id, gettext("%(unit)s: self-check of %(period)s", unit=lab.name,
+                                                                  period=month), lab.id, deadline.day, deadline.official))
+    return found
+
+
+def reviews_due(session, unit_ids, calendar: WorkCalendar, terms: Terms, today: date) -> list[Due]:
+    """Quarterly reviews not signed off, from the quarter of `terms.since` to this one, of the units in
+    `unit_ids` above labs that owe self-checks."""
+    reviewers = sorted({lab.parent_id for lab in _checking_labs(session, None) if lab.parent_id is not None})
+    if unit_ids is not None:
+        reviewers = [u for u in reviewers if u in set(unit_ids)]
+    names = dict(session.execute(sa.select(Unit.id, Unit.name).where(Unit.id.in_(reviewers))).all())
+    quarters = sorted({self_checks.quarter_of(m) for m in self_checks.months_between(terms.since, self_checks.month_of(today))})
+    signed = set(session.execute(sa.select(CheckRecord.unit_id, CheckRecord.period).where(
+        CheckRecord.kind == "quarterly", CheckRecord.state == "signed", CheckRecord.period.in_(quarters))).all())
+    found = []
+    for unit_id in reviewers:
+        for quarter in quarters:
+            if (unit_id, quarter) in signed:
+                continue
+            deadline = calendar.add_working_days(self_checks.last_day(quarter), terms.review_days)
+            found.append(Due("review", "unit", unit_id, gettext("%(unit)s: quarterly review of %(period)s",
+                                                                unit=names[unit_id], period=quarter),
+                             unit_id, deadline.day, deadline.official))
+    return found
+
+
+def all_due(session, unit_ids, calendar: WorkCalendar, terms: Terms, today: date) -> list[Due]:
     """Every duty of every kind in scope, the latest first to fall due first (no date: first of all)."""
     found = (networking(session, unit_ids, calendar) + changes(session, unit_ids, calendar)
-             + corrections(session, unit_ids, calendar))
+             + corrections(session, unit_ids, calendar) + self_checks_due(session, unit_ids, calendar, terms, today)
+             + reviews_due(session, unit_ids, calendar, terms, today))
     return sorted(found, key=lambda d: (d.due is not None, d.due or date.min, d.kind, d.record_id))

@@ -1,0 +1,221 @@
+"""The monthly self-check and the quarterly review (issue 23, item 4): a lab goes through each networked record —
+an item is corrected exactly when the change log shows its fields edited since the check opened — and signs the
+month off only when every record is gone through; the unit above approves or returns it with remarks, then signs
+its quarter off only when nothing awaits a decision; due dates count working days across 国庆; a returned check is
+due again; only the lab side checks and only the unit above reviews."""
+from datetime import date, datetime
+
+import pytest
+import sqlalchemy as sa
+import time_machine
+
+from app import clock
+from app.extensions import db
+from app.models import ChangeLog, CheckRecord, Instrument, PlatformUser, Unit
+from app.models.user import COLLEGE_ADMIN, LAB_ADMIN, SCHOOL_ADMIN
+from app.services.actors import Actor
+from app.services.errors import PolicyDenied, RuleViolation
+from app.services.upkeep import deadlines, self_checks
+from app.services.upkeep.self_checks import Terms
+from app.services.workdays import WorkCalendar
+
+from . import factories as f
+
+TERMS = Terms(since="2026-08", check_days=5, review_days=10)
+OCTOBER_9 = datetime(2026, 10, 9, 2, 0, tzinfo=clock.UTC)  # Friday after 国庆, 10:00 Beijing
+SEPTEMBER_30_EVENING = datetime(2026, 9, 30, 17, 0, tzinfo=clock.UTC)  # already 1 October in Beijing
+
+
+@pytest.fixture
+def tree(app, uni):
+    """A college of its own with two labs, the first holding two networked records and one not networked, the
+    second none; removed afterwards with its checks."""
+    with app.app_context():
+        school = db.session.get(Unit, uni.school)
+        college = f.unit("自查学院", "college", school)
+        lab = f.unit("自查实验室", "lab", college)
+        quiet = f.unit("无入网仪器实验室", "lab", college)
+        records = [f.instrument(lab, name=f"自查仪器{i}", networked=True) for i in (1, 2)]
+        f.instrument(lab, name="未入网仪器", networked=False)
+        db.session.commit()
+        ids = dict(college=college.id, lab=lab.id, quiet=quiet.id, records=[r.id for r in records],
+                   lab_path=lab.path, college_path=college.path)
+        db.session.remove()
+    yield ids
+    with app.app_context():
+        units = [ids["lab"], ids["quiet"], ids["college"]]
+        db.session.execute(sa.delete(CheckRecord).where(CheckRecord.unit_id.in_(units)))
+        db.session.execute(sa.delete(Instrument).where(Instrument.unit_id.in_(units)))
+        for pk in units:
+            db.session.execute(sa.delete(Unit).where(Unit.id == pk))
+        db.session.commit()
+        db.session.remove()
+
+
+def _user_id(session, username):
+    return session.execute(sa.select(PlatformUser.id).filter_by(username=username)).scalar_one()
+
+
+def _lab(session, tree):
+    return Actor(_user_id(session, "lab_admin"), frozenset({LAB_ADMIN}), "lab", tree["lab_path"])
+
+
+def _college(session, tree):
+    return Actor(_user_id(session, "college_admin"), frozenset({COLLEGE_ADMIN}), "college", tree["college_path"])
+
+
+def _at(instant, action):
+    with time_machine.travel(instant, tick=False):
+        return action(clock.now())
+
+
+def _open(session, tree, instant=OCTOBER_9, period="2026-09"):
+    check = _at(instant, lambda now: self_checks.open_check(session, _lab(session, tree), tree["lab"], period, now,
+                                                           TERMS.since))
+    session.commit()
+    return check
+
+
+def _go_through(session, tree, check, instant=OCTOBER_9):
+    for pk in tree["records"]:
+        _at(instant, lambda now, pk=pk: self_checks.confirm(session, _lab(session, tree), check.id, pk, None, now))
+    session.commit()
+
+
+def test_an_item_is_corrected_exactly_when_its_fields_were_edited_since_the_check_opened(tree, session):
+    first, second = tree["records"]
+    with time_machine.travel(datetime(2026, 10, 8, 2, 0, tzinfo=clock.UTC), tick=False):  # before the check
+        session.get(Instrument, first).technical_indicators = "分辨率 1 nm，加速电压 0.5–30 kV"
+        session.commit()
+    check = _open(session, tree)
+    with time_machine.travel(datetime(2026, 10, 9, 3, 0, tzinfo=clock.UTC), tick=False):
+        record = session.get(Instrument, first)
+        record.location, record.contact_phone = "理科楼202室", "0731-88881234"
+        session.info["actor_id"] = _lab(session, tree).user_id
+        session.commit()
+    assert session.execute(sa.select(ChangeLog.field).where(ChangeLog.record_id == first,
+                                                            ChangeLog.field == "location")).first()
+    item = _at(datetime(2026, 10, 9, 4, 0, tzinfo=clock.UTC),
+               lambda now: self_checks.confirm(session, _lab(session, tree), check.id, first, " 已现场核对 ", now))
+    assert (item.run_status, item.location, item.contact, item.fee_standard, item.indicators) == (
+        "confirmed", "corrected", "corrected", "confirmed", "confirmed")
+    assert item.note == "已现场核对"
+    other = _at(datetime(2026, 10, 9, 4, 0, tzinfo=clock.UTC),
+                lambda now: self_checks.confirm(session, _lab(session, tree), check.id, second, None, now))
+    assert {getattr(other, name) for name in self_checks.CHECKLIST} == {"confirmed"}
+
+
+def test_the_month_is_signed_off_only_when_every_networked_record_is_gone_through(tree, session):
+    check = _open(session, tree, SEPTEMBER_30_EVENING)
+    assert check.period == "2026-09" and check.state == "open"
+    _at(SEPTEMBER_30_EVENING, lambda now: self_checks.confirm(session, _lab(session, tree), check.id,
+                                                              tree["records"][0], None, now))
+    with pytest.raises(RuleViolation) as refused:
+        _at(SEPTEMBER_30_EVENING, lambda now: self_checks.sign(session, _lab(session, tree), check.id, None, now))
+    assert "1" in str(refused.value.errors["check"])
+    _at(SEPTEMBER_30_EVENING, lambda now: self_checks.confirm(session, _lab(session, tree), check.id,
+                                                              tree["records"][1], None, now))
+    _at(SEPTEMBER_30_EVENING, lambda now: self_checks.sign(session, _lab(session, tree), check.id, " 无问题 ", now))
+    assert (check.state, check.checked_on, check.findings) == ("signed", date(2026, 10, 1), "无问题")
+
+
+def test_a_record_not_networked_or_of_another_lab_is_not_part_of_the_check(tree, session, uni):
+    check = _open(session, tree)
+    not_networked = session.execute(sa.select(Instrument.id).where(Instrument.unit_id == tree["lab"],
+                                                                   Instrument.networked.is_(False))).scalar_one()
+    foreign = f.instrument(session.get(Unit, uni.l12), name="他室仪器", networked=True)
+    for pk in (not_networked, foreign.id):
+        with pytest.raises(RuleViolation):
+            _at(OCTOBER_9, lambda now, pk=pk: self_checks.confirm(session, _lab(session, tree), check.id, pk, None, now))
+    session.rollback()
+
+
+@pytest.mark.parametrize("period", ["2026-07", "2026-11", "2026-13", "2026-1", "20261-0", "abcdefg"])
+def test_only_a_month_from_the_first_to_this_one_is_opened(tree, session, period):
+    with pytest.raises(RuleViolation):
+        _open(session, tree, period=period)
+
+
+def test_only_the_lab_side_checks_and_only_the_unit_above_reviews(tree, session, uni):
+    other_lab = Actor(_user_id(session, "lab_admin"), frozenset({LAB_ADMIN}), "lab",
+                      session.get(Unit, uni.l11).path)
+    with pytest.raises(PolicyDenied):
+        _at(OCTOBER_9, lambda now: self_checks.open_check(session, other_lab, tree["lab"], "2026-09", now, TERMS.since))
+    check = _open(session, tree)
+    _go_through(session, tree, check)
+    _at(OCTOBER_9, lambda now: self_checks.sign(session, _lab(session, tree), check.id, None, now))
+    session.commit()
+    other_college = Actor(_user_id(session, "college_admin"), frozenset({COLLEGE_ADMIN}), "college",
+                          session.get(Unit, uni.c1).path)
+    for actor in (_lab(session, tree), other_college):
+        with pytest.raises(PolicyDenied):
+            _at(OCTOBER_9, lambda now, actor=actor: self_checks.decide(session, actor, check.id, True, None, now))
+    school = Actor(_user_id(session, "school_admin"), frozenset({SCHOOL_ADMIN}), "school",
+                   session.get(Unit, uni.school).path)
+    _at(OCTOBER_9, lambda now: self_checks.decide(session, school, check.id, True, None, now))
+    assert check.state == "approved"
+
+
+def test_a_returned_check_needs_remarks_goes_back_to_the_lab_and_is_due_again(tree, session):
+    check = _open(session, tree)
+    _go_through(session, tree, check)
+    _at(OCTOBER_9, lambda now: self_checks.sign(session, _lab(session, tree), check.id, None, now))
+    session.commit()
+    with pytest.raises(RuleViolation):  # signed: the lab cannot touch it
+        _at(OCTOBER_9, lambda now: self_checks.confirm(session, _lab(session, tree), check.id, tree["records"][0], None, now))
+    with pytest.raises(RuleViolation) as refused:
+        _at(OCTOBER_9, lambda now: self_checks.decide(session, _college(session, tree), check.id, False, "  ", now))
+    assert "remarks" in refused.value.errors
+    _at(OCTOBER_9, lambda now: self_checks.decide(session, _college(session, tree), check.id, False, "位置未核对", now))
+    session.commit()
+    assert (check.state, check.remarks) == ("returned", "位置未核对")
+    due = [d.due for d in deadlines.self_checks_due(session, [tree["lab"]], WorkCalendar(), TERMS, date(2026, 10, 9))
+           if "2026-09" in d.label]
+    assert due == [date(2026, 10, 15)]  # five working days after Friday the 9th: 10 (调休 Saturday), 12–15
+    with pytest.raises(RuleViolation):  # no second decision on a returned check
+        _at(OCTOBER_9, lambda now: self_checks.decide(session, _college(session, tree), check.id, True, None, now))
+    _at(OCTOBER_9, lambda now: self_checks.confirm(session, _lab(session, tree), check.id, tree["records"][0], None, now))
+    _at(OCTOBER_9, lambda now: self_checks.sign(session, _lab(session, tree), check.id, None, now))
+    assert check.state == "signed"
+
+
+def test_due_dates_count_working_days_after_the_month_and_the_quarter_across_national_day(tree, session):
+    today = date(2026, 10, 9)
+    calendar = WorkCalendar()
+    checks = {d.label: d for d in deadlines.self_checks_due(session, None, calendar, TERMS, today)
+              if d.record_id == tree["lab"]}
+    by_month = {d.label[-7:]: d.due for d in checks.values()}
+    assert by_month == {"2026-08": date(2026, 9, 7), "2026-09": date(2026, 10, 13), "2026-10": date(2026, 11, 6)}
+    assert all(d.unit_id == tree["lab"] for d in checks.values())
+    assert not [d for d in deadlines.self_checks_due(session, None, calendar, TERMS, today) if d.record_id == tree["quiet"]]
+    reviews = {d.label[-7:]: d.due for d in deadlines.reviews_due(session, None, calendar, TERMS, today)
+               if d.record_id == tree["college"]}
+    # Q3 ends Wednesday 30 Sep: 8, 9, 10 (调休 Saturday), 12–16, 19, 20 October
+    assert reviews["2026-Q3"] == date(2026, 10, 20) and list(reviews) == ["2026-Q3", "2026-Q4"]
+    assert deadlines.reviews_due(session, [tree["lab"]], calendar, TERMS, today) == []  # a lab reviews nothing
+
+
+def test_a_signed_check_and_a_signed_review_are_no_longer_due(tree, session):
+    today = date(2026, 10, 9)
+    check = _open(session, tree)
+    _go_through(session, tree, check)
+    _at(OCTOBER_9, lambda now: self_checks.sign(session, _lab(session, tree), check.id, None, now))
+    session.commit()
+    months = [d.label[-7:] for d in deadlines.self_checks_due(session, [tree["lab"]], WorkCalendar(), TERMS, today)]
+    assert months == ["2026-08", "2026-10"]
+    with pytest.raises(RuleViolation) as refused:  # September's check awaits the college's decision
+        _at(OCTOBER_9, lambda now: self_checks.sign_review(session, _college(session, tree), tree["college"], "2026-Q3",
+                                                           None, now, TERMS.since))
+    assert "1" in str(refused.value.errors["check"])
+    with pytest.raises(PolicyDenied):
+        _at(OCTOBER_9, lambda now: self_checks.sign_review(session, _lab(session, tree), tree["college"], "2026-Q3",
+                                                           None, now, TERMS.since))
+    _at(OCTOBER_9, lambda now: self_checks.decide(session, _college(session, tree), check.id, True, None, now))
+    review = _at(OCTOBER_9, lambda now: self_checks.sign_review(session, _college(session, tree), tree["college"],
+                                                                "2026-Q3", "八月未自查", now, TERMS.since))
+    session.commit()
+    assert review.state == "signed" and review.checked_on == today
+    assert review.findings.splitlines()[1] == "八月未自查" and "1" in review.findings.splitlines()[0]
+    quarters = [d.label[-7:] for d in deadlines.reviews_due(session, None, WorkCalendar(), TERMS, today)
+                if d.record_id == tree["college"]]
+    assert quarters == ["2026-Q4"]
