@@ -16,7 +16,7 @@ from .report_files import rows_of, run_report, table, worksheets
 
 YEAR = 2025
 HEADERS = ["序号", "自查大类", "具体自查核查内容", "核查标准（工作要求）", "自查整改情况", "存在问题", "下一步举措", "备注"]
-COMPLETE = dict(technical_indicators="分辨率 1 nm", service_scope="校内外测试", contact_verified_on=date(YEAR, 12, 1))
+COMPLETE = dict(technical_indicators="分辨率 1 nm，加速电压 0.5–30 kV", service_scope="校内外测试", contact_verified_on=date(YEAR, 12, 1))
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,9 @@ def college(app, uni):
         filed = f.instrument(lab, name="自查涉密仪器", asset_number="SC-006")
         f.filing(filed, category="classified", state="filed", decided_at=datetime(YEAR, 3, 1))
         f.instrument(lab, name="自查报废仪器", asset_number="SC-007", run_status="scrapped")
+        gone = f.person(lab, name="已离职责任人", left_on=date(YEAR, 5, 1))
         bad = f.instrument(lab, name="自查问题仪器", asset_number="SC-008", networked=True, model=None,
+                           purchase_date=date(YEAR + 1, 3, 1), acceptance_date=None, responsible_person_id=gone.id,
                            service_scope="校内", contact_phone="12345", run_status="to_scrap")
         f.platform(c, name="自查省重点实验室", kind="key_lab", level="provincial", networked=True)
         f.platform(c, name="自查临床中心", kind="clinical_center", level="national", networked=False)
@@ -94,7 +96,9 @@ def test_the_five_rows_in_the_annex_s_wording(app, college, tmp_path):
     assert table[1][4] == "本单位省级及以上科技创新平台 2 个，已纳入省共享平台 1 个。"
     assert table[1][5] == "未入网平台：自查临床中心"
     assert table[2][4] == "已入网科研仪器设备 2 台套逐台核对，信息完整 1 台套，完整率 50%。"
-    assert table[2][5] == "1 台套信息不完整：缺型号 1 台套，缺主要技术指标 1 台套，缺责任人 1 台套，缺收费标准 1 台套。"
+    # the malformed phone is row 4's, not counted again here
+    assert table[2][5] == ("1 台套信息不完整：缺型号 1 台套，缺主要技术指标 1 台套，缺收费标准 1 台套，"
+                           "购置日期晚于填报日 1 台套，责任人已离职 1 台套。")
     assert table[3][4] == "已入网设备公示联系方式 2 条逐一核验，格式有效且本季度内已核验 1 条。"
     assert table[3][5] == "1 台套联系方式需整改：电话号码格式错误 1，超过一个季度未核验 1。"
     assert table[4][4] == "已入网科研仪器设备 2 台套逐台核对，信息准确、更新及时 1 台套。"
@@ -113,7 +117,7 @@ def test_the_sheets_behind_the_findings(app, college, tmp_path):
         ("SC-005", 50, "新验收设备，应于 2026-02-02 前入网"),  # 30 Chinese working days after 20 Dec 2025
     ]
     assert body(sheets["信息不完整"], listing + ["缺失信息"])[0][3:] == [
-        "SC-008", "自查问题仪器", None, 85, "型号、主要技术指标、责任人、收费标准"]
+        "SC-008", "自查问题仪器", None, 85, "型号、主要技术指标、收费标准、购置日期晚于填报日、责任人已离职"]
     assert body(sheets["联系方式"], listing + ["存在问题"])[0][7] == "电话号码格式错误、超过一个季度未核验"
     assert body(sheets["信息精准性"], listing + ["存在问题"])[0][7] == (
         "收费标准未公示；已报废或待报废仍在网；2025-06-01 信息变更后 5 个工作日内未更新至省平台")

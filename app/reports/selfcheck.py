@@ -12,8 +12,7 @@ from flask_babel import gettext, lazy_gettext as _
 
 from app import clock
 from app.models import InnovationPlatform, Instrument
-from app.services.upkeep import contacts, deadlines, record_checks as rules
-from app.services.catalogue.entry import standards_in_force
+from app.services.upkeep import contacts, deadlines, quality, record_checks as rules
 from app.services.workdays import load_calendar
 
 from .excel import BLANK, Sheet, long_date, wan_yuan
@@ -24,7 +23,7 @@ from .units import instruments_in_scope
 PROVINCIAL_PLATFORM_KINDS = ("provincial_lab", "key_lab", "tech_innovation_center", "field_station", "clinical_center")
 
 
-def _field_label(code):
+def field_label(code):
     return {
         "name": gettext("Field: name"), "model": gettext("Field: model"),
         "original_value": gettext("Field: original value"), "purchase_date": gettext("Field: purchase date"),
@@ -32,6 +31,16 @@ def _field_label(code):
         "responsible_person": gettext("Field: responsible person"), "contact": gettext("Field: valid contact"),
         "fee_standard": gettext("Field: fee standard"), "service_scope": gettext("Field: service scope"),
     }[code]
+
+
+def implausible_label(field, reason):
+    """Chinese for one implausible field (record_checks.implausible_fields)."""
+    return {("model", "placeholder"): gettext("model written as a placeholder"),
+            ("original_value", "zero"): gettext("original value of 0"),
+            ("purchase_date", "future"): gettext("purchase date in the future"),
+            ("technical_indicators", "short"): gettext("indicators of a few characters"),
+            ("responsible_person", "left"): gettext("responsible person has left"),
+            ("contact", "phone_invalid"): gettext("phone number that does not exist in the numbering plan")}[field, reason]
 
 
 def _contact_label(code):
@@ -49,7 +58,7 @@ def _percent(part, whole):
 
 def instrument_records(ctx, as_of):
     """Every instrument in scope as a record dict: the national record fields, the rule inputs, its unit and terminal."""
-    in_force = standards_in_force(as_of).subquery()
+    rule_columns, with_rule_inputs = quality.rule_inputs(as_of)
     calls = contacts.latest_calls()
     columns = [Instrument.__table__.c[c] for c in rules.NATIONAL_RECORD_COLUMNS] + [
         calls.c.result.label("call_result"), calls.c.phone.label("call_phone"),
@@ -57,9 +66,8 @@ def instrument_records(ctx, as_of):
         Instrument.sync_fingerprint, Instrument.province_changed_at, Instrument.iot_terminal_id,
     ]
     query = instruments_in_scope(
-        sa.select(*columns, units.lab_name(), units.college_name(),
-                  in_force.c.standard_id.isnot(None).label("has_fee_standard"), rules.must_network().label("must_network"))
-        .outerjoin(in_force, in_force.c.instrument_id == Instrument.id)
+        with_rule_inputs(sa.select(*columns, units.lab_name(), units.college_name(), *rule_columns,
+                                   rules.must_network().label("must_network")))
         .outerjoin(calls, calls.c.instrument_id == Instrument.id), ctx)
     return [dict(r._mapping) for r in ctx.session.execute(query)]
 
@@ -112,18 +120,23 @@ def annex1(ctx):
                     "provincial sharing platform.", count=len(platforms), done=len(platforms) - len(not_networked)),
             gettext("No problem found") if not not_networked else gettext("Not networked: %(names)s", names="、".join(not_networked)))
 
-    # 3. every networked record has the ten fields
+    # 3. every networked record has the ten fields, each plausible
     networked = [r for r in records if r["networked"]]
-    incomplete = [(r, rules.missing_fields(r)) for r in networked]
-    incomplete = [(r, m) for r, m in incomplete if m]
-    by_field = {f: sum(f in m for _r, m in incomplete) for f in rules.REQUIRED_FIELDS}
+    checked3 = [(r, rules.missing_fields(r), [pair for pair in rules.implausible_fields(r, as_of) if pair[0] != "contact"])
+                for r in networked]  # the contact is row 4's
+    incomplete = [(r, m, i) for r, m, i in checked3 if m or i]
+    by_field = {f: sum(f in m for _r, m, _i in incomplete) for f in rules.REQUIRED_FIELDS}
+    by_reason = {}
+    for _r, _m, found in incomplete:
+        for pair in found:
+            by_reason[pair] = by_reason.get(pair, 0) + 1
+    details = ([gettext("%(field)s missing on %(n)s", field=field_label(f), n=n) for f, n in by_field.items() if n]
+               + [gettext("%(what)s on %(n)s", what=implausible_label(*pair), n=n) for pair, n in by_reason.items()])
     row3 = (gettext("%(count)s networked instruments checked one by one; %(complete)s complete, rate %(rate)s.",
                     count=len(networked), complete=len(networked) - len(incomplete),
                     rate=_percent(len(networked) - len(incomplete), len(networked))),
             gettext("No problem found") if not incomplete else gettext(
-                "%(count)s incomplete: %(detail)s.", count=len(incomplete),
-                detail="，".join(gettext("%(field)s missing on %(n)s", field=_field_label(f), n=n)
-                                for f, n in by_field.items() if n)))
+                "%(count)s incomplete: %(detail)s.", count=len(incomplete), detail="，".join(details)))
 
     # 4. published contacts are well-formed and confirmed
     checked = [(r, rules.contact_problems(r["contact_phone"], r["contact_email"], r["contact_verified_on"], as_of,
@@ -195,7 +208,8 @@ def annex1(ctx):
         (gettext("Not networked"), gettext("Instruments that must be networked but are not"), not_networked_rows,
          gettext("Situation")),
         (gettext("Incomplete fields"), gettext("Networked instruments with missing fields"),
-         [(r, "、".join(_field_label(f) for f in m)) for r, m in incomplete], gettext("Missing fields")),
+         [(r, "、".join([field_label(f) for f in m] + [implausible_label(*pair) for pair in i])) for r, m, i in incomplete],
+         gettext("Missing fields")),
         (gettext("Contacts"), gettext("Published contacts to rectify"),
          [(r, "、".join(_contact_label(p) for p in ps)) for r, ps in bad_contacts], gettext("Problem")),
         (gettext("Accuracy"), gettext("Records with inaccurate or outdated information"), accuracy, gettext("Problem")),

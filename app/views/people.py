@@ -17,6 +17,7 @@ PERSON_LABELS = {
     "email": _("E-mail"),
     "duty": _("Duty"),
     "remarks": _("Remarks"),
+    "left_on": _("Left the school on"),
     "trainings": _("Training attended"),
 }
 
@@ -36,8 +37,8 @@ class PersonView(ScopedModelView):
     choice_columns = {"duty": PERSON_DUTY}
     list_columns = ["name", "unit.name", "post", "duty", "mobile", "email"]
     search_columns = ["name", "unit", "post", "duty", "mobile", "email"]
-    add_columns = edit_columns = ["name", "unit", "post", "duty", "mobile", "email", "remarks"]
-    show_columns = ["name", "unit", "post", "duty", "mobile", "email", "remarks", "trainings"]
+    add_columns = edit_columns = ["name", "unit", "post", "duty", "mobile", "email", "remarks", "left_on"]
+    show_columns = ["name", "unit", "post", "duty", "mobile", "email", "remarks", "left_on", "trainings"]
     validators_columns = {
         "mobile": [field_rule(records.check_mobile)],
         "email": [field_rule(records.check_email)],
@@ -48,8 +49,8 @@ class PersonView(ScopedModelView):
 class PersonApi(ScopedModelApi):
     resource_name = "person"
     datamodel = interface(Person)
-    list_columns = show_columns = ["id", "name", "unit.id", "unit.name", "post", "duty", "mobile", "email"]
-    add_columns = edit_columns = ["name", "unit", "post", "duty", "mobile", "email", "remarks"]
+    list_columns = show_columns = ["id", "name", "unit.id", "unit.name", "post", "duty", "mobile", "email", "left_on"]
+    add_columns = edit_columns = ["name", "unit", "post", "duty", "mobile", "email", "remarks", "left_on"]
     validate = staticmethod(_validate_person)
 
 

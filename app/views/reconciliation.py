@@ -13,10 +13,11 @@ from app.extensions import db
 from app.models import ContactCall, LedgerImport
 from app.models.choices import CALL_RESULT, FUNDING_SOURCE
 from app.reports.ledger import COMPARED_LABELS
+from app.reports.selfcheck import field_label, implausible_label
 from app.security.scope import unit_ids_for_rules
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
-from app.services.upkeep import contacts, deadlines, reconciliation
+from app.services.upkeep import contacts, deadlines, quality, reconciliation
 from app.services.workdays import load_calendar
 
 from .base import ScopedModelView, interface
@@ -27,7 +28,7 @@ SHOWN_ROWS = 500
 TABS = {"candidates": _("Candidates to network"), "encouraged": _("Encouraged to network"),
         "missing": _("Missing from the ledger"), "mismatches": _("Mismatches"), "deadlines": _("Networking deadlines"),
         "changes": _("Changes to send to the province"), "verify": _("Contacts to verify"),
-        "corrections": _("Contacts to correct")}
+        "corrections": _("Contacts to correct"), "quality": _("Record quality")}
 
 
 def _posted_record():
@@ -56,7 +57,8 @@ class ReconciliationView(BaseView):
         due = {"deadlines": deadlines.networking(db.session, unit_ids, calendar),
                "changes": deadlines.changes(db.session, unit_ids, calendar),
                "corrections": deadlines.corrections(db.session, unit_ids, calendar),
-               "verify": contacts.to_verify(db.session, unit_ids, today, current_app.config["CONTACT_RECHECK_DAYS"])}
+               "verify": contacts.to_verify(db.session, unit_ids, today, current_app.config["CONTACT_RECHECK_DAYS"]),
+               "quality": quality.problems(db.session, unit_ids, today)}
         counts = {"candidates": len(found.candidates), "encouraged": len(found.encouraged), "missing": len(found.missing),
                   "mismatches": len(found.mismatches), **{kind: len(rows) for kind, rows in due.items()}}
         rows = due[tab] if tab in due else getattr(found, tab)
@@ -67,7 +69,7 @@ class ReconciliationView(BaseView):
             "reconciliation/index.html", title=gettext("Reconciliation with the asset ledger"), tab=tab, tabs=TABS,
             counts=counts, rows=rows[:SHOWN_ROWS], shown=SHOWN_ROWS, found=found, labs=labs, units=units, today=today,
             last=last, fields=COMPARED_LABELS, funding=dict(FUNDING_SOURCE.select_choices()),
-            results=CALL_RESULT.pairs)
+            results=CALL_RESULT.pairs, field_label=field_label, implausible_label=implausible_label)
 
     def _back(self, tab):
         return redirect(url_for("ReconciliationView.index", tab=tab))

@@ -57,6 +57,37 @@ def missing_fields(record: dict) -> list:
     return sorted(missing, key=REQUIRED_FIELDS.index)
 
 
+# a model written as a placeholder, not a model
+PLACEHOLDERS = frozenset({"无", "暂无", "不详", "未知", "-", "--", "—", "/", "n/a", "na", "none", "null", "0"})
+MIN_INDICATOR_CHARS = 10  # fewer characters than this are not the main technical indicators of an instrument
+
+
+def implausible_fields(record: dict, today: date) -> list:
+    """(field, reason) for each required field filled with something that cannot be true: a placeholder model, a
+    value of 0, a purchase date after today, indicators of a few characters, a phone no mainland number has, a
+    responsible person who has left. `record` holds the instrument's columns plus `responsible_left_on`."""
+    found = []
+    model = (record.get("model") or "").strip()
+    if model and model.lower() in PLACEHOLDERS:
+        found.append(("model", "placeholder"))
+    value = record.get("original_value")
+    if value is not None and value <= 0:
+        found.append(("original_value", "zero"))
+    purchased = record.get("purchase_date")
+    if purchased is not None and purchased > today:
+        found.append(("purchase_date", "future"))
+    indicators = "".join((record.get("technical_indicators") or "").split())
+    if indicators and len(indicators) < MIN_INDICATOR_CHARS:
+        found.append(("technical_indicators", "short"))
+    left = record.get("responsible_left_on")
+    if record.get("responsible_person_id") is not None and left is not None and left <= today:
+        found.append(("responsible_person", "left"))
+    phone = (record.get("contact_phone") or "").strip().replace(" ", "")
+    if phone and not identifiers.is_phone(phone):
+        found.append(("contact", "phone_invalid"))
+    return found
+
+
 def contact_problems(phone, email, verified_on, as_of: date, dead: str | None = None) -> list:
     """What makes a published contact unusable: malformed phone or e-mail, none at all, not confirmed within
     the last quarter, or found dead by a call not yet corrected (`dead`: the call's result, contacts.dead_call)."""
