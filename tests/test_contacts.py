@@ -9,7 +9,7 @@ import time_machine
 
 from app import clock
 from app.extensions import db
-from app.models import ContactCall, Instrument, PlatformUser, Unit
+from app.models import ContactCall, Instrument, Message, PlatformUser, Unit
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
 from app.services.upkeep import contacts, deadlines
@@ -33,6 +33,7 @@ def record(app, uni):
     yield pk
     with app.app_context():
         db.session.execute(sa.delete(ContactCall).where(ContactCall.instrument_id == pk))
+        db.session.execute(sa.delete(Message).where(Message.kind == "contact_dead"))
         db.session.execute(sa.delete(Instrument).where(Instrument.id == pk))
         db.session.commit()
         db.session.remove()
@@ -146,3 +147,14 @@ def test_annex1_counts_a_dead_contact_until_it_is_corrected(app, session, uni, t
         session.execute(sa.delete(Instrument).where(Instrument.id == pk))
         session.execute(sa.delete(Unit).where(Unit.id == lab.id))
         session.commit()
+
+
+def test_the_lab_is_told_of_a_dead_contact_the_school_found_not_of_its_own_call(session, record):
+    def told():
+        return session.execute(sa.select(Message.subject, Message.link).join(PlatformUser, PlatformUser.id == Message.recipient_id)
+                               .where(PlatformUser.username == "lab_admin", Message.kind == "contact_dead")).all()
+
+    _call(session, record, "vacant")
+    assert told() == []
+    _call(session, record, "suspended", who="school_admin")
+    assert told() == [("公示联系方式待更正：核实仪器（CALL-0001）", f"/instrumentview/edit/{record}")]

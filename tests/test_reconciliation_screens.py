@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from app import clock
 from app.extensions import db
-from app.models import ChangeLog, Instrument, LedgerEntry, LedgerImport, LedgerMapping, LedgerUnitName, Unit
+from app.models import ChangeLog, Instrument, LedgerEntry, LedgerImport, LedgerMapping, LedgerUnitName, Message, PlatformUser, Unit
 from app.services.upkeep import ledger_import
 
 from . import factories as f
@@ -66,6 +66,7 @@ def ledger(database, uni):
                                                    | ChangeLog.record_id.in_([own_id, *drafted])))
         for model in (LedgerEntry, LedgerImport, LedgerMapping, LedgerUnitName):
             session.execute(sa.delete(model))
+        session.execute(sa.delete(Message).where(Message.kind.in_(("ledger_imported", "record_drafted"))))
         session.execute(sa.delete(Instrument).where(Instrument.id.in_(drafted)))
         session.commit()
 
@@ -217,3 +218,28 @@ def test_the_workspace_shows_each_tab(database, login_as, ledger, uni):
         html = client.get("/reconciliation/", query_string={"tab": tab}).get_data(as_text=True)
         assert expected in html, tab
         assert "LG-L21-0001" not in html
+
+
+def _messages(database, username, kind):
+    with database() as session:
+        return session.execute(sa.select(Message.subject, Message.body, Message.link).join(
+            PlatformUser, PlatformUser.id == Message.recipient_id).where(
+            PlatformUser.username == username, Message.kind == kind).order_by(Message.id)).all()
+
+
+def test_a_lab_is_told_what_lands_on_its_list(database, login_as, ledger, uni):
+    _commit(database, ledger["data"])
+    (told,) = _messages(database, "lab_admin", "ledger_imported")
+    assert "1 台应入尽入" in told.body and "1 处台账与平台记录不一致" in told.body and told.link == "/reconciliation/"
+    assert "1 台应入尽入" in _messages(database, "lab2_admin", "ledger_imported")[0].body
+    with database() as session:
+        entries = dict(session.execute(sa.select(LedgerEntry.asset_number, LedgerEntry.id)).all())
+    lab = login_as("lab_admin")  # the lab drafting its own candidate is not told what it did
+    lab.post("/reconciliation/draft", data={"csrf_token": csrf_token(lab, "/reconciliation/"),
+                                            "entry_id": entries["LG-L11-0001"], "unit_id": uni.l11})
+    assert _messages(database, "lab_admin", "record_drafted") == []
+    school = login_as("school_admin")
+    school.post("/reconciliation/draft", data={"csrf_token": csrf_token(school, "/reconciliation/"),
+                                               "entry_id": entries["LG-L21-0001"], "unit_id": uni.l21})
+    (drafted,) = _messages(database, "lab2_admin", "record_drafted")
+    assert "LG-L21-0001" in drafted.subject and drafted.link.startswith("/instrumentview/edit/")

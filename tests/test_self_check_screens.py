@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from app import clock
 from app.extensions import db
-from app.models import CheckRecord, Instrument, Unit
+from app.models import CheckRecord, Instrument, Message, PlatformUser, Unit
 from app.services.upkeep import self_checks
 
 from . import factories as f
@@ -38,6 +38,7 @@ def record(database, uni):
     yield pk
     with database() as session:
         session.execute(sa.delete(CheckRecord).where(CheckRecord.unit_id.in_((uni.l11, uni.c1))))
+        session.execute(sa.delete(Message).where(Message.kind == "check_returned"))
         session.execute(sa.delete(Instrument).where(Instrument.id == pk))
         session.commit()
 
@@ -91,6 +92,10 @@ def test_the_lab_checks_the_college_returns_and_approves_and_signs_the_quarter(a
     college.post("/selfcheck/decide", data={"csrf_token": ctoken, "check_id": check_id, "decision": "return",
                                             "remarks": "请核对存放地点"})
     assert _state(database, uni.l11, period) == "returned"
+    with database() as session:
+        told = session.execute(sa.select(Message.body, Message.link).join(PlatformUser, PlatformUser.id == Message.recipient_id)
+                               .where(PlatformUser.username == "lab_admin", Message.kind == "check_returned")).all()
+    assert [(b.endswith("请核对存放地点"), link) for b, link in told] == [(True, f"/selfcheck/?lab={uni.l11}&period={period}")]
     assert "请核对存放地点" in lab.get(f"/selfcheck/?lab={uni.l11}&period={period}").get_data(as_text=True)
     assert period in _due_months(lab, uni.l11)
     lab.post("/selfcheck/sign", data={"csrf_token": token, "check_id": check_id})

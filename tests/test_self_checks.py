@@ -3,6 +3,7 @@ an item is corrected exactly when the change log shows its fields edited since t
 month off only when every record is gone through; the unit above approves or returns it with remarks, then signs
 its quarter off only when nothing awaits a decision; due dates count working days across 国庆; a returned check is
 due again; only the lab side checks and only the unit above reviews."""
+import re
 from datetime import date, datetime
 
 import pytest
@@ -62,6 +63,10 @@ def _lab(session, tree):
 
 def _college(session, tree):
     return Actor(_user_id(session, "college_admin"), frozenset({COLLEGE_ADMIN}), "college", tree["college_path"])
+
+
+def _period(label):
+    return re.search(r"\d{4}-(\d{2}|Q\d)", label).group(0)
 
 
 def _at(instant, action):
@@ -170,7 +175,7 @@ def test_a_returned_check_needs_remarks_goes_back_to_the_lab_and_is_due_again(tr
     session.commit()
     assert (check.state, check.remarks) == ("returned", "位置未核对")
     due = [d.due for d in deadlines.self_checks_due(session, [tree["lab"]], WorkCalendar(), TERMS, date(2026, 10, 9))
-           if "2026-09" in d.label]
+           if _period(d.label) == "2026-09"]
     assert due == [date(2026, 10, 15)]  # five working days after Friday the 9th: 10 (调休 Saturday), 12–15
     with pytest.raises(RuleViolation):  # no second decision on a returned check
         _at(OCTOBER_9, lambda now: self_checks.decide(session, _college(session, tree), check.id, True, None, now))
@@ -184,11 +189,11 @@ def test_due_dates_count_working_days_after_the_month_and_the_quarter_across_nat
     calendar = WorkCalendar()
     checks = {d.label: d for d in deadlines.self_checks_due(session, None, calendar, TERMS, today)
               if d.record_id == tree["lab"]}
-    by_month = {d.label[-7:]: d.due for d in checks.values()}
+    by_month = {_period(d.label): d.due for d in checks.values()}
     assert by_month == {"2026-08": date(2026, 9, 7), "2026-09": date(2026, 10, 13), "2026-10": date(2026, 11, 6)}
     assert all(d.unit_id == tree["lab"] for d in checks.values())
     assert not [d for d in deadlines.self_checks_due(session, None, calendar, TERMS, today) if d.record_id == tree["quiet"]]
-    reviews = {d.label[-7:]: d.due for d in deadlines.reviews_due(session, None, calendar, TERMS, today)
+    reviews = {_period(d.label): d.due for d in deadlines.reviews_due(session, None, calendar, TERMS, today)
                if d.record_id == tree["college"]}
     # Q3 ends Wednesday 30 Sep: 8, 9, 10 (调休 Saturday), 12–16, 19, 20 October
     assert reviews["2026-Q3"] == date(2026, 10, 20) and list(reviews) == ["2026-Q3", "2026-Q4"]
@@ -201,7 +206,7 @@ def test_a_signed_check_and_a_signed_review_are_no_longer_due(tree, session):
     _go_through(session, tree, check)
     _at(OCTOBER_9, lambda now: self_checks.sign(session, _lab(session, tree), check.id, None, now))
     session.commit()
-    months = [d.label[-7:] for d in deadlines.self_checks_due(session, [tree["lab"]], WorkCalendar(), TERMS, today)]
+    months = [_period(d.label) for d in deadlines.self_checks_due(session, [tree["lab"]], WorkCalendar(), TERMS, today)]
     assert months == ["2026-08", "2026-10"]
     with pytest.raises(RuleViolation) as refused:  # September's check awaits the college's decision
         _at(OCTOBER_9, lambda now: self_checks.sign_review(session, _college(session, tree), tree["college"], "2026-Q3",
@@ -216,6 +221,6 @@ def test_a_signed_check_and_a_signed_review_are_no_longer_due(tree, session):
     session.commit()
     assert review.state == "signed" and review.checked_on == today
     assert review.findings.splitlines()[1] == "八月未自查" and "1" in review.findings.splitlines()[0]
-    quarters = [d.label[-7:] for d in deadlines.reviews_due(session, None, WorkCalendar(), TERMS, today)
+    quarters = [_period(d.label) for d in deadlines.reviews_due(session, None, WorkCalendar(), TERMS, today)
                 if d.record_id == tree["college"]]
     assert quarters == ["2026-Q4"]

@@ -53,7 +53,12 @@ def _accounts_with_role(session, role_name, unit_ids):
 
 def lab_side(session, instrument: Instrument) -> list:
     """The accounts that answer for the instrument: its lab's administrators, else its college's, else the school's."""
-    unit = session.get(Unit, instrument.unit_id)
+    return unit_side(session, instrument.unit_id)
+
+
+def unit_side(session, unit_id: int) -> list:
+    """The accounts that answer for a unit: its own administrators (of its level), else the nearest above's."""
+    unit = session.get(Unit, unit_id)
     ancestors = [int(part) for part in unit.path.strip("/").split("/")]  # the materialised path: "/1/4/17/"
     for role_name, unit_ids in ((LAB_ADMIN, [unit.id]), (COLLEGE_ADMIN, ancestors)):
         found = _accounts_with_role(session, role_name, unit_ids)

@@ -19,6 +19,7 @@ from app.models.choices import CALL_RESULT
 
 from app.services.actors import require_lab_side
 from app.services.errors import PolicyDenied, RuleViolation
+from app.services.people import upkeep_notices
 
 DEAD = ("vacant", "suspended", "wrong_person")  # the contact must be corrected
 MSG_NO_CONTACT = _("This instrument publishes no phone number to call: fill in its contact first.")
@@ -42,6 +43,8 @@ def record_call(session, actor, instrument_id: int, result: str, note: str | Non
     if result == "reachable":
         instrument.contact_verified_on = clock.local_date(now)
         session.info["actor_id"] = actor.user_id
+    elif result in DEAD and actor.unit_path != instrument.unit.path:  # found by the college or the school
+        upkeep_notices.contact_dead(session, instrument, CALL_RESULT.label(result), now)
     return call
 
 

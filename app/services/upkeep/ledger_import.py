@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from app.models import ChangeLog, LedgerEntry, LedgerImport, LedgerMapping, LedgerUnitName, Unit
 
 from app.services.errors import RuleViolation
+from app.services.people import upkeep_notices
 from app.services.upkeep import ledger, reconciliation
 from app.services.upkeep.changelog import value_text as change_text
 
@@ -239,6 +240,7 @@ def commit(session, import_plan: ImportPlan, actor_id: int | None, now) -> Ledge
     if log:
         session.execute(sa.insert(ChangeLog), [{**entry, "table_name": "ledger_entry", "changed_by_id": actor_id,
                                                 "changed_at": now, "source": source} for entry in log])
+    upkeep_notices.ledger_imported(session, import_plan.reconciliation, record.id, now)
     return record
 
 

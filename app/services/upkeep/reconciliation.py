@@ -24,6 +24,7 @@ from app.models.org import path_covers
 
 from app.services.actors import require_lab_side
 from app.services.errors import PolicyDenied, RuleViolation
+from app.services.people import upkeep_notices
 from app.services.upkeep.ledger import asset_key
 from app.services.upkeep.record_checks import MUST_NETWORK_MIN_VALUE
 
@@ -219,6 +220,8 @@ def draft_record(session, actor, entry_id: int, lab_id: int, now) -> Instrument:
     except sa.exc.IntegrityError:
         raise RuleViolation({"entry": MSG_ON_PLATFORM}) from None
     session.info["actor_id"] = actor.user_id
+    if actor.unit_path != lab.path:  # drafted by the college or the school: the lab is told
+        upkeep_notices.record_drafted(session, record, now)
     return record
 
 

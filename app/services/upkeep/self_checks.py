@@ -23,6 +23,7 @@ from app.models import ChangeLog, CheckItem, CheckRecord, Instrument, Unit
 
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
+from app.services.people import upkeep_notices
 
 # the checklist: each item and the record's columns whose edit during the check makes it "corrected"
 CHECKLIST = {
@@ -217,6 +218,8 @@ def decide(session, actor: Actor, check_id: int, approve: bool, remarks: str | N
         raise RuleViolation({"remarks": MSG_REMARKS})
     check.state = "approved" if approve else "returned"
     check.reviewed_by_id, check.reviewed_at, check.remarks = actor.user_id, now, remarks
+    if not approve:
+        upkeep_notices.check_returned(session, check, now)
     return check
 
 
