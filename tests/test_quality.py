@@ -2,6 +2,7 @@
 placeholder model, a value of 0, a purchase date after today, indicators of a few characters, a phone no mainland
 number has, a responsible person who has left — beside the fields left empty, for the records the province holds or
 must hold; the workspace's quality tab lists them in the caller's scope."""
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -83,3 +84,22 @@ def test_the_quality_tab_shows_the_callers_scope(app, lab, login_as):
     page = login_as("school_admin").get("/reconciliation/?tab=quality").get_data(as_text=True)
     assert "占位型号仪器（Q-001）" in page and "型号填写为“无”等占位内容" in page and "责任人已离职" in page
     assert "占位型号仪器" not in login_as("lab_admin").get("/reconciliation/?tab=quality").get_data(as_text=True)
+
+
+def _home_count(client, label):
+    html = client.get("/").get_data(as_text=True)
+    return int(re.search(r'dashboard-count">(\d+)</span>\s*<span class="dashboard-label">' + label, html).group(1))
+
+
+def test_the_home_page_counts_what_the_workspace_lists(app, lab, login_as):
+    school = login_as("school_admin")
+    before = _home_count(school, "信息缺失或明显不实的记录")
+    tab = school.get("/reconciliation/?tab=quality").get_data(as_text=True)
+    assert re.search(r'reconciliation-count-quality">(\d+)<', tab).group(1) == str(before)
+    with app.app_context():
+        f.instrument(db.session.get(Unit, lab), name="原值为零仪器", asset_number="Q-005", networked=True,
+                     original_value=Decimal("0"))
+        db.session.commit()
+        db.session.remove()
+    assert _home_count(school, "信息缺失或明显不实的记录") == before + 1
+    assert _home_count(school, "待完成的自查与复核") > 0  # the new networked lab owes this month's check

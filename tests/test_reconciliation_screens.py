@@ -187,7 +187,7 @@ def test_a_candidate_becomes_a_draft_record_in_a_lab_of_ones_scope(database, log
     assert due == [{"kind": "networking", "record": record_id, "record_type": "instrument",
                     "label": "流式细胞仪（LG-L11-0001）", "unit_id": uni.l11, "due": "2026-12-01",
                     "overdue": clock.today() > date(2026, 12, 1), "due_today": clock.today() == date(2026, 12, 1),
-                    "official": True}]
+                    "official": True, "period": None}]
     assert record_id not in {d["record"] for d in login_as("lab2_admin").get("/api/v1/compliance/deadlines/").json["result"]}
 
 

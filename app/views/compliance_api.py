@@ -216,7 +216,7 @@ class ReconciliationApi(_Actions):
 def due_row(due, today):
     return {"kind": due.kind, "record": due.record_id, "record_type": due.record_type, "label": due.label,
             "unit_id": due.unit_id, "due": _day(due.due), "overdue": due.overdue(today), "due_today": due.due_today(today),
-            "official": due.official}
+            "official": due.official, "period": due.period}
 
 
 class ComplianceApi(_Actions):
@@ -261,6 +261,7 @@ class ComplianceApi(_Actions):
                             overdue: {type: boolean}
                             due_today: {type: boolean}
                             official: {type: boolean}
+                            period: {type: string, nullable: true, description: "a self-check's month or a review's quarter"}
             422: {description: "an unknown kind or page, in Chinese"}
         """
         today = clock.today()

@@ -17,7 +17,8 @@ from app.reports.selfcheck import field_label, implausible_label
 from app.security.scope import unit_ids_for_rules
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
-from app.services.upkeep import contacts, deadlines, quality, reconciliation
+from app.services.upkeep import contacts, reconciliation, todo
+from app.services.upkeep.self_checks import Terms
 from app.services.workdays import load_calendar
 
 from .base import ScopedModelView, interface
@@ -28,7 +29,7 @@ SHOWN_ROWS = 500
 TABS = {"candidates": _("Candidates to network"), "encouraged": _("Encouraged to network"),
         "missing": _("Missing from the ledger"), "mismatches": _("Mismatches"), "deadlines": _("Networking deadlines"),
         "changes": _("Changes to send to the province"), "verify": _("Contacts to verify"),
-        "corrections": _("Contacts to correct"), "quality": _("Record quality")}
+        "corrections": _("Contacts to correct"), "quality": _("Record quality"), "checks": _("Self-checks due")}
 
 
 def _posted_record():
@@ -50,24 +51,16 @@ class ReconciliationView(BaseView):
         tab = request.args.get("tab", "candidates")
         if tab not in TABS:
             tab = "candidates"
-        unit_ids = unit_ids_for_rules()
-        found = reconciliation.reconcile(db.session, unit_ids)
         today = clock.today()
-        calendar = load_calendar(db.session)
-        due = {"deadlines": deadlines.networking(db.session, unit_ids, calendar),
-               "changes": deadlines.changes(db.session, unit_ids, calendar),
-               "corrections": deadlines.corrections(db.session, unit_ids, calendar),
-               "verify": contacts.to_verify(db.session, unit_ids, today, current_app.config["CONTACT_RECHECK_DAYS"]),
-               "quality": quality.problems(db.session, unit_ids, today)}
-        counts = {"candidates": len(found.candidates), "encouraged": len(found.encouraged), "missing": len(found.missing),
-                  "mismatches": len(found.mismatches), **{kind: len(rows) for kind, rows in due.items()}}
-        rows = due[tab] if tab in due else getattr(found, tab)
+        found = todo.todo(db.session, unit_ids_for_rules(), today, load_calendar(db.session), Terms.of(current_app.config),
+                          current_app.config["CONTACT_RECHECK_DAYS"])
+        counts, rows = found.counts(), found.lists[tab]
         labs = [u for u in _units_in_scope() if u.level == "lab"]
         units = {u.id: u.name for u in _units_in_scope()}
         last = db.session.execute(sa.select(LedgerImport).order_by(LedgerImport.id.desc()).limit(1)).scalar()
         return self.render_template(
             "reconciliation/index.html", title=gettext("Reconciliation with the asset ledger"), tab=tab, tabs=TABS,
-            counts=counts, rows=rows[:SHOWN_ROWS], shown=SHOWN_ROWS, found=found, labs=labs, units=units, today=today,
+            counts=counts, rows=rows[:SHOWN_ROWS], shown=SHOWN_ROWS, found=found.found, labs=labs, units=units, today=today,
             last=last, fields=COMPARED_LABELS, funding=dict(FUNDING_SOURCE.select_choices()),
             results=CALL_RESULT.pairs, field_label=field_label, implausible_label=implausible_label)
 

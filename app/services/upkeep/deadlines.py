@@ -42,6 +42,7 @@ class Due:
     unit_id: int
     due: date | None  # None: no start date on record, so already late
     official: bool  # False: a day on the way was counted without the State Council's published calendar
+    period: str | None = None  # a self-check's month ("2026-06") or a review's quarter ("2026-Q2")
 
     def overdue(self, today: date) -> bool:
         return self.due is None or today > self.due
@@ -136,7 +137,7 @@ def self_checks_due(session, unit_ids, calendar: WorkCalendar, terms: Terms, tod
                      else self_checks.last_day(month))
             deadline = calendar.add_working_days(start, terms.check_days)
             found.append(Due("self_check", "unit", lab.id, gettext("%(unit)s: self-check of %(period)s", unit=lab.name,
-                                                                  period=month), lab.id, deadline.day, deadline.official))
+                                                                  period=month), lab.id, deadline.day, deadline.official, month))
     return found
 
 
@@ -158,7 +159,7 @@ def reviews_due(session, unit_ids, calendar: WorkCalendar, terms: Terms, today: 
             deadline = calendar.add_working_days(self_checks.last_day(quarter), terms.review_days)
             found.append(Due("review", "unit", unit_id, gettext("%(unit)s: quarterly review of %(period)s",
                                                                 unit=names[unit_id], period=quarter),
-                             unit_id, deadline.day, deadline.official))
+                             unit_id, deadline.day, deadline.official, quarter))
     return found
 
 
