@@ -197,3 +197,27 @@ def test_the_demo_holds_what_spec_5_promises(demo_app):
                    and not [u for u in b.usage_records if u.source == "manual"] for b in mine)
         assert any(b.state == "pending" and b.respond_by >= today for b in mine)
         db.session.remove()
+
+
+def test_every_upkeep_list_has_something_to_find(demo_app):
+    """Issue 23, item 7: overdue self-checks, a returned one, dead contacts (one correction overdue), a responsible
+    person who has left — on a fresh demo, as the school's to-do list reads them."""
+    from app import clock
+    from app.models import CheckRecord
+    from app.services.upkeep import todo
+    from app.services.upkeep.self_checks import Terms, month_of, months_between
+    from app.services.workdays import load_calendar
+
+    with demo_app.app_context():
+        session, today = db.session, clock.today()
+        terms = Terms.of(demo_app.config)
+        found = todo.todo(session, None, today, load_calendar(session), terms, demo_app.config["CONTACT_RECHECK_DAYS"])
+        assert any(d.kind == "self_check" and d.overdue(today) for d in found.lists["checks"])
+        assert len(found.lists["corrections"]) == 2 and sum(d.overdue(today) for d in found.lists["corrections"]) == 1
+        assert any(("responsible_person", "left") in q.implausible for q in found.lists["quality"])
+        lab_id = session.execute(sa.select(PlatformUser.unit_id).where(PlatformUser.username == "lab_admin")).scalar_one()
+        states = dict(session.execute(sa.select(CheckRecord.period, CheckRecord.state).where(
+            CheckRecord.unit_id == lab_id, CheckRecord.kind == "monthly")).all())
+        months = months_between(terms.since, month_of(today))[:-1]
+        assert [states.get(m) for m in months] == ["approved"] * (len(months) - 1) + ["returned"] * bool(months)
+        db.session.remove()

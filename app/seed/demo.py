@@ -22,6 +22,7 @@ from app import clock
 from app.extensions import db
 from app.models import Unit
 from app.security.roles import sync_roles
+from app.services.upkeep.self_checks import Terms
 
 from .accounts import ACCOUNTS, ensure_accounts, existing_demo_units
 from .bookings import ensure_booking_demo
@@ -29,6 +30,7 @@ from .catalog import SCHOOL_CODE
 from .fees import FeesMixin
 from .instruments import InstrumentsMixin
 from .ledger import settle_provincial_state, write_demo_ledger
+from .upkeep import seed_upkeep
 from .service_year import ServiceYearMixin
 from .trainings import TrainingsMixin
 from .units_people import UnitsPeopleMixin
@@ -58,6 +60,9 @@ class _DemoBuilder(UnitsPeopleMixin, InstrumentsMixin, FeesMixin, TrainingsMixin
         # ledger, written once, disagrees with the platform in known ways (app/seed/ledger.py)
         self.counts["changes_to_send"] = settle_provincial_state(self.session, clock.now())
         self.counts["ledger_rows"] = write_demo_ledger(self.session, current_app.config["LEDGER_FOLDER"])
+        # the demo lab's self-checks and its college's reviews, the school's calls to published contacts, a
+        # responsible person who left (app/seed/upkeep.py)
+        self.counts.update(seed_upkeep(self.session, self.users, Terms.of(current_app.config), clock.now()))
         self.counts["seconds"] = round(time.perf_counter() - t0, 2)
         return self.counts
 
