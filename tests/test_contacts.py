@@ -138,12 +138,18 @@ def test_annex1_counts_a_dead_contact_until_it_is_corrected(app, session, uni, t
             assert "电话核实为空号" not in " ".join(str(v) for v in row4() if v)
             _call(session, pk, "vacant", datetime(2026, 9, 29, 2, 0, tzinfo=clock.UTC), who="school_admin")
             assert "电话核实为空号 1" in " ".join(str(v) for v in row4() if v)
+            assert row4()[4].endswith("本季度电话核实 1 次（可接通 0，空号 1，停机 0，非本人 0，无人接听 0），"
+                                      "发现失效联系方式 1 条，已更正 0 条。")
             session.get(Instrument, pk).contact_phone = "0731-88886666"  # corrected
             session.commit()
             assert "电话核实为空号" not in " ".join(str(v) for v in row4() if v)
+            assert row4()[4].endswith("发现失效联系方式 1 条，已更正 1 条。")
+        with time_machine.travel(datetime(2027, 1, 29, 2, 0, tzinfo=clock.UTC), tick=False):  # past the quarter
+            assert "电话核实" not in row4()[4]
     finally:
         session.rollback()
         session.execute(sa.delete(ContactCall).where(ContactCall.instrument_id == pk))
+        session.execute(sa.delete(Message).where(Message.kind == "contact_dead"))
         session.execute(sa.delete(Instrument).where(Instrument.id == pk))
         session.execute(sa.delete(Unit).where(Unit.id == lab.id))
         session.commit()

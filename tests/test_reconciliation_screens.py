@@ -243,3 +243,21 @@ def test_a_lab_is_told_what_lands_on_its_list(database, login_as, ledger, uni):
                                                "entry_id": entries["LG-L21-0001"], "unit_id": uni.l21})
     (drafted,) = _messages(database, "lab2_admin", "record_drafted")
     assert "LG-L21-0001" in drafted.subject and drafted.link.startswith("/instrumentview/edit/")
+
+
+def test_annex1_row1_counts_the_ledgers_candidates(app, database, ledger, tmp_path):
+    from .report_files import rows_of, run_report, worksheets
+
+    def annex():
+        result, content = run_report(app, tmp_path, "annex1", "--year", "2026", "--unit", "C1")
+        assert result.exit_code == 0, result.output
+        return {title: rows_of(ws) for title, ws in worksheets(content).items()}
+
+    before = next(r for r in annex()["附件1"] if r[0] == 1)
+    _commit(database, ledger["data"])
+    sheets = annex()
+    after = next(r for r in sheets["附件1"] if r[0] == 1)
+    assert "台账中另有 1 台套应纳入的设备尚未在平台登记" in after[5] and "台账中另有" not in str(before[5])
+    due = [int(re.search(r"应纳入省共享平台科研仪器设备 (\d+) 台套", row[4]).group(1)) for row in (before, after)]
+    assert due[1] == due[0] + 1
+    assert ["LG-L11-0001", "流式细胞仪", "资产台账中有、平台尚无记录"] in [[r[3], r[4], r[7]] for r in sheets["未入网设备"]]

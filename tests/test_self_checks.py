@@ -224,3 +224,26 @@ def test_a_signed_check_and_a_signed_review_are_no_longer_due(tree, session):
     quarters = [_period(d.label) for d in deadlines.reviews_due(session, None, WorkCalendar(), TERMS, today)
                 if d.record_id == tree["college"]]
     assert quarters == ["2026-Q4"]
+
+
+def test_annex1_row5_says_what_the_years_checks_came_to(app, tree, session, tmp_path):
+    from .report_files import rows_of, run_report, worksheets
+
+    check = _open(session, tree)  # September's, opened on 9 October
+    with time_machine.travel(datetime(2026, 10, 9, 3, 0, tzinfo=clock.UTC), tick=False):
+        session.get(Instrument, tree["records"][0]).location = "理科楼303室"
+        session.commit()
+    _go_through(session, tree, check, datetime(2026, 10, 9, 4, 0, tzinfo=clock.UTC))
+    _at(OCTOBER_9, lambda now: self_checks.sign(session, _lab(session, tree), check.id, None, now))
+    session.commit()
+    code = session.get(Unit, tree["college"]).code
+
+    def row5():
+        result, content = run_report(app, tmp_path, "annex1", "--year", "2026", "--unit", code)
+        assert result.exit_code == 0, result.output
+        return next(r for r in rows_of(next(iter(worksheets(content).values()))) if r[0] == 5)[4]
+
+    with time_machine.travel(datetime(2026, 10, 9, 6, 0, tzinfo=clock.UTC), tick=False):
+        # June to September ended (SELF_CHECKS_SINCE 2026-06), one lab: 4 due, 1 signed; Q2 and Q3 ended: 2 reviews
+        assert row5().endswith("本年度应开展月度自查 4 次，已签认 1 次，完成率 25%；应开展季度复核 2 次，已签认 0 次。"
+                               "自查中更正：安放地址 1 项。")

@@ -6,13 +6,17 @@ past year): the platform keeps the current record, not a snapshot per year.
 """
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pandas as pd
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext, lazy_gettext as _
 
 from app import clock
-from app.models import InnovationPlatform, Instrument
-from app.services.upkeep import contacts, deadlines, quality, record_checks as rules
+from app.models import InnovationPlatform, Instrument, Unit
+from app.services.upkeep import contacts, deadlines, quality, reconciliation, record_checks as rules, self_checks
+from app.services.upkeep.self_checks import Terms
 from app.services.workdays import load_calendar
 
 from .excel import BLANK, Sheet, long_date, wan_yuan
@@ -41,6 +45,10 @@ def implausible_label(field, reason):
             ("technical_indicators", "short"): gettext("indicators of a few characters"),
             ("responsible_person", "left"): gettext("responsible person has left"),
             ("contact", "phone_invalid"): gettext("phone number that does not exist in the numbering plan")}[field, reason]
+
+
+CHECKLIST_LABELS = {"run_status": _("Run status"), "location": _("Location"), "contact": _("Contact"),
+                    "fee_standard": _("Fee standard"), "indicators": _("Main technical indicators")}
 
 
 def _contact_label(code):
@@ -101,13 +109,27 @@ def annex1(ctx):
             overdue += 1
             not_networked_rows.append((r, gettext("overdue (%(days)s working days after acceptance)",
                                                   days=rules.JOIN_WITHIN_WORKING_DAYS)))
-    networked_due = len(due) - len(missing)
+    # …and every asset of the finance office's ledger that must be is on the platform at all (the reconciliation)
+    found = reconciliation.reconcile(ctx.session, ctx.unit_ids)
+    candidates = found.candidates
+    unit_names = dict(ctx.session.execute(sa.select(Unit.id, Unit.name)).all()) if candidates else {}
+    not_networked_rows += [({"college_name": "", "lab_name": unit_names.get(c["unit_id"], c["unit_name"] or ""),
+                             "asset_number": c["asset_number"], "name": c["name"] or "", "model": c["model"],
+                             "original_value": c["value"]}, gettext("in the asset ledger, not on the platform"))
+                           for c in candidates]
+    networked_due, owed = len(due) - len(missing), len(due) + len(candidates)
+    problems1 = []
+    if missing:
+        problems1.append(gettext(
+            "%(count)s not on the platform: %(new)s newly accepted and still within %(days)s working days, "
+            "%(overdue)s past the deadline (see the sheet of instruments not networked).",
+            count=len(missing), new=new, overdue=overdue, days=rules.JOIN_WITHIN_WORKING_DAYS))
+    if candidates:
+        problems1.append(gettext("Checked against the asset ledger: %(count)s more in the ledger that must be networked "
+                                 "have no record on the platform yet.", count=len(candidates)))
     row1 = (gettext("This unit should place %(due)s instruments on the provincial sharing platform; %(done)s are on it, "
-                    "completion %(rate)s.", due=len(due), done=networked_due, rate=_percent(networked_due, len(due))),
-            gettext("No problem found") if not missing else gettext(
-                "%(count)s not on the platform: %(new)s newly accepted and still within %(days)s working days, "
-                "%(overdue)s past the deadline (see the sheet of instruments not networked).",
-                count=len(missing), new=new, overdue=overdue, days=rules.JOIN_WITHIN_WORKING_DAYS))
+                    "completion %(rate)s.", due=owed, done=networked_due, rate=_percent(networked_due, owed)),
+            "".join(problems1) or gettext("No problem found"))
 
     # 2. provincial and national innovation platforms are networked
     platforms = ctx.session.execute(
@@ -143,8 +165,17 @@ def annex1(ctx):
                                           contacts.dead_call(r["call_result"], r["call_phone"], r["contact_phone"])))
                for r in networked]
     bad_contacts = [(r, p) for r, p in checked if p]
+    calls = contacts.calls_summary(ctx.session, ctx.unit_ids, clock.start_of(as_of - timedelta(days=rules.CONTACT_REVIEW_DAYS)),
+                                   clock.start_of(as_of + timedelta(days=1)))
+    calls_text = "" if not calls["calls"] else gettext(
+        "Calls within the quarter: %(calls)s (reachable %(reachable)s, number does not exist %(vacant)s, out of service "
+        "%(suspended)s, not the person %(wrong)s, no answer %(no_answer)s); %(dead)s dead contacts found, %(corrected)s "
+        "corrected.", calls=calls["calls"], dead=calls["dead"], corrected=calls["corrected"],
+        reachable=calls["by_result"]["reachable"], vacant=calls["by_result"]["vacant"],
+        suspended=calls["by_result"]["suspended"], wrong=calls["by_result"]["wrong_person"],
+        no_answer=calls["by_result"]["no_answer"])
     row4 = (gettext("%(count)s published contacts checked; %(good)s well-formed and verified within the quarter.",
-                    count=len(networked), good=len(networked) - len(bad_contacts)),
+                    count=len(networked), good=len(networked) - len(bad_contacts)) + calls_text,
             gettext("No problem found") if not bad_contacts else gettext(
                 "%(count)s contacts to rectify: %(detail)s.", count=len(bad_contacts),
                 detail="，".join(f"{_contact_label(code)} {n}" for code in ("vacant", "suspended", "wrong_person", "no_contact",
@@ -167,8 +198,18 @@ def annex1(ctx):
                                         days=rules.UPDATE_WITHIN_WORKING_DAYS))
         if problems:
             accuracy.append((r, "；".join(problems)))
+    checks = self_checks.year_summary(ctx.session, ctx.unit_ids, ctx.year, as_of, Terms.of(current_app.config))
+    checks_text = "" if not checks["due"] else gettext(
+        "Monthly self-checks due this year %(due)s, signed off %(done)s, rate %(rate)s; quarterly reviews due "
+        "%(reviews_due)s, signed off %(reviews_done)s.", due=checks["due"], done=checks["done"],
+        rate=_percent(checks["done"], checks["due"]), reviews_due=checks["reviews_due"],
+        reviews_done=checks["reviews_done"])
+    corrected = [(name, n) for name, n in checks["corrected"].items() if n]
+    if corrected:
+        checks_text += gettext("Corrected in the self-checks: %(detail)s.", detail="，".join(
+            gettext("%(item)s: %(n)s items", item=CHECKLIST_LABELS[name], n=n) for name, n in corrected))
     row5 = (gettext("%(count)s networked instruments checked; %(good)s accurate and current.",
-                    count=len(networked), good=len(networked) - len(accuracy)),
+                    count=len(networked), good=len(networked) - len(accuracy)) + checks_text,
             gettext("No problem found") if not accuracy else gettext("%(count)s records to rectify (see the accuracy sheet).",
                                                          count=len(accuracy)))
 

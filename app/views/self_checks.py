@@ -7,22 +7,19 @@ approve and return on each signed-off check and the review's sign-off."""
 from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
-from flask_babel import gettext, lazy_gettext as _
+from flask_babel import gettext
 import sqlalchemy as sa
 
 from app import clock
 from app.extensions import db
 from app.models import CheckItem, CheckRecord, Unit
 from app.models.choices import CHECK_RESULT, CHECK_STATE, RUN_STATUS
+from app.reports.selfcheck import CHECKLIST_LABELS
 from app.security.scope import unit_ids_for_rules
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
 from app.services.upkeep import self_checks
 from app.services.upkeep.self_checks import Terms
-
-CHECKLIST_LABELS = {"run_status": _("Run status"), "location": _("Location"), "contact": _("Contact"),
-                    "fee_standard": _("Fee standard"), "indicators": _("Main technical indicators")}
-
 
 def _number(name, source):
     value = source.get(name, "")

@@ -73,3 +73,21 @@ def latest_calls():
 def dead_call(result, called_phone, phone) -> str | None:
     """The latest call's result when it found the phone dead and the phone published is still the one called."""
     return result if result in DEAD and called_phone == phone else None
+
+
+def calls_summary(session, unit_ids, first, last) -> dict:
+    """The calls made between the instants `first` and `last` to records in `unit_ids` (None: all), by result; how
+    many records they found dead, and how many of those have since been corrected (a new phone, or reached)."""
+    scope = sa.true() if unit_ids is None else Instrument.unit_id.in_(unit_ids)
+    rows = session.execute(sa.select(ContactCall.instrument_id, ContactCall.result)
+                           .join(Instrument, Instrument.id == ContactCall.instrument_id)
+                           .where(scope, ContactCall.called_at >= first, ContactCall.called_at <= last)).all()
+    dead = {row.instrument_id for row in rows if row.result in DEAD}
+    latest = latest_calls()
+    still_dead = set(session.execute(sa.select(Instrument.id).join(latest, latest.c.instrument_id == Instrument.id)
+                                     .where(Instrument.id.in_(dead), latest.c.result.in_(DEAD),
+                                            Instrument.contact_phone == latest.c.phone)).scalars()) if dead else set()
+    by_result = {code: 0 for code in CALL_RESULT.codes}
+    for row in rows:
+        by_result[row.result] += 1
+    return {"calls": len(rows), "by_result": by_result, "dead": len(dead), "corrected": len(dead - still_dead)}

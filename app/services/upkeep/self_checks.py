@@ -285,3 +285,28 @@ def sign_review(session, actor: Actor, unit_id: int, quarter: str, findings: str
     except sa.exc.IntegrityError:  # signed at the same moment by someone else
         raise RuleViolation({"check": MSG_CLOSED}) from None
     return review
+
+
+# -- what the year's checks came to (附件1) ----------------------------------------------------------------
+
+def year_summary(session, unit_ids, year: int, as_of: date, terms: Terms) -> dict:
+    """The monthly checks and quarterly reviews due in `year` up to `as_of` (months and quarters ended before it,
+    from `terms.since`) of the labs in `unit_ids` that owe them now, how many were done, and how many items the
+    year's checks found corrected, by checklist item."""
+    months = [m for m in months_between(max(terms.since, f"{year}-01"), f"{year}-12") if last_day(m) < as_of]
+    quarters = sorted({quarter_of(m) for m in months if last_day(quarter_of(m)) < as_of})
+    scope = sa.true() if unit_ids is None else Unit.id.in_(unit_ids)
+    labs = session.execute(sa.select(Unit.id, Unit.parent_id).where(scope, owes_checks())).all()
+    lab_ids, reviewers = [lab.id for lab in labs], {lab.parent_id for lab in labs}
+    done = session.execute(sa.select(sa.func.count()).select_from(CheckRecord).where(
+        CheckRecord.kind == "monthly", CheckRecord.state.in_(DONE), CheckRecord.unit_id.in_(lab_ids),
+        CheckRecord.period.in_(months))).scalar()
+    reviewed = session.execute(sa.select(sa.func.count()).select_from(CheckRecord).where(
+        CheckRecord.kind == "quarterly", CheckRecord.state == "signed", CheckRecord.unit_id.in_(reviewers),
+        CheckRecord.period.in_(quarters))).scalar()
+    corrected = session.execute(sa.select(*(sa.func.count().filter(getattr(CheckItem, name) == "corrected")
+                                            for name in CHECKLIST))
+                                .join(CheckRecord, CheckRecord.id == CheckItem.check_id)
+                                .where(CheckRecord.unit_id.in_(lab_ids), CheckRecord.period.startswith(f"{year}-"))).one()
+    return {"due": len(lab_ids) * len(months), "done": done, "reviews_due": len(reviewers) * len(quarters),
+            "reviews_done": reviewed, "corrected": dict(zip(CHECKLIST, (int(n or 0) for n in corrected)))}
