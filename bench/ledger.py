@@ -8,8 +8,9 @@
    the same file is committed (every row unchanged).
 2. The commit of the first import (50,000 entries and their change log), timed, and the peak resident memory of
    a fresh process that dry-runs and commits it (goal ≤ 1 GB).
-3. The reconciliation workspace of the school (every tab) and the school's deadline list (the API) send the same
-   number of SQL statements with 2,000 and with 20,000 instruments (goal: equal).
+3. The reconciliation workspace of the school (every tab) and the school's deadline list (the API), and the lab's
+   to-do list (its workspace, its home page's counts, its self-check page) send the same number of SQL statements
+   with 2,000 and with 20,000 instruments (goal: equal).
 """
 from __future__ import annotations
 
@@ -39,8 +40,9 @@ RATIO_GOAL, MEMORY_GOAL_MB = 2.0, 1024
 HEADER = ["卡片编号", "资产名称", "规格型号", "单价(元)", "经费来源", "取得日期", "入账日期", "使用部门", "存放地点", "使用人",
           "生产厂家", "国别", "国标分类", "使用状况"] + [f"自定义项{n:02d}" for n in range(1, 17)]  # 30 columns
 PAGES = ["/reconciliation/?tab=" + tab for tab in ("candidates", "encouraged", "missing", "mismatches", "deadlines", "changes",
-                                                  "verify", "corrections")]
+                                                  "verify", "corrections", "quality", "checks")]
 DEADLINES = "/api/v1/compliance/deadlines/?page_size=1000"
+LAB_PAGES = ["/", "/reconciliation/?tab=checks", "/reconciliation/?tab=quality", "/selfcheck/"]
 
 
 def parse_args(argv=None):
@@ -149,13 +151,14 @@ def _commit_in_a_fresh_process(url, path, queue):
 
 def _statements(app, engine):
     counter = StatementCounter(engine)
-    client = login(app, "bench_school")
     counts = {}
-    for url in [*PAGES, DEADLINES]:
-        client.get(url)  # warm: the scope and the menu's first reads
-        counter.start()
-        status = client.get(url).status_code
-        counts[url] = (len(counter.stop()), status)
+    for username, urls in (("bench_school", [*PAGES, DEADLINES]), ("bench_lab", LAB_PAGES)):
+        client = login(app, username)
+        for url in urls:
+            client.get(url)  # warm: the scope and the menu's first reads
+            counter.start()
+            status = client.get(url).status_code
+            counts[f"{username} {url}"] = (len(counter.stop()), status)
     return counts
 
 

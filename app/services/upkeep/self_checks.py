@@ -17,6 +17,7 @@ from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from app import clock
 from app.models import ChangeLog, CheckItem, CheckRecord, Instrument, Unit
@@ -127,6 +128,7 @@ def owes_checks():
 def checked_records(session, lab_id: int):
     """The lab's networked records, which its monthly self-check goes through."""
     return session.execute(sa.select(Instrument).where(Instrument.unit_id == lab_id, Instrument.networked.is_(True))
+                           .options(selectinload(Instrument.responsible_person))
                            .order_by(Instrument.id)).scalars().all()
 
 
