@@ -37,3 +37,35 @@ def test_two_instruments_saved_without_terminal_or_class(app, uni, login_as):
         with app.app_context():
             db.session.execute(sa.delete(Instrument).where(Instrument.id.in_(ids)))
             db.session.commit()
+
+
+def test_a_record_saved_again_from_a_browser_is_unchanged(app, uni, login_as):
+    """A browser sends a textarea's line breaks as CRLF: saving an unchanged multi-line record again changes
+    nothing — no entry in its history, no change to send to the province."""
+    from app.models import ChangeLog
+
+    with app.app_context():
+        record = f.instrument(db.session.get(Unit, uni.l11), name="多行指标仪器", asset_number="CRLF-1", networked=True,
+                              technical_indicators="分辨率：1 nm\n加速电压：0.5–30 kV", main_functions="形貌观察\r\n成分分析")
+        db.session.commit()
+        pk = record.id
+    client = login_as("lab_admin")
+    try:
+        html = client.get(f"/instrumentview/edit/{pk}").get_data(as_text=True)
+        data = _form(html)
+        data.update(unit=str(uni.l11), kind="instrument", funding_source="fiscal_full", run_status="normal",
+                    sharing_status="external", networked="y",
+                    technical_indicators="分辨率：1 nm\r\n加速电压：0.5–30 kV", main_functions="形貌观察\r\n成分分析")
+        assert client.post(f"/instrumentview/edit/{pk}", data=data).status_code == 302
+        with app.app_context():
+            saved = db.session.execute(sa.select(Instrument.technical_indicators, Instrument.main_functions)
+                                       .where(Instrument.id == pk)).one()
+            logged = db.session.execute(sa.select(ChangeLog.field).where(
+                ChangeLog.table_name == "instrument", ChangeLog.record_id == pk)).scalars().all()
+        assert saved == ("分辨率：1 nm\n加速电压：0.5–30 kV", "形貌观察\n成分分析")
+        assert "technical_indicators" not in logged and "main_functions" in logged  # stored with a CR: now without
+    finally:
+        with app.app_context():
+            db.session.execute(sa.delete(ChangeLog).where(ChangeLog.table_name == "instrument", ChangeLog.record_id == pk))
+            db.session.execute(sa.delete(Instrument).where(Instrument.id == pk))
+            db.session.commit()

@@ -101,10 +101,13 @@ def test_the_lab_checks_the_college_returns_and_approves_and_signs_the_quarter(a
     lab.post("/selfcheck/sign", data={"csrf_token": token, "check_id": check_id})
     college.post("/selfcheck/decide", data={"csrf_token": ctoken, "check_id": check_id, "decision": "approve"})
     assert _state(database, uni.l11, period) == "approved"
-    college.post("/selfcheck/sign_review", data={"csrf_token": ctoken, "unit_id": uni.c1, "quarter": quarter})
-    assert "已签认" in college.get(f"/selfcheck/review?unit={uni.c1}&quarter={quarter}").get_data(as_text=True)
+    page = college.get(f"/selfcheck/review?unit={uni.c1}&quarter={quarter}").get_data(as_text=True)
+    assert "review-not-ended" in page and "review-sign" not in page  # this quarter has not ended
+    refused = college.post("/selfcheck/sign_review", data={"csrf_token": ctoken, "unit_id": uni.c1, "quarter": quarter},
+                           follow_redirects=True).get_data(as_text=True)
+    assert "已结束的季度" in refused
     reviews = college.get("/api/v1/compliance/deadlines/", query_string={"kind": "review", "page_size": 1000}).json
-    assert quarter not in {_period(d["label"]) for d in reviews["result"] if d["record"] == uni.c1}
+    assert quarter in {d["period"] for d in reviews["result"] if d["record"] == uni.c1}
 
 
 def test_another_lab_reaches_nothing_and_no_form_without_its_token(database, login_as, record, uni):
@@ -135,3 +138,32 @@ def test_neither_a_service_user_nor_a_visitor_reaches_the_checks(database, login
         answer = client.get(url) if method == "get" else client.post(url, data=data)
         assert answer.status_code in (302, 403), (url, answer.status_code)
     assert _state(database, uni.l11, period) is None
+
+
+@pytest.mark.parametrize("value", ["²", "-1", "0", "99999999999999999999", "1e3", ""])
+def test_malformed_ids_are_answered_not_crashed(database, login_as, record, uni, value):
+    lab = login_as("lab_admin")
+    assert lab.get(f"/selfcheck/?lab={value}&period=x").status_code == 200
+    token = csrf_token(lab, "/selfcheck/")
+    for url, data in (("/selfcheck/confirm", {"check_id": value, "instrument_id": value}),
+                      ("/selfcheck/sign", {"check_id": value}), ("/selfcheck/open", {"lab": value, "period": value})):
+        assert lab.post(url, data={"csrf_token": token, **data}).status_code in (302, 404), url
+    college = login_as("college_admin")
+    assert college.get(f"/selfcheck/review?unit={value}&quarter={value}").status_code == 200
+    ctoken = csrf_token(college, "/selfcheck/review")
+    for url, data in (("/selfcheck/decide", {"check_id": value, "decision": "approve"}),
+                      ("/selfcheck/sign_review", {"unit_id": value, "quarter": value})):
+        assert college.post(url, data={"csrf_token": ctoken, **data}).status_code in (302, 404), url
+    assert lab.post("/reconciliation/call", data={"csrf_token": token, "instrument_id": value,
+                                                  "result": "vacant"}).status_code == 404
+    assert lab.post("/reconciliation/draft", data={"csrf_token": token, "entry_id": value, "unit_id": value}).status_code == 302
+
+
+def test_a_note_the_database_cannot_store_is_refused_with_a_message(database, login_as, record, uni):
+    period = self_checks.month_of(clock.today())
+    lab = login_as("lab_admin")
+    token = csrf_token(lab, "/selfcheck/")
+    lab.post("/selfcheck/open", data={"csrf_token": token, "lab": uni.l11, "period": period})
+    answer = lab.post("/selfcheck/confirm", data={"csrf_token": token, "check_id": _check_id(database, uni.l11, period),
+                                                  "instrument_id": record, "note": "核对\x00"}, follow_redirects=True)
+    assert answer.status_code == 200 and "无法保存的字符" in answer.get_data(as_text=True)

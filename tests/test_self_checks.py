@@ -12,7 +12,7 @@ import time_machine
 
 from app import clock
 from app.extensions import db
-from app.models import ChangeLog, CheckRecord, Instrument, PlatformUser, Unit
+from app.models import ChangeLog, CheckRecord, FeeStandard, FeeStandardEvent, Instrument, Message, PlatformUser, Unit
 from app.models.user import COLLEGE_ADMIN, LAB_ADMIN, SCHOOL_ADMIN
 from app.services.actors import Actor
 from app.services.errors import PolicyDenied, RuleViolation
@@ -45,7 +45,11 @@ def tree(app, uni):
     yield ids
     with app.app_context():
         units = [ids["lab"], ids["quiet"], ids["college"]]
+        records = sa.select(Instrument.id).where(Instrument.unit_id.in_(units))
+        # SQLite gives a deleted row's id to the next one: the history of these records must not pass on
+        db.session.execute(sa.delete(ChangeLog).where(ChangeLog.table_name == "instrument", ChangeLog.record_id.in_(records)))
         db.session.execute(sa.delete(CheckRecord).where(CheckRecord.unit_id.in_(units)))
+        db.session.execute(sa.delete(Message).where(Message.kind == "check_returned"))
         db.session.execute(sa.delete(Instrument).where(Instrument.unit_id.in_(units)))
         for pk in units:
             db.session.execute(sa.delete(Unit).where(Unit.id == pk))
@@ -117,7 +121,7 @@ def test_the_month_is_signed_off_only_when_every_networked_record_is_gone_throug
                                                               tree["records"][0], None, now))
     with pytest.raises(RuleViolation) as refused:
         _at(SEPTEMBER_30_EVENING, lambda now: self_checks.sign(session, _lab(session, tree), check.id, None, now))
-    assert "1" in str(refused.value.errors["check"])
+    assert re.findall(r"\d+", refused.value.errors["check"]) == ["1"]
     _at(SEPTEMBER_30_EVENING, lambda now: self_checks.confirm(session, _lab(session, tree), check.id,
                                                               tree["records"][1], None, now))
     _at(SEPTEMBER_30_EVENING, lambda now: self_checks.sign(session, _lab(session, tree), check.id, " 无问题 ", now))
@@ -135,7 +139,8 @@ def test_a_record_not_networked_or_of_another_lab_is_not_part_of_the_check(tree,
     session.rollback()
 
 
-@pytest.mark.parametrize("period", ["2026-07", "2026-11", "2026-13", "2026-1", "20261-0", "abcdefg"])
+@pytest.mark.parametrize("period", ["2026-07", "2026-11", "2026-13", "2026-1", "20261-0", "abcdefg", "2026-0\u0669",
+                                    "2026-00", None])
 def test_only_a_month_from_the_first_to_this_one_is_opened(tree, session, period):
     with pytest.raises(RuleViolation):
         _open(session, tree, period=period)
@@ -211,7 +216,7 @@ def test_a_signed_check_and_a_signed_review_are_no_longer_due(tree, session):
     with pytest.raises(RuleViolation) as refused:  # September's check awaits the college's decision
         _at(OCTOBER_9, lambda now: self_checks.sign_review(session, _college(session, tree), tree["college"], "2026-Q3",
                                                            None, now, TERMS.since))
-    assert "1" in str(refused.value.errors["check"])
+    assert re.findall(r"\d+", refused.value.errors["check"]) == ["1"]
     with pytest.raises(PolicyDenied):
         _at(OCTOBER_9, lambda now: self_checks.sign_review(session, _lab(session, tree), tree["college"], "2026-Q3",
                                                            None, now, TERMS.since))
@@ -220,7 +225,9 @@ def test_a_signed_check_and_a_signed_review_are_no_longer_due(tree, session):
                                                                 "2026-Q3", "八月未自查", now, TERMS.since))
     session.commit()
     assert review.state == "signed" and review.checked_on == today
-    assert review.findings.splitlines()[1] == "八月未自查" and "1" in review.findings.splitlines()[0]
+    # approved 1 (September), returned 0, not done 1 (August; July is before the duty's first month)
+    assert review.findings.splitlines()[1] == "八月未自查"
+    assert re.findall(r"\d+", review.findings.splitlines()[0]) == ["1", "0", "1"]
     quarters = [_period(d.label) for d in deadlines.reviews_due(session, None, WorkCalendar(), TERMS, today)
                 if d.record_id == tree["college"]]
     assert quarters == ["2026-Q4"]
@@ -247,3 +254,96 @@ def test_annex1_row5_says_what_the_years_checks_came_to(app, tree, session, tmp_
         # June to September ended (SELF_CHECKS_SINCE 2026-06), one lab: 4 due, 1 signed; Q2 and Q3 ended: 2 reviews
         assert row5().endswith("本年度应开展月度自查 4 次，已签认 1 次，完成率 25%；应开展季度复核 2 次，已签认 0 次。"
                                "自查中更正：安放地址 1 项。")
+
+
+def _signed_september(session, tree):
+    check = _open(session, tree)
+    _go_through(session, tree, check)
+    _at(OCTOBER_9, lambda now: self_checks.sign(session, _lab(session, tree), check.id, None, now))
+    session.commit()
+    return check
+
+
+def test_a_decision_reads_the_check_as_committed_when_it_takes_its_lock(tree, session, elsewhere):
+    check = _signed_september(session, tree)
+    assert check.state == "signed"  # as this session last read it
+    elsewhere(sa.update(CheckRecord).where(CheckRecord.id == check.id).values(state="approved"))  # another reviewer
+    with pytest.raises(RuleViolation):
+        _at(OCTOBER_9, lambda now: self_checks.decide(session, _college(session, tree), check.id, False, "再核", now))
+    session.rollback()
+
+
+def test_nobody_approves_a_check_they_signed_themselves(tree, session):
+    college = _college(session, tree)
+    check = _open(session, tree)
+    for pk in tree["records"]:  # the college goes through the lab's records itself
+        _at(OCTOBER_9, lambda now, pk=pk: self_checks.confirm(session, college, check.id, pk, None, now))
+    _at(OCTOBER_9, lambda now: self_checks.sign(session, college, check.id, None, now))
+    with pytest.raises(RuleViolation) as refused:
+        _at(OCTOBER_9, lambda now: self_checks.decide(session, college, check.id, True, None, now))
+    assert "check" in refused.value.errors and check.state == "signed"
+    session.rollback()
+
+
+def test_a_quarter_is_signed_off_only_once_it_has_ended_and_only_by_a_unit_above_checking_labs(tree, session, uni):
+    with pytest.raises(RuleViolation):  # the fourth quarter has not ended on 9 October
+        _at(OCTOBER_9, lambda now: self_checks.sign_review(session, _college(session, tree), tree["college"], "2026-Q4",
+                                                           None, now, TERMS.since))
+    school = Actor(_user_id(session, "school_admin"), frozenset({SCHOOL_ADMIN}), "school", session.get(Unit, uni.school).path)
+    empty = f.unit("无实验室学院", "college", session.get(Unit, uni.school))
+    with pytest.raises(RuleViolation) as refused:
+        _at(OCTOBER_9, lambda now: self_checks.sign_review(session, school, empty.id, "2026-Q3", None, now, TERMS.since))
+    assert "unit" in refused.value.errors
+    with pytest.raises(PolicyDenied):  # a lab reviews nothing, even as the school
+        _at(OCTOBER_9, lambda now: self_checks.sign_review(session, school, tree["lab"], "2026-Q3", None, now, TERMS.since))
+    review = _at(OCTOBER_9, lambda now: self_checks.sign_review(session, school, tree["college"], "2026-Q3", None, now,
+                                                                TERMS.since))  # the school, above the college, may
+    assert review.state == "signed"
+    session.rollback()
+
+
+def test_a_check_signed_after_its_quarters_review_reopens_the_review(tree, session):
+    _at(OCTOBER_9, lambda now: self_checks.sign_review(session, _college(session, tree), tree["college"], "2026-Q3",
+                                                       None, now, TERMS.since))
+    session.commit()
+    assert [_period(d.label) for d in deadlines.reviews_due(session, [tree["college"]], WorkCalendar(), TERMS,
+                                                            date(2026, 10, 9))] == ["2026-Q4"]
+    _signed_september(session, tree)  # late: September's check after the review
+    review = session.execute(sa.select(CheckRecord).where(CheckRecord.unit_id == tree["college"])).scalar_one()
+    assert review.state == "open"
+    assert [_period(d.label) for d in deadlines.reviews_due(session, [tree["college"]], WorkCalendar(), TERMS,
+                                                            date(2026, 10, 9))] == ["2026-Q3", "2026-Q4"]
+
+
+def test_a_fee_standard_published_during_the_check_is_corrected(tree, session):
+    check = _open(session, tree)
+    first = tree["records"][0]
+    standard = f.fee_standard(session.get(Instrument, first), state="published", effective_from=date(2026, 10, 1))
+    session.add(FeeStandardEvent(standard_id=standard.id, action="school_approve", from_state="school_review",
+                                 to_state="published", at=datetime(2026, 10, 9, 3, 0, tzinfo=clock.UTC)))
+    session.commit()
+    item = _at(OCTOBER_9, lambda now: self_checks.confirm(session, _lab(session, tree), check.id, first, None, now))
+    assert item.fee_standard == "corrected" and item.location == "confirmed"
+    other = _at(OCTOBER_9, lambda now: self_checks.confirm(session, _lab(session, tree), check.id, tree["records"][1],
+                                                           None, now))
+    assert other.fee_standard == "confirmed"
+    session.rollback()
+    session.execute(sa.delete(FeeStandard).where(FeeStandard.instrument_id == first))
+    session.commit()
+
+
+@pytest.mark.parametrize("note", ["备注\x00", "\ud800"])
+def test_text_a_database_cannot_store_is_refused(tree, session, note):
+    check = _open(session, tree)
+    with pytest.raises(RuleViolation) as refused:
+        _at(OCTOBER_9, lambda now: self_checks.confirm(session, _lab(session, tree), check.id, tree["records"][0], note, now))
+    assert "note" in refused.value.errors
+    session.rollback()
+
+
+def test_a_lab_first_networked_later_owes_from_that_month(tree, session):
+    session.execute(sa.update(Instrument).where(Instrument.unit_id == tree["lab"]).values(networked_on=date(2026, 9, 15)))
+    session.commit()
+    months = [_period(d.label) for d in deadlines.self_checks_due(session, [tree["lab"]], WorkCalendar(), TERMS,
+                                                                  date(2026, 10, 9))]
+    assert months == ["2026-09", "2026-10"]  # not August

@@ -27,3 +27,19 @@ def whole_number(errors, field, value, message, minimum=0, maximum=None):
         errors[field] = message
         return None
     return number
+
+
+MSG_UNSTORABLE = _("This text holds characters that cannot be stored (a NUL or a broken character).")
+
+
+def free_text(errors, field, value, length=None):
+    """Typed text (a note, remarks, findings) stripped, or None when blank; text a database cannot store (a NUL,
+    which PostgreSQL refuses; a lone surrogate) or longer than `length` puts a Chinese message in errors[field]."""
+    text = (value or "").strip() if isinstance(value, str) or value is None else str(value).strip()
+    if "\x00" in text or any(0xD800 <= ord(c) <= 0xDFFF for c in text):
+        errors[field] = MSG_UNSTORABLE
+        return None
+    if length is not None and len(text) > length:
+        errors[field] = _("At most %(n)s characters.", n=length)
+        return None
+    return text or None

@@ -69,10 +69,17 @@ class _ScopeWiring:
     @staticmethod
     def _blank_is_none(item):
         """An optional text left blank is no value (NULL), as the record rules read it — never "", which a unique
-        column (a terminal id) holds once and a foreign key (a class code) refuses."""
+        column (a terminal id) holds once and a foreign key (a class code) refuses. A text's line breaks are kept as
+        "\n": a browser sends a textarea's as "\r\n", and an unchanged record saved again must stay unchanged (no
+        change in its history, no 5-working-day clock started)."""
         for column in item.__table__.columns:
-            if column.nullable and isinstance(column.type, sa.String) and getattr(item, column.key, None) == "":
+            if not isinstance(column.type, sa.String):
+                continue
+            value = getattr(item, column.key, None)
+            if column.nullable and value == "":
                 setattr(item, column.key, None)
+            elif isinstance(value, str) and "\r" in value:
+                setattr(item, column.key, value.replace("\r\n", "\n").replace("\r", "\n"))
 
     def _check_write(self, item, rel_fields):
         self._blank_is_none(item)

@@ -20,6 +20,7 @@ from app.services.people.contracts import uploaded_name
 from app.seed.ledger import demo_ledger_path
 from app.services.upkeep import ledger, ledger_import
 
+from .api_fields import integer_text
 from .base import ScopedModelView, interface
 from .reports import XLSX
 
@@ -61,7 +62,8 @@ def _kept(digest, suffix):
 
 
 def _mapping(value):
-    return db.session.get(LedgerMapping, int(value)) if value and str(value).isdigit() and len(str(value)) < 10 else None
+    pk = integer_text(value or "", minimum=1)
+    return db.session.get(LedgerMapping, pk) if pk is not None else None
 
 
 @dataclass

@@ -21,6 +21,7 @@ from app.services.upkeep import contacts, reconciliation, todo
 from app.services.upkeep.self_checks import Terms
 from app.services.workdays import load_calendar
 
+from .api_fields import integer_text
 from .base import ScopedModelView, interface
 from .compliance_api import record_in_scope
 from .reports import _units_in_scope
@@ -34,8 +35,8 @@ TABS = {"candidates": _("Candidates to network"), "encouraged": _("Encouraged to
 
 def _posted_record():
     """The instrument a form names (`instrument_id`), in the caller's scope; 404 otherwise."""
-    instrument_id = request.form.get("instrument_id", "")
-    record = record_in_scope(int(instrument_id)) if instrument_id.isdigit() and len(instrument_id) <= 9 else None
+    instrument_id = integer_text(request.form.get("instrument_id", ""), minimum=1)
+    record = record_in_scope(instrument_id) if instrument_id is not None else None
     if record is None:
         abort(404)
     return record
@@ -90,12 +91,12 @@ class ReconciliationView(BaseView):
     @expose("/draft", methods=["POST"])
     @has_access
     def draft(self):
-        entry_id, unit_id = request.form.get("entry_id", ""), request.form.get("unit_id", "")
-        if not entry_id.isdigit() or len(entry_id) > 9 or not unit_id.isdigit() or len(unit_id) > 9:
+        entry_id, unit_id = (integer_text(request.form.get(name, ""), minimum=1) for name in ("entry_id", "unit_id"))
+        if entry_id is None or unit_id is None:
             flash(str(reconciliation.MSG_CHOOSE_LAB), "danger")
             return self._back(request.form.get("tab", "candidates"))
         try:
-            record = reconciliation.draft_record(db.session, Actor.of(g.user), int(entry_id), int(unit_id), clock.now())
+            record = reconciliation.draft_record(db.session, Actor.of(g.user), entry_id, unit_id, clock.now())
             record_id = record.id
             db.session.commit()
         except PolicyDenied:

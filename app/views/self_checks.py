@@ -21,16 +21,11 @@ from app.services.errors import PolicyDenied, RuleViolation
 from app.services.upkeep import self_checks
 from app.services.upkeep.self_checks import Terms
 
+from .api_fields import integer_text
+
 def _number(name, source):
-    value = source.get(name, "")
-    return int(value) if value.isdigit() and len(value) <= 9 else None
-
-
-def _checking_labs():
-    """The labs in the caller's scope that hold networked records (they owe the monthly check)."""
-    ids = unit_ids_for_rules()
-    query = sa.select(Unit).where(self_checks.owes_checks()).order_by(Unit.path)
-    return db.session.execute(query if ids is None else query.where(Unit.id.in_(ids))).scalars().all()
+    """A positive whole number sent as `name`, or None (anything else: a word, "²", a number past a column)."""
+    return integer_text(source.get(name, ""), minimum=1)
 
 
 def _refused(refusal):
@@ -50,11 +45,11 @@ class SelfCheckView(BaseView):
     @expose("/")
     @has_access
     def index(self):
-        labs = _checking_labs()
+        labs = self_checks.checking_labs(db.session, unit_ids_for_rules(), self._terms().since)
         today = clock.today()
-        months = list(reversed(self_checks.months_between(self._terms().since, self_checks.month_of(today))))
         lab_id = _number("lab", request.args)
         lab = next((u for u in labs if u.id == lab_id), labs[0] if labs else None)
+        months = list(reversed(self_checks.months_between(lab.first, self_checks.month_of(today)))) if lab else []
         period = request.args.get("period") if request.args.get("period") in months else (months[0] if months else None)
         check, records, items = None, [], {}
         if lab is not None and period is not None:
@@ -72,8 +67,8 @@ class SelfCheckView(BaseView):
             "self_checks/index.html", title=gettext("Monthly self-check"), labs=labs, lab=lab, months=months,
             period=period, check=check, records=records, items=items, history=history, checklist=CHECKLIST_LABELS,
             results=dict(CHECK_RESULT.pairs), states=dict(CHECK_STATE.pairs), run_status=dict(RUN_STATUS.pairs),
-            editable=check is not None and check.state in ("open", "returned"),
-            reviewer=g.user.unit is None or g.user.unit.level != "lab")
+            editable=check is not None and check.state in self_checks.EDITABLE,
+            reviewer=self_checks.may_review(Actor.of(g.user), g.user.unit))
 
     def _back(self, lab_id, period):
         return redirect(url_for("SelfCheckView.index", lab=lab_id, period=period))
@@ -127,7 +122,8 @@ class SelfCheckView(BaseView):
     # -- the quarterly review -----------------------------------------------------------------------------
 
     def _reviewing_units(self):
-        parents = sa.select(Unit.parent_id).where(self_checks.owes_checks())
+        """The units above labs that owe checks, in the caller's scope."""
+        parents = {lab.parent_id for lab in self_checks.checking_labs(db.session, None, self._terms().since)}
         ids = unit_ids_for_rules()
         units = db.session.execute(sa.select(Unit).where(Unit.id.in_(parents)).order_by(Unit.path)).scalars().all()
         return [u for u in units if ids is None or u.id in ids]
@@ -141,11 +137,13 @@ class SelfCheckView(BaseView):
         quarters = sorted({self_checks.quarter_of(m) for m in months}, reverse=True)
         unit = next((u for u in units if u.id == _number("unit", request.args)), units[0] if units else None)
         quarter = request.args.get("quarter") if request.args.get("quarter") in quarters else (quarters[0] if quarters else None)
-        state = self_checks.quarter_state(db.session, unit.id, quarter) if unit and quarter else None
+        state = (self_checks.quarter_state(db.session, unit.id, quarter, self._terms().since)
+                 if unit and quarter else None)
         return self.render_template(
             "self_checks/review.html", title=gettext("Quarterly review of self-checks"), units=units, unit=unit,
             quarters=quarters, quarter=quarter, state=state, months=self_checks.months_of(quarter) if quarter else [],
-            states=dict(CHECK_STATE.pairs), current=self_checks.month_of(today), today=today)
+            states=dict(CHECK_STATE.pairs), current=self_checks.month_of(today), today=today,
+            ended=quarter is not None and self_checks.last_day(quarter) < today)
 
     def _back_to_review(self, unit_id, quarter):
         return redirect(url_for("SelfCheckView.review", unit=unit_id, quarter=quarter))

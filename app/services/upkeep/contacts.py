@@ -19,6 +19,7 @@ from app.models.choices import CALL_RESULT
 
 from app.services.actors import require_lab_side
 from app.services.errors import PolicyDenied, RuleViolation
+from app.services.inputs import free_text
 from app.services.people import upkeep_notices
 
 DEAD = ("vacant", "suspended", "wrong_person")  # the contact must be corrected
@@ -33,12 +34,16 @@ def record_call(session, actor, instrument_id: int, result: str, note: str | Non
     if instrument is None:
         raise PolicyDenied("out_of_scope", MSG_NO_CONTACT)
     require_lab_side(session, actor, instrument.id)
+    errors = {}
+    note = free_text(errors, "note", note, ContactCall.__table__.c.note.type.length)
     if result not in CALL_RESULT.codes:
-        raise RuleViolation({"result": MSG_RESULT})
+        errors["result"] = MSG_RESULT
+    if errors:
+        raise RuleViolation(errors)
     if not (instrument.contact_phone or "").strip():
         raise RuleViolation({"result": MSG_NO_CONTACT})
     call = ContactCall(instrument_id=instrument.id, phone=instrument.contact_phone, result=result,
-                       note=(note or "").strip()[:200] or None, called_by_id=actor.user_id, called_at=now)
+                       note=note, called_by_id=actor.user_id, called_at=now)
     session.add(call)
     if result == "reachable":
         instrument.contact_verified_on = clock.local_date(now)

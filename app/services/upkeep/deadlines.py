@@ -6,8 +6,9 @@
   change (notice §(三)3; the clock: change_clock.py), counted from the Beijing day of the change.
 - `contact`: a published phone a call found dead (空号, 停机, 非本人) is corrected within 5 working days of the call
   (contacts.py), until the phone published changes or a later call reaches it.
-- `self_check`: a lab holding networked records signs each month's self-check off within `Terms.check_days` working
-  days of the month's end; a returned check, as many working days after its return (self_checks.py).
+- `self_check`: a lab holding networked records signs each month's self-check off (from the month it first owes
+  one, self_checks.checking_labs) within `Terms.check_days` working days of the month's end; a returned check, as
+  many working days after its return (self_checks.py).
 - `review`: the unit above such labs signs each quarter's review off within `Terms.review_days` working days of the
   quarter's end.
 
@@ -112,16 +113,10 @@ def corrections(session, unit_ids, calendar: WorkCalendar) -> list[Due]:
     return found
 
 
-def _checking_labs(session, unit_ids):
-    """The labs holding networked records, in `unit_ids` (None: all): they owe monthly self-checks."""
-    scope = sa.true() if unit_ids is None else Unit.id.in_(unit_ids)
-    return session.execute(sa.select(Unit.id, Unit.name, Unit.parent_id).where(scope, self_checks.owes_checks())
-                           .order_by(Unit.id)).all()
-
-
 def self_checks_due(session, unit_ids, calendar: WorkCalendar, terms: Terms, today: date) -> list[Due]:
-    """Monthly self-checks not signed off, from `terms.since` to this month, of the labs in `unit_ids`."""
-    labs = _checking_labs(session, unit_ids)
+    """Monthly self-checks not signed off, from each lab's first owed month to this month, of the labs in
+    `unit_ids` (self_checks.checking_labs)."""
+    labs = self_checks.checking_labs(session, unit_ids, terms.since)
     months = self_checks.months_between(terms.since, self_checks.month_of(today))
     checks = {(c.unit_id, c.period): c for c in session.execute(
         sa.select(CheckRecord.unit_id, CheckRecord.period, CheckRecord.state, CheckRecord.reviewed_at)
@@ -131,35 +126,36 @@ def self_checks_due(session, unit_ids, calendar: WorkCalendar, terms: Terms, tod
     for lab in labs:
         for month in months:
             check = checks.get((lab.id, month))
-            if check is not None and check.state in self_checks.DONE:
+            if not lab.owes(month, today) or (check is not None and check.state in self_checks.DONE):
                 continue
             start = (clock.local_date(check.reviewed_at) if check is not None and check.state == "returned"
                      else self_checks.last_day(month))
             deadline = calendar.add_working_days(start, terms.check_days)
             found.append(Due("self_check", "unit", lab.id, gettext("%(unit)s: self-check of %(period)s", unit=lab.name,
-                                                                  period=month), lab.id, deadline.day, deadline.official, month))
+                                                                  period=month), lab.id, deadline.day, deadline.official,
+                             month))
     return found
 
 
 def reviews_due(session, unit_ids, calendar: WorkCalendar, terms: Terms, today: date) -> list[Due]:
-    """Quarterly reviews not signed off, from the quarter of `terms.since` to this one, of the units in
-    `unit_ids` above labs that owe self-checks."""
-    reviewers = sorted({lab.parent_id for lab in _checking_labs(session, None) if lab.parent_id is not None})
+    """Quarterly reviews not signed off, of the units in `unit_ids` above labs that owe checks, for each quarter
+    in which one of their labs owed one."""
+    labs = self_checks.checking_labs(session, None, terms.since)
+    months = self_checks.months_between(terms.since, self_checks.month_of(today))
+    owed = {(lab.parent_id, self_checks.quarter_of(m)) for lab in labs if lab.parent_id is not None
+            for m in months if lab.owes(m, today)}
     if unit_ids is not None:
-        reviewers = [u for u in reviewers if u in set(unit_ids)]
-    names = dict(session.execute(sa.select(Unit.id, Unit.name).where(Unit.id.in_(reviewers))).all())
-    quarters = sorted({self_checks.quarter_of(m) for m in self_checks.months_between(terms.since, self_checks.month_of(today))})
+        owed = {(unit, quarter) for unit, quarter in owed if unit in set(unit_ids)}
+    names = dict(session.execute(sa.select(Unit.id, Unit.name).where(Unit.id.in_({u for u, _q in owed}))).all())
     signed = set(session.execute(sa.select(CheckRecord.unit_id, CheckRecord.period).where(
-        CheckRecord.kind == "quarterly", CheckRecord.state == "signed", CheckRecord.period.in_(quarters))).all())
+        CheckRecord.kind == "quarterly", CheckRecord.state == "signed",
+        CheckRecord.period.in_({q for _u, q in owed}))).all())
     found = []
-    for unit_id in reviewers:
-        for quarter in quarters:
-            if (unit_id, quarter) in signed:
-                continue
-            deadline = calendar.add_working_days(self_checks.last_day(quarter), terms.review_days)
-            found.append(Due("review", "unit", unit_id, gettext("%(unit)s: quarterly review of %(period)s",
-                                                                unit=names[unit_id], period=quarter),
-                             unit_id, deadline.day, deadline.official, quarter))
+    for unit_id, quarter in sorted(owed - signed):
+        deadline = calendar.add_working_days(self_checks.last_day(quarter), terms.review_days)
+        found.append(Due("review", "unit", unit_id, gettext("%(unit)s: quarterly review of %(period)s",
+                                                            unit=names[unit_id], period=quarter),
+                         unit_id, deadline.day, deadline.official, quarter))
     return found
 
 
