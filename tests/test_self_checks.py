@@ -347,3 +347,14 @@ def test_a_lab_first_networked_later_owes_from_that_month(tree, session):
     months = [_period(d.label) for d in deadlines.self_checks_due(session, [tree["lab"]], WorkCalendar(), TERMS,
                                                                   date(2026, 10, 9))]
     assert months == ["2026-09", "2026-10"]  # not August
+
+
+def test_a_check_returned_before_the_spring_festival_is_due_after_it(tree, session):
+    """Returned on Thursday 12 February 2026: the 13th, the 调休 Saturday the 14th, then 春节 until the 23rd, then the
+    24th, 25th and 26th — five working days."""
+    session.add(CheckRecord(unit_id=tree["lab"], kind="monthly", period="2026-01", state="returned",
+                            reviewed_at=datetime(2026, 2, 12, 8, 0, tzinfo=clock.UTC), remarks="请补充"))
+    session.commit()
+    due = {_period(d.label): d.due for d in deadlines.self_checks_due(
+        session, [tree["lab"]], WorkCalendar(), Terms(since="2026-01"), date(2026, 2, 20))}
+    assert due == {"2026-01": date(2026, 2, 26), "2026-02": date(2026, 3, 6)}  # February: after Saturday the 28th
