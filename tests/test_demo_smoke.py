@@ -213,11 +213,20 @@ def test_every_upkeep_list_has_something_to_find(demo_app):
         terms = Terms.of(demo_app.config)
         found = todo.todo(session, None, today, load_calendar(session), terms, demo_app.config["CONTACT_RECHECK_DAYS"])
         assert any(d.kind == "self_check" and d.overdue(today) for d in found.lists["checks"])
-        assert len(found.lists["corrections"]) == 2 and sum(d.overdue(today) for d in found.lists["corrections"]) == 1
-        assert any(("responsible_person", "left") in q.implausible for q in found.lists["quality"])
         lab_id = session.execute(sa.select(PlatformUser.unit_id).where(PlatformUser.username == "lab_admin")).scalar_one()
+        # the school's calls to other labs (the browser suite, on the same demo, calls one of the demo lab's)
+        seeded = [d for d in found.lists["corrections"] if d.unit_id != lab_id]
+        assert len(seeded) == 2 and sum(d.overdue(today) for d in seeded) == 1
+        assert any(("responsible_person", "left") in q.implausible for q in found.lists["quality"])
         states = dict(session.execute(sa.select(CheckRecord.period, CheckRecord.state).where(
             CheckRecord.unit_id == lab_id, CheckRecord.kind == "monthly")).all())
         months = months_between(terms.since, month_of(today))[:-1]
-        assert [states.get(m) for m in months] == ["approved"] * (len(months) - 1) + ["returned"] * bool(months)
+        assert [states.get(m) for m in months[:-1]] == ["approved"] * (len(months) - 1)
+        if months:  # last month's was returned (the browser suite, on the same demo, reworks it and has it approved)
+            from app.models import Message
+
+            returned = session.execute(sa.select(Message.link).join(PlatformUser, PlatformUser.id == Message.recipient_id)
+                                       .where(PlatformUser.username == "lab_admin", Message.kind == "check_returned")).scalars()
+            assert list(returned) == [f"/selfcheck/?lab={lab_id}&period={months[-1]}"]
+            assert states[months[-1]] in ("returned", "approved")
         db.session.remove()
