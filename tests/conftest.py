@@ -315,6 +315,22 @@ def count_queries(app):
 
 
 @pytest.fixture
+def database(app):
+    """`with database() as session:` the database as the test reads and writes it between requests (each
+    request has its own application context, as a browser's)."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def opened():
+        with app.app_context():
+            yield db.session
+            db.session.rollback()
+            db.session.remove()
+
+    return opened
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -1,7 +1,6 @@
 """The ledger and reconciliation screens and APIs (issue 23, items 1–2), as each role reaches them: the school
 imports (dry run, then commit) on screen; every administrator reconciles its own scope — drafts a record from a
 candidate, accepts a ledger value — and reads its deadlines through the API; nobody else reaches any of it."""
-import contextlib
 import io
 import re
 from datetime import date
@@ -11,7 +10,6 @@ import pytest
 import sqlalchemy as sa
 
 from app import clock
-from app.extensions import db
 from app.models import ChangeLog, Instrument, LedgerEntry, LedgerImport, LedgerMapping, LedgerUnitName, Message, PlatformUser, Unit
 from app.services.upkeep import ledger_import
 
@@ -29,21 +27,6 @@ def _xlsx(rows):
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
-
-
-@pytest.fixture
-def database(app):
-    """`with database() as session:` the database as the test reads and writes it between requests (each
-    request has its own application context, as a browser's)."""
-
-    @contextlib.contextmanager
-    def opened():
-        with app.app_context():
-            yield db.session
-            db.session.rollback()
-            db.session.remove()
-
-    return opened
 
 
 @pytest.fixture

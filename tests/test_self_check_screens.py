@@ -2,31 +2,17 @@
 through its networked record and signs it off; college_admin returns it with remarks, the lab sees them and signs
 again, the college approves and signs the quarter off; the deadlines API lists the check until it is signed; another
 lab's administrator, a service user and an anonymous visitor reach none of it; no form without its CSRF token."""
-import contextlib
 import re
 
 import pytest
 import sqlalchemy as sa
 
 from app import clock
-from app.extensions import db
 from app.models import CheckRecord, Instrument, Message, PlatformUser, Unit
 from app.services.upkeep import self_checks
 
 from . import factories as f
 from .conftest import csrf_token
-
-
-@pytest.fixture
-def database(app):
-    @contextlib.contextmanager
-    def opened():
-        with app.app_context():
-            yield db.session
-            db.session.rollback()
-            db.session.remove()
-
-    return opened
 
 
 @pytest.fixture

@@ -91,6 +91,14 @@ def _go_through(session, tree, check, instant=OCTOBER_9):
     session.commit()
 
 
+def _signed_september(session, tree):
+    check = _open(session, tree)
+    _go_through(session, tree, check)
+    _at(OCTOBER_9, lambda now: self_checks.sign(session, _lab(session, tree), check.id, None, now))
+    session.commit()
+    return check
+
+
 def test_an_item_is_corrected_exactly_when_its_fields_were_edited_since_the_check_opened(tree, session):
     first, second = tree["records"]
     with time_machine.travel(datetime(2026, 10, 8, 2, 0, tzinfo=clock.UTC), tick=False):  # before the check
@@ -151,10 +159,7 @@ def test_only_the_lab_side_checks_and_only_the_unit_above_reviews(tree, session,
                       session.get(Unit, uni.l11).path)
     with pytest.raises(PolicyDenied):
         _at(OCTOBER_9, lambda now: self_checks.open_check(session, other_lab, tree["lab"], "2026-09", now, TERMS.since))
-    check = _open(session, tree)
-    _go_through(session, tree, check)
-    _at(OCTOBER_9, lambda now: self_checks.sign(session, _lab(session, tree), check.id, None, now))
-    session.commit()
+    check = _signed_september(session, tree)
     other_college = Actor(_user_id(session, "college_admin"), frozenset({COLLEGE_ADMIN}), "college",
                           session.get(Unit, uni.c1).path)
     for actor in (_lab(session, tree), other_college):
@@ -167,10 +172,7 @@ def test_only_the_lab_side_checks_and_only_the_unit_above_reviews(tree, session,
 
 
 def test_a_returned_check_needs_remarks_goes_back_to_the_lab_and_is_due_again(tree, session):
-    check = _open(session, tree)
-    _go_through(session, tree, check)
-    _at(OCTOBER_9, lambda now: self_checks.sign(session, _lab(session, tree), check.id, None, now))
-    session.commit()
+    check = _signed_september(session, tree)
     with pytest.raises(RuleViolation):  # signed: the lab cannot touch it
         _at(OCTOBER_9, lambda now: self_checks.confirm(session, _lab(session, tree), check.id, tree["records"][0], None, now))
     with pytest.raises(RuleViolation) as refused:
@@ -207,10 +209,7 @@ def test_due_dates_count_working_days_after_the_month_and_the_quarter_across_nat
 
 def test_a_signed_check_and_a_signed_review_are_no_longer_due(tree, session):
     today = date(2026, 10, 9)
-    check = _open(session, tree)
-    _go_through(session, tree, check)
-    _at(OCTOBER_9, lambda now: self_checks.sign(session, _lab(session, tree), check.id, None, now))
-    session.commit()
+    check = _signed_september(session, tree)
     months = [_period(d.label) for d in deadlines.self_checks_due(session, [tree["lab"]], WorkCalendar(), TERMS, today)]
     assert months == ["2026-08", "2026-10"]
     with pytest.raises(RuleViolation) as refused:  # September's check awaits the college's decision
@@ -254,14 +253,6 @@ def test_annex1_row5_says_what_the_years_checks_came_to(app, tree, session, tmp_
         # June to September ended (SELF_CHECKS_SINCE 2026-06), one lab: 4 due, 1 signed; Q2 and Q3 ended: 2 reviews
         assert row5().endswith("本年度应开展月度自查 4 次，已签认 1 次，完成率 25%；应开展季度复核 2 次，已签认 0 次。"
                                "自查中更正：安放地址 1 项。")
-
-
-def _signed_september(session, tree):
-    check = _open(session, tree)
-    _go_through(session, tree, check)
-    _at(OCTOBER_9, lambda now: self_checks.sign(session, _lab(session, tree), check.id, None, now))
-    session.commit()
-    return check
 
 
 def test_a_decision_reads_the_check_as_committed_when_it_takes_its_lock(tree, session, elsewhere):

@@ -11,7 +11,7 @@ Everything goes through the services as the demo accounts, at instants in the pa
 """
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 
@@ -27,7 +27,7 @@ RETURN_REMARKS = "请逐台核对存放地点与实物是否一致，更正后�
 
 
 def _at(day, hour=10):
-    return datetime.combine(day, time(hour), tzinfo=clock.BEIJING).astimezone(clock.UTC)
+    return clock.start_of(day) + timedelta(hours=hour)
 
 
 def _checks(session, users, lab: Unit, terms: Terms, today):
